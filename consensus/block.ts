@@ -1,0 +1,41 @@
+/**
+ * Building a block from pending records and checking a proposed one against the chain it
+ * extends: height, previous hash, time, proposer, record count, Merkle root, no repeated record.
+ * Returns a reason instead of throwing: an invalid block is voted nil, not an error of the sender's message.
+ */
+import { equalBytes } from './codec.js'
+import { recordId, toHex } from './ids.js'
+import { merkleRoot } from './merkle.js'
+import type { Block, BlockHeader, ConsensusParams, LedgerRecord } from './types.js'
+
+/** What a block must extend: the last committed header's hash and time (the genesis at height 0). */
+export interface ChainTip { height: number, hash: Uint8Array, time: number }
+
+export function buildBlock (chainId: string, tip: ChainTip, proposer: number, time: number, records: LedgerRecord[], ids?: Uint8Array[]): Block {
+  const header: BlockHeader = {
+    chainId,
+    height: tip.height + 1,
+    prevHash: tip.hash,
+    time: Math.max(time, tip.time),
+    proposer,
+    recordsRoot: merkleRoot(ids ?? records.map(recordId)),
+    recordCount: records.length
+  }
+  return { header, records }
+}
+
+export function blockProblem (block: Block, chainId: string, tip: ChainTip, params: ConsensusParams, validators: number, now: number): string | undefined {
+  const h = block.header
+  if (h.chainId !== chainId) return 'wrong chain id'
+  if (h.height !== tip.height + 1) return `height ${h.height} does not follow ${tip.height}`
+  if (!equalBytes(h.prevHash, tip.hash)) return 'previous hash does not match the chain'
+  if (h.time < tip.time) return 'time goes backwards'
+  if (h.time > now + params.maxClockDriftMs) return 'time too far in the future'
+  if (h.proposer >= validators) return 'proposer is not a validator'
+  if (h.recordCount !== block.records.length) return 'record count does not match the records'
+  if (block.records.length > params.maxBlockRecords) return 'too many records'
+  const ids = block.records.map(recordId)
+  if (new Set(ids.map(toHex)).size !== ids.length) return 'a record appears twice'
+  if (!equalBytes(merkleRoot(ids), h.recordsRoot)) return 'records root does not match the records'
+  return undefined
+}

@@ -1,0 +1,51 @@
+/**
+ * Certificates: a record, the header of the block holding it, its Merkle inclusion proof and the
+ * block's commit. Verified with nothing but the genesis: the record is in the block (Merkle), the
+ * block is the one a quorum of the genesis validators precommitted (signatures), on this chain.
+ */
+import { verifyCommit } from './commit.js'
+import { defaultEd25519, type Ed25519 } from './ed25519.js'
+import { TrustnetError } from './errors.js'
+import { headerHash, recordId } from './ids.js'
+import { merkleProof, verifyInclusion } from './merkle.js'
+import type { Block, Certificate, Commit, Genesis } from './types.js'
+import { CertificateSchema, GenesisSchema } from './types.js'
+import { validate } from './codec.js'
+import { ValidatorSet } from './validator-set.js'
+
+export type CertificateVerdict =
+  | { valid: true }
+  | { valid: false, reason: string, message: string }
+
+export function buildCertificate (block: Block, commit: Commit, recordIndex: number): Certificate {
+  const record = block.records[recordIndex]
+  if (record === undefined) throw new RangeError(`block ${block.header.height} has no record ${recordIndex}`)
+  const proof = merkleProof(block.records.map(recordId), recordIndex)
+  return { v: 1, chainId: block.header.chainId, record, header: block.header, proof, commit }
+}
+
+export function verifyCertificate (genesis: Genesis, certificate: unknown, ed: Ed25519 = defaultEd25519): CertificateVerdict {
+  try {
+    const g = validate(GenesisSchema, genesis)
+    const cert = validate(CertificateSchema, certificate)
+    if (cert.chainId !== g.chainId || cert.header.chainId !== g.chainId) {
+      return refuse('WRONG_CHAIN', `certificate is for chain ${cert.header.chainId}, genesis is ${g.chainId}`)
+    }
+    if (cert.commit.height !== cert.header.height) return refuse('INVALID_COMMIT', 'commit height differs from the block height')
+    if (cert.header.recordCount > g.params.maxBlockRecords) return refuse('INVALID_BLOCK', 'block holds more records than the network allows')
+    if (!verifyInclusion(recordId(cert.record), cert.proof, cert.header.recordCount, cert.header.recordsRoot)) {
+      return refuse('INVALID_PROOF', 'the record is not included in the block under this proof')
+    }
+    const validators = new ValidatorSet(g)
+    if (cert.header.proposer >= validators.size) return refuse('INVALID_BLOCK', 'block proposer is not a validator')
+    verifyCommit(validators, g.chainId, cert.commit, headerHash(cert.header), ed)
+    return { valid: true }
+  } catch (err) {
+    if (err instanceof TrustnetError) return refuse(err.code, err.message)
+    throw err
+  }
+}
+
+function refuse (reason: string, message: string): CertificateVerdict {
+  return { valid: false, reason, message }
+}

@@ -1,0 +1,83 @@
+/**
+ * The one place that signs and verifies. Two interchangeable ed25519 backends: @noble/curves
+ * (portable: browsers, the client library) and node:crypto (10x faster, for the node's hot path),
+ * producing and accepting the same signatures. `verify` never throws on peer input.
+ */
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { LIMITS } from './limits.js'
+
+export interface Ed25519 {
+  readonly name: string
+  publicKey (seed: Uint8Array): Uint8Array
+  sign (seed: Uint8Array, message: Uint8Array): Uint8Array
+  verify (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean
+}
+
+function wellFormed (publicKey: Uint8Array, signature: Uint8Array): boolean {
+  return publicKey instanceof Uint8Array && signature instanceof Uint8Array &&
+    publicKey.length === LIMITS.publicKeyBytes && signature.length === LIMITS.signatureBytes
+}
+
+export const nobleEd25519: Ed25519 = {
+  name: 'noble',
+  publicKey: seed => ed25519.getPublicKey(seed),
+  sign: (seed, message) => ed25519.sign(message, seed),
+  verify (publicKey, message, signature) {
+    if (!wellFormed(publicKey, signature)) return false
+    try {
+      return ed25519.verify(signature, message, publicKey)
+    } catch {
+      return false
+    }
+  }
+}
+
+type NodeCrypto = typeof import('node:crypto')
+type KeyObject = import('node:crypto').KeyObject
+
+// DER prefixes that wrap a raw 32-byte ed25519 seed (PKCS#8) or public key (SPKI).
+const PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20])
+const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00])
+const KEY_CACHE_LIMIT = 4096
+
+/** node:crypto backend; caches KeyObjects because importing a key costs as much as a verify. */
+export function nodeEd25519 (crypto: NodeCrypto): Ed25519 {
+  const privateKeys = new Map<string, KeyObject>()
+  const publicKeys = new Map<string, KeyObject>()
+  const cached = (cache: Map<string, KeyObject>, raw: Uint8Array, make: () => KeyObject): KeyObject => {
+    const id = Buffer.from(raw).toString('hex')
+    let key = cache.get(id)
+    if (key === undefined) {
+      if (cache.size >= KEY_CACHE_LIMIT) cache.clear()
+      key = make()
+      cache.set(id, key)
+    }
+    return key
+  }
+  const privateKey = (seed: Uint8Array) => cached(privateKeys, seed, () =>
+    crypto.createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' }))
+  return {
+    name: 'node',
+    publicKey (seed) {
+      const der = crypto.createPublicKey(privateKey(seed)).export({ format: 'der', type: 'spki' })
+      return new Uint8Array(der.subarray(SPKI_PREFIX.length))
+    },
+    sign: (seed, message) => new Uint8Array(crypto.sign(null, message, privateKey(seed))),
+    verify (publicKey, message, signature) {
+      if (!wellFormed(publicKey, signature)) return false
+      try {
+        const key = cached(publicKeys, publicKey, () =>
+          crypto.createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' }))
+        return crypto.verify(null, message, key, signature)
+      } catch {
+        return false
+      }
+    }
+  }
+}
+
+const nodeCrypto: NodeCrypto | undefined =
+  typeof globalThis.process?.versions?.node === 'string' ? await import('node:crypto') : undefined
+
+/** The fastest backend available here. */
+export const defaultEd25519: Ed25519 = nodeCrypto != null ? nodeEd25519(nodeCrypto) : nobleEd25519

@@ -1,0 +1,55 @@
+/**
+ * Typed errors of the consensus core. Every refusal carries a stable `code` (asserted by tests and
+ * mapped to wire answers by the node) and optional details; messages are for humans only.
+ */
+export type ErrorCode =
+  // decoding and shape
+  | 'MALFORMED'
+  | 'NON_CANONICAL'
+  | 'OVERSIZED'
+  | 'INVALID_FIELD'
+  // identity and signatures
+  | 'UNKNOWN_VALIDATOR'
+  | 'BAD_SIGNATURE'
+  | 'WRONG_CHAIN'
+  | 'WRONG_PROPOSER'
+  // protocol state
+  | 'WRONG_HEIGHT'
+  | 'WRONG_ROUND'
+  | 'INVALID_BLOCK'
+  | 'INVALID_RECORD'
+  | 'INVALID_COMMIT'
+  | 'DUPLICATE'
+  | 'EQUIVOCATION'
+  | 'MEMPOOL_FULL'
+  | 'INVALID_GENESIS'
+
+export class TrustnetError extends Error {
+  override readonly name: string = 'TrustnetError'
+  readonly code: ErrorCode
+  readonly details: Record<string, unknown> | undefined
+
+  constructor (code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message)
+    this.code = code
+    this.details = details
+  }
+}
+
+/** Input refused before it touched any state: decoding, shape, signature or identity checks. */
+export class InvalidInputError extends TrustnetError {
+  override readonly name = 'InvalidInputError'
+}
+
+/** Input well-formed but not acceptable in the machine's current state. */
+export class RejectedInputError extends TrustnetError {
+  override readonly name = 'RejectedInputError'
+}
+
+export function invalid (code: ErrorCode, message: string, details?: Record<string, unknown>): InvalidInputError {
+  return new InvalidInputError(code, message, details)
+}
+
+export function rejected (code: ErrorCode, message: string, details?: Record<string, unknown>): RejectedInputError {
+  return new RejectedInputError(code, message, details)
+}

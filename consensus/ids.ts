@@ -1,0 +1,34 @@
+/**
+ * Identifiers derived from canonical bytes: a record's id, a block header's hash, a genesis hash.
+ * Each is domain-separated so that one kind of object can never be passed off as another.
+ */
+import { encode } from './codec.js'
+import { DOMAIN, taggedHash } from './hash.js'
+import type { BlockHeader, Genesis, LedgerRecord } from './types.js'
+
+export function recordId (record: LedgerRecord): Uint8Array {
+  return taggedHash(DOMAIN.record, encode(record))
+}
+
+export function headerHash (header: BlockHeader): Uint8Array {
+  return taggedHash(DOMAIN.blockHeader, encode(header))
+}
+
+export function genesisHash (genesis: Genesis): Uint8Array {
+  return taggedHash(DOMAIN.genesis, encode(genesis))
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
+export function toHex (bytes: Uint8Array): string {
+  let out = ''
+  for (const b of bytes) out += HEX[b]
+  return out
+}
+
+export function fromHex (hex: string): Uint8Array {
+  if (hex.length % 2 !== 0 || !/^[0-9a-f]*$/.test(hex)) throw new TypeError('not lowercase hex of whole bytes')
+  const out = new Uint8Array(hex.length / 2)
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16)
+  return out
+}

@@ -1,0 +1,72 @@
+/**
+ * Records waiting for a block, de-duplicated by record id, in arrival order, with a hard bound:
+ * a batch that does not fit is refused whole (MEMPOOL_FULL) so the caller can retry elsewhere.
+ */
+import { rejected } from './errors.js'
+import { recordId, toHex } from './ids.js'
+import type { LedgerRecord } from './types.js'
+
+export interface PendingRecord { id: Uint8Array, record: LedgerRecord }
+
+export class Mempool {
+  private readonly pending = new Map<string, PendingRecord>()
+
+  constructor (readonly capacity: number) {}
+
+  get size (): number {
+    return this.pending.size
+  }
+
+  has (id: Uint8Array): boolean {
+    return this.pending.has(toHex(id))
+  }
+
+  /** Adds the records not yet present; refuses the whole batch if they would not all fit. Returns the new ones. */
+  addAll (records: readonly LedgerRecord[]): LedgerRecord[] {
+    const fresh = this.fresh(records)
+    if (this.pending.size + fresh.length > this.capacity) {
+      throw rejected('MEMPOOL_FULL', `mempool holds ${this.pending.size} of ${this.capacity} records; ${fresh.length} more do not fit`, { size: this.pending.size, capacity: this.capacity })
+    }
+    for (const p of fresh) this.pending.set(toHex(p.id), p)
+    return fresh.map(p => p.record)
+  }
+
+  /** Adds what fits and silently drops the rest: for gossip, where nobody waits for an answer. */
+  addWhatFits (records: readonly LedgerRecord[]): void {
+    for (const p of this.fresh(records)) {
+      if (this.pending.size >= this.capacity) return
+      this.pending.set(toHex(p.id), p)
+    }
+  }
+
+  /** Up to `max` records in arrival order. */
+  take (max: number): PendingRecord[] {
+    const out: PendingRecord[] = []
+    for (const p of this.pending.values()) {
+      if (out.length >= max) break
+      out.push(p)
+    }
+    return out
+  }
+
+  removeAll (ids: readonly Uint8Array[]): void {
+    for (const id of ids) this.pending.delete(toHex(id))
+  }
+
+  ids (): string[] {
+    return [...this.pending.keys()]
+  }
+
+  private fresh (records: readonly LedgerRecord[]): PendingRecord[] {
+    const seen = new Set<string>()
+    const out: PendingRecord[] = []
+    for (const record of records) {
+      const id = recordId(record)
+      const key = toHex(id)
+      if (this.pending.has(key) || seen.has(key)) continue
+      seen.add(key)
+      out.push({ id, record })
+    }
+    return out
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * A simulated scenario, fully determined by one seed: how many validators, which of them are
+ * faulty and how, how the network misbehaves (delay, loss, duplication, reordering, partitions
+ * that heal), and when records are submitted to which honest validator.
+ */
+import { Rng } from '../helpers/rng.js'
+
+export type Behaviour =
+  | 'crash'
+  | 'equivocating-leader'
+  | 'double-voter'
+  | 'bad-signatures'
+  | 'invalid-proposals'
+  | 'height-liar'
+
+export const BEHAVIOURS: readonly Behaviour[] = ['crash', 'equivocating-leader', 'double-voter', 'bad-signatures', 'invalid-proposals', 'height-liar']
+
+export interface Partition { from: number, to: number, groups: number[][] }
+
+export interface Scenario {
+  seed: number
+  n: number
+  faulty: Array<{ index: number, behaviour: Behaviour, at: number }>
+  network: { minDelayMs: number, maxDelayMs: number, drop: number, duplicate: number }
+  partitions: Partition[]
+  submissions: Array<{ at: number, node: number, count: number }>
+  /** Time after the last disruption by which every honest node must have everything. */
+  settleMs: number
+  /** Test-only sabotage: count a quorum as f+1, to prove the checks catch an unsafe protocol. */
+  brokenQuorum?: boolean
+}
+
+export function generateScenario (seed: number): Scenario {
+  const rng = new Rng(seed)
+  const n = rng.pick([1, 4, 4, 4, 7, 7])
+  const f = Math.floor((n - 1) / 3)
+  const faultyCount = rng.int(0, f)
+  const indices = rng.shuffle([...Array(n).keys()])
+  const faulty = indices.slice(0, faultyCount).map(index => ({ index, behaviour: rng.pick(BEHAVIOURS), at: rng.int(0, 4000) }))
+  const honest = indices.slice(faultyCount)
+  const maxDelayMs = rng.pick([5, 50, 150, 400])
+  const network = {
+    minDelayMs: 1,
+    maxDelayMs,
+    drop: rng.pick([0, 0, 0.05, 0.15, 0.3]),
+    duplicate: rng.pick([0, 0.05, 0.2])
+  }
+  const partitions: Partition[] = []
+  if (n > 1 && rng.chance(0.4)) {
+    const from = rng.int(0, 5000)
+    const shuffled = rng.shuffle([...Array(n).keys()])
+    const cut = rng.int(1, n - 1)
+    partitions.push({ from, to: from + rng.int(500, 8000), groups: [shuffled.slice(0, cut), shuffled.slice(cut)] })
+  }
+  const submissions = Array.from({ length: rng.int(1, 6) }, () => ({
+    at: rng.int(0, 6000),
+    node: rng.pick(honest),
+    count: rng.int(1, 12)
+  }))
+  return { seed, n, faulty, network, partitions, submissions, settleMs: 90_000 }
+}
+
+export function describeScenario (s: Scenario): string {
+  const faults = s.faulty.map(f => `v${f.index}:${f.behaviour}@${f.at}`).join(',') || 'none'
+  const parts = s.partitions.map(p => `${p.groups.map(g => g.join('')).join('|')}@${p.from}-${p.to}`).join(',') || 'none'
+  return `seed=${s.seed} n=${s.n} faulty=[${faults}] delay=${s.network.minDelayMs}-${s.network.maxDelayMs}ms drop=${s.network.drop} dup=${s.network.duplicate} partitions=[${parts}] records=${s.submissions.reduce((a, b) => a + b.count, 0)}`
+}

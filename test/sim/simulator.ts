@@ -1,0 +1,350 @@
+/**
+ * The deterministic network simulator. Every validator is a real consensus Machine; messages
+ * travel as canonical bytes over a virtual network that delays, drops, duplicates, reorders and
+ * partitions them; time is virtual. Invariants are checked at every commit (agreement, quorum
+ * signatures, no record twice) and at the end (every honest node has the same chain holding
+ * every submitted record exactly once).
+ */
+import { verifyCommit } from '../../consensus/commit.js'
+import { defaultEd25519, type Ed25519 } from '../../consensus/ed25519.js'
+import { TrustnetError } from '../../consensus/errors.js'
+import { genesisHash, headerHash, recordId, toHex } from '../../consensus/ids.js'
+import { Machine, type Action, type Evidence, type Input, type Timeout } from '../../consensus/machine.js'
+import { decodeMessage, encodeMessage } from '../../consensus/messages.js'
+import { DOMAIN, taggedHash } from '../../consensus/hash.js'
+import type { Block, Commit, Genesis, LedgerRecord } from '../../consensus/types.js'
+import { ValidatorSet } from '../../consensus/validator-set.js'
+import { Rng } from '../helpers/rng.js'
+import { misbehave, type LiarContext } from './byzantine.js'
+import { EventQueue } from './event-queue.js'
+import { describeScenario, type Behaviour, type Scenario } from './scenario.js'
+
+type SimEvent =
+  | { kind: 'deliver', to: number, from: number, bytes: Uint8Array }
+  | { kind: 'timeout', node: number, timeout: Timeout }
+  | { kind: 'submit', node: number, records: LedgerRecord[] }
+  | { kind: 'crash', node: number }
+  | { kind: 'check' }
+
+interface SimNode {
+  index: number
+  seed: Uint8Array
+  machine: Machine
+  behaviour?: Behaviour
+  faultyFrom: number
+  alive: boolean
+  chain: Array<{ block: Block, commit: Commit, hash: Uint8Array }>
+  committed: Set<string>
+}
+
+export interface SimResult {
+  ok: boolean
+  scenario: string
+  failure?: string
+  virtualMs: number
+  heights: number[]
+  committedRecords: number
+  submittedRecords: number
+  stats: { delivered: number, dropped: number, refused: number, evidence: number, syncs: number, rounds: number }
+  trace: string[]
+}
+
+export class SafetyViolation extends Error {
+  override readonly name = 'SafetyViolation'
+}
+
+/** Signature checks memoised across the simulated nodes (they verify the very same bytes); each is still really checked once. */
+function memoEd25519 (inner: Ed25519): Ed25519 {
+  const cache = new Map<string, boolean>()
+  return {
+    name: `memo(${inner.name})`,
+    publicKey: seed => inner.publicKey(seed),
+    sign: (seed, m) => inner.sign(seed, m),
+    verify (key, m, sig) {
+      const id = `${toHex(key)}${toHex(sig)}${toHex(taggedHash('memo', m))}`
+      let ok = cache.get(id)
+      if (ok === undefined) {
+        ok = inner.verify(key, m, sig)
+        if (cache.size > 200_000) cache.clear()
+        cache.set(id, ok)
+      }
+      return ok
+    }
+  }
+}
+
+export const SIM_PARAMS = {
+  maxBlockRecords: 16,
+  maxMempoolRecords: 10_000,
+  timeoutProposeMs: 300,
+  timeoutVoteMs: 200,
+  timeoutDeltaMs: 150,
+  rebroadcastMs: 500,
+  maxClockDriftMs: 5_000
+}
+
+export function simKeys (n: number, ed: Ed25519 = defaultEd25519): { seeds: Uint8Array[], genesis: Genesis } {
+  const seeds = Array.from({ length: n }, (_, i) => taggedHash('trustnet/sim/validator', Uint8Array.of(i)))
+  const genesis: Genesis = {
+    chainId: 'sim-chain',
+    genesisTime: 0,
+    validators: seeds.map((s, i) => ({ name: `v${i}`, publicKey: ed.publicKey(s) })),
+    params: SIM_PARAMS
+  }
+  return { seeds, genesis }
+}
+
+export function runScenario (scenario: Scenario, options: { traceAll?: boolean, maxEvents?: number } = {}): SimResult {
+  const sim = new Simulation(scenario, options.traceAll ?? false)
+  try {
+    sim.run(options.maxEvents ?? 3_000_000)
+  } catch (err) {
+    return sim.result(err instanceof Error ? `${err.name}: ${err.message}` : String(err))
+  }
+  return sim.result()
+}
+
+class Simulation {
+  private readonly rng: Rng
+  private readonly queue = new EventQueue<SimEvent>()
+  private readonly nodes: SimNode[]
+  private readonly genesis: Genesis
+  private readonly checker: ValidatorSet
+  private readonly ed = memoEd25519(defaultEd25519)
+  private readonly decided = new Map<number, string>()
+  private readonly submitted = new Set<string>()
+  private readonly trace: string[] = []
+  private readonly stats = { delivered: 0, dropped: 0, refused: 0, evidence: 0, syncs: 0, rounds: 0 }
+  private readonly settleBy: number
+  private now = 0
+  private done = false
+
+  constructor (private readonly scenario: Scenario, private readonly traceAll: boolean) {
+    this.rng = new Rng(scenario.seed ^ 0x5eed)
+    const { seeds, genesis } = simKeys(scenario.n)
+    this.genesis = genesis
+    this.checker = new ValidatorSet(genesis)
+    const tip = { height: 0, hash: genesisHash(genesis), time: genesis.genesisTime }
+    this.nodes = seeds.map((seed, index) => {
+      const fault = scenario.faulty.find(f => f.index === index)
+      const machine = new Machine({ genesis, self: { index, seed }, tip, ed: this.ed })
+      if (scenario.brokenQuorum === true) Object.defineProperty(machine.validators, 'quorum', { value: machine.validators.maxFaulty + 1 })
+      return { index, seed, machine, behaviour: fault?.behaviour, faultyFrom: fault?.at ?? Infinity, alive: true, chain: [], committed: new Set<string>() }
+    })
+    let lastDisruption = 0
+    for (const f of scenario.faulty) {
+      if (f.behaviour === 'crash') this.queue.push(f.at, { kind: 'crash', node: f.index })
+      lastDisruption = Math.max(lastDisruption, f.at)
+    }
+    for (const p of scenario.partitions) lastDisruption = Math.max(lastDisruption, p.to)
+    let counter = 0
+    for (const s of scenario.submissions) {
+      const records = Array.from({ length: s.count }, () => simRecord(scenario.seed, counter++))
+      for (const r of records) this.submitted.add(toHex(recordId(r)))
+      this.queue.push(s.at, { kind: 'submit', node: s.node, records })
+      lastDisruption = Math.max(lastDisruption, s.at)
+    }
+    this.settleBy = lastDisruption + scenario.settleMs
+    this.queue.push(lastDisruption, { kind: 'check' })
+  }
+
+  run (maxEvents: number): void {
+    for (const node of this.nodes) this.input(node, { type: 'start' })
+    let events = 0
+    while (!this.done) {
+      const next = this.queue.pop()
+      if (next === undefined) throw new Error('event queue ran dry')
+      this.now = next.at
+      if (this.now > this.settleBy) throw new Error(`liveness: not settled ${this.scenario.settleMs} ms after the last disruption (${this.progress()})`)
+      if (++events > maxEvents) throw new Error(`runaway: more than ${maxEvents} events (${this.progress()})`)
+      this.handle(next.event)
+    }
+  }
+
+  private handle (e: SimEvent): void {
+    switch (e.kind) {
+      case 'deliver': return this.deliver(e.to, e.from, e.bytes)
+      case 'timeout': {
+        const node = this.nodes[e.node] as SimNode
+        if (node.alive) this.input(node, { type: 'timeout', timeout: e.timeout })
+        return
+      }
+      case 'submit': return this.input(this.nodes[e.node] as SimNode, { type: 'submit', records: e.records })
+      case 'crash':
+        (this.nodes[e.node] as SimNode).alive = false
+        this.log(`v${e.node} crashes`)
+        return
+      case 'check': return this.check()
+    }
+  }
+
+  private deliver (to: number, from: number, bytes: Uint8Array): void {
+    const node = this.nodes[to] as SimNode
+    if (!node.alive) return
+    this.stats.delivered++
+    const sender = this.nodes[from] as SimNode
+    const senderLies = sender.behaviour !== undefined && sender.behaviour !== 'crash'
+    let message
+    try {
+      message = decodeMessage(bytes)
+    } catch (err) {
+      if (!(err instanceof TrustnetError)) throw err
+      if (!senderLies) throw new SafetyViolation(`v${to} refused bytes from honest v${from}: ${err.code}`)
+      this.stats.refused++
+      return
+    }
+    // The node's own check, done against its store before the machine sees a proposal: no record twice on chain.
+    if (message.type === 'proposal' && message.proposal.block.records.some(r => node.committed.has(toHex(recordId(r))))) {
+      this.stats.refused++
+      return
+    }
+    const before = senderLies ? node.machine.snapshot() : undefined
+    try {
+      this.input(node, { type: 'message', message })
+    } catch (err) {
+      if (!(err instanceof TrustnetError)) throw err
+      if (!senderLies) throw new SafetyViolation(`v${to} refused a message from honest v${from}: ${err.code} ${err.message}`)
+      if (before !== undefined && node.machine.snapshot() !== before) throw new SafetyViolation(`v${to} changed state on refused input ${err.code}`)
+      this.stats.refused++
+    }
+  }
+
+  private input (node: SimNode, input: Input): void {
+    const round = node.machine.currentRound
+    const actions = node.machine.step(input, this.now)
+    if (node.machine.currentRound > round) this.stats.rounds++
+    if (this.traceAll) {
+      for (const a of actions) {
+        if (a.type === 'broadcast' && a.message.type === 'vote') {
+          const v = a.message.vote
+          this.log(`v${node.index} ${v.type} h${v.height} r${v.round} ${v.blockHash === null ? 'nil' : toHex(v.blockHash).slice(0, 8)}`)
+        } else if (a.type === 'broadcast' && a.message.type === 'proposal') {
+          const p = a.message.proposal
+          this.log(`v${node.index} proposes h${p.height} r${p.round} vr${p.validRound} ${toHex(headerHash(p.block.header)).slice(0, 8)}`)
+        } else if (a.type === 'sync-needed') this.log(`v${node.index} sync-needed h${a.height} from v${a.from}`)
+      }
+    }
+    for (const a of actions) this.act(node, a)
+  }
+
+  private act (node: SimNode, a: Action): void {
+    switch (a.type) {
+      case 'broadcast': return this.broadcast(node, a.message)
+      case 'schedule': return this.queue.push(this.now + a.afterMs, { kind: 'timeout', node: node.index, timeout: a.timeout })
+      case 'commit': return this.commit(node, a.block, a.commit)
+      case 'sync-needed': return this.serveSync(node.index, a.from, a.height)
+      case 'evidence':
+        this.stats.evidence++
+        if (!this.isFaulty(this.nodes[evidenceAuthor(a.evidence)] as SimNode)) throw new SafetyViolation(`evidence against honest v${evidenceAuthor(a.evidence)}`)
+    }
+  }
+
+  private broadcast (node: SimNode, message: Parameters<typeof encodeMessage>[0]): void {
+    const peers = this.nodes.filter(p => p.index !== node.index).map(p => p.index)
+    const lying = node.behaviour !== undefined && node.behaviour !== 'crash' && this.now >= node.faultyFrom
+    const outgoing = lying
+      ? misbehave(node.behaviour as Behaviour, this.liarContext(node, peers), message)
+      : [{ to: peers, bytes: encodeMessage(message) }]
+    for (const o of outgoing) for (const to of o.to) this.send(node.index, to, o.bytes)
+  }
+
+  private liarContext (node: SimNode, peers: number[]): LiarContext {
+    const old = node.chain.find(c => c.block.records.length > 0)?.block.records[0]
+    return { rng: this.rng, chainId: this.genesis.chainId, index: node.index, seed: node.seed, peers, ...(old !== undefined ? { oldRecord: old } : {}) }
+  }
+
+  private send (from: number, to: number, bytes: Uint8Array): void {
+    const net = this.scenario.network
+    if (this.cut(from, to) || this.rng.chance(net.drop)) { this.stats.dropped++; return }
+    this.queue.push(this.now + this.rng.int(net.minDelayMs, net.maxDelayMs), { kind: 'deliver', to, from, bytes })
+    if (this.rng.chance(net.duplicate)) this.queue.push(this.now + this.rng.int(net.minDelayMs, net.maxDelayMs * 2), { kind: 'deliver', to, from, bytes })
+  }
+
+  private cut (a: number, b: number): boolean {
+    return this.scenario.partitions.some(p => this.now >= p.from && this.now < p.to &&
+      p.groups.findIndex(g => g.includes(a)) !== p.groups.findIndex(g => g.includes(b)))
+  }
+
+  /** A node asked for blocks it missed: an honest, reachable peer sends up to ten, over the lossy network. */
+  private serveSync (to: number, from: number, height: number): void {
+    const server = this.nodes[from]
+    if (server === undefined || !server.alive || this.isFaulty(server) || from === to) return
+    this.stats.syncs++
+    for (const c of server.chain.slice(height - 1, height + 9)) {
+      this.send(from, to, encodeMessage({ type: 'committed', block: c.block, commit: c.commit }))
+    }
+  }
+
+  private commit (node: SimNode, block: Block, commit: Commit): void {
+    const hash = headerHash(block.header)
+    const h = block.header.height
+    this.log(`v${node.index} commits h${h} r${commit.round} ${toHex(hash).slice(0, 8)} (${block.records.length} records)`)
+    if (h !== node.chain.length + 1) throw new SafetyViolation(`v${node.index} committed height ${h} after ${node.chain.length}`)
+    node.chain.push({ block, commit, hash })
+    if (this.isFaulty(node)) return
+    verifyCommit(this.checker, this.genesis.chainId, commit, hash) // throws unless 2f+1 valid signatures of the real validator set
+    const agreed = this.decided.get(h)
+    if (agreed === undefined) this.decided.set(h, toHex(hash))
+    else if (agreed !== toHex(hash)) throw new SafetyViolation(`agreement: v${node.index} committed ${toHex(hash).slice(0, 8)} at height ${h}, others ${agreed.slice(0, 8)}`)
+    for (const r of block.records) {
+      const id = toHex(recordId(r))
+      if (node.committed.has(id)) throw new SafetyViolation(`v${node.index} committed record ${id.slice(0, 8)} twice`)
+      node.committed.add(id)
+    }
+  }
+
+  /** Done when every honest node holds every submitted record and all are at the same height. */
+  private check (): void {
+    const honest = this.nodes.filter(n => !this.isFaulty(n))
+    const heights = new Set(honest.map(n => n.chain.length))
+    const complete = honest.every(n => [...this.submitted].every(id => n.committed.has(id)))
+    if (complete && heights.size === 1) {
+      this.done = true
+      return
+    }
+    this.queue.push(this.now + 100, { kind: 'check' })
+  }
+
+  private isFaulty (node: SimNode): boolean {
+    return node.behaviour !== undefined
+  }
+
+  private progress (): string {
+    return this.nodes.map(n => `v${n.index}${this.isFaulty(n) ? '*' : ''}:h${n.chain.length}/r${n.machine.currentRound}/${n.machine.currentStep}/${n.committed.size}rec`).join(' ')
+  }
+
+  private log (line: string): void {
+    const entry = `${this.now}ms ${line}`
+    if (this.traceAll) console.log(entry)
+    this.trace.push(entry)
+    if (this.trace.length > 60) this.trace.shift()
+  }
+
+  result (failure?: string): SimResult {
+    const honest = this.nodes.filter(n => !this.isFaulty(n))
+    return {
+      ok: failure === undefined,
+      scenario: describeScenario(this.scenario),
+      ...(failure !== undefined ? { failure } : {}),
+      virtualMs: this.now,
+      heights: this.nodes.map(n => n.chain.length),
+      committedRecords: Math.min(...honest.map(n => n.committed.size)),
+      submittedRecords: this.submitted.size,
+      stats: this.stats,
+      trace: this.trace
+    }
+  }
+}
+
+function evidenceAuthor (e: Evidence): number {
+  return e.kind === 'conflicting-votes' ? e.first.validator : e.validator
+}
+
+function simRecord (seed: number, i: number): LedgerRecord {
+  return {
+    v: 1,
+    dataHash: taggedHash(DOMAIN.record, Uint8Array.of(seed & 0xff, (seed >> 8) & 0xff, (seed >> 16) & 0xff, i & 0xff, (i >> 8) & 0xff)),
+    meta: { name: `doc-${i}.pdf`, size: 1000 + i, contentType: 'application/pdf' },
+    service: 'sim-service'
+  }
+}
