@@ -1,0 +1,86 @@
+/**
+ * The protocols a service speaks with validator nodes (libp2p request/response), as schemas
+ * shared by both sides, plus the signed attestation a node gives when asked to compare a hash
+ * with the anchored one. Every request and response is canonical CBOR.
+ */
+import { z } from 'zod'
+import { encode } from './codec.js'
+import { defaultEd25519, type Ed25519 } from './ed25519.js'
+import { BlockSchema, CertificateSchema, CommitSchema, LedgerRecordSchema, hash32, height, signature, uint, validatorIndex, type Genesis } from './types.js'
+import { ValidatorSet } from './validator-set.js'
+
+export const PROTOCOL = {
+  submit: '/trustnet/submit/1.0.0',
+  certificate: '/trustnet/certificate/1.0.0',
+  verify: '/trustnet/verify/1.0.0',
+  sync: '/trustnet/sync/1.0.0'
+} as const
+
+export const MAX_BATCH = 1000
+export const MAX_WAIT_MS = 30_000
+export const MAX_SYNC_BLOCKS = 50
+
+export const SubmitRequestSchema = z.strictObject({ records: z.array(LedgerRecordSchema).min(1).max(MAX_BATCH) })
+export type SubmitRequest = z.infer<typeof SubmitRequestSchema>
+export const SubmitResponseSchema = z.strictObject({
+  /** Per record, in request order: already on chain, or now pending in the mempool. */
+  status: z.array(z.enum(['committed', 'pending']))
+})
+export type SubmitResponse = z.infer<typeof SubmitResponseSchema>
+
+export const CertificateRequestSchema = z.strictObject({
+  ids: z.array(hash32).min(1).max(MAX_BATCH),
+  /** Hold the answer up to this long for records not yet committed. */
+  waitMs: z.number().int().min(0).max(MAX_WAIT_MS)
+})
+export type CertificateRequest = z.infer<typeof CertificateRequestSchema>
+export const CertificateResponseSchema = z.strictObject({
+  certificates: z.array(CertificateSchema.nullable())
+})
+export type CertificateResponse = z.infer<typeof CertificateResponseSchema>
+
+export const VerifyRequestSchema = z.strictObject({ id: hash32, dataHash: hash32 })
+export type VerifyRequest = z.infer<typeof VerifyRequestSchema>
+
+/** A node's signed answer to "does this hash match the one anchored under this record id?". */
+export const AttestationSchema = z.strictObject({
+  chainId: z.string().max(64),
+  recordId: hash32,
+  presentedHash: hash32,
+  /** null when the record is not on this node's chain. */
+  anchoredHash: hash32.nullable(),
+  match: z.boolean(),
+  height: height.nullable(),
+  validator: validatorIndex,
+  time: uint,
+  signature
+})
+export type Attestation = z.infer<typeof AttestationSchema>
+export const VerifyResponseSchema = z.strictObject({ attestation: AttestationSchema })
+export type VerifyResponse = z.infer<typeof VerifyResponseSchema>
+
+export const SyncRequestSchema = z.strictObject({ fromHeight: height, max: z.number().int().min(1).max(MAX_SYNC_BLOCKS) })
+export type SyncRequest = z.infer<typeof SyncRequestSchema>
+export const SyncResponseSchema = z.strictObject({ blocks: z.array(z.strictObject({ block: BlockSchema, commit: CommitSchema })).max(MAX_SYNC_BLOCKS) })
+export type SyncResponse = z.infer<typeof SyncResponseSchema>
+
+/** Any response may instead be a refusal with a stable code. */
+export const ErrorResponseSchema = z.strictObject({ error: z.strictObject({ code: z.string().max(64), message: z.string().max(1024) }) })
+export type ErrorResponse = z.infer<typeof ErrorResponseSchema>
+
+const ATTESTATION_DOMAIN = 'trustnet/attestation/v1'
+
+export function attestationSignBytes (a: Omit<Attestation, 'signature'>): Uint8Array {
+  return encode([ATTESTATION_DOMAIN, a.chainId, a.recordId, a.presentedHash, a.anchoredHash, a.match, a.height, a.validator, a.time])
+}
+
+export function signAttestation (a: Omit<Attestation, 'signature'>, seed: Uint8Array, ed: Ed25519 = defaultEd25519): Attestation {
+  return { ...a, signature: ed.sign(seed, attestationSignBytes(a)) }
+}
+
+/** True when the attestation is signed by the validator it names, on this genesis's chain. */
+export function verifyAttestation (genesis: Genesis, a: Attestation, ed: Ed25519 = defaultEd25519): boolean {
+  if (a.chainId !== genesis.chainId) return false
+  const key = new ValidatorSet(genesis).publicKey(a.validator)
+  return key !== undefined && ed.verify(key, attestationSignBytes(a), a.signature)
+}

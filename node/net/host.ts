@@ -1,0 +1,256 @@
+/**
+ * Builds the node's libp2p host: TCP + Noise + Yamux, identify, ping and gossipsub, with the
+ * node's ed25519 validator key as its libp2p identity (so a peer id names a validator). The host
+ * keeps dialling its configured peers for as long as it runs, and with `allowedPeers` it refuses
+ * every connection from or to anyone else (closed validator mesh). Gossipsub is set up for our
+ * trust model: messages are unsigned at the libp2p level (they carry validator signatures
+ * checked in topic validators) and identified by the SHA-256 of their data.
+ */
+
+import '../promise-shim.js'
+import { hash } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPairFromSeed, publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { gossipsub, type GossipSub, type GossipsubOpts } from '@libp2p/gossipsub'
+import { createTopicScoreParams, type TopicScoreParams } from '@libp2p/gossipsub/score'
+import { identify, type Identify } from '@libp2p/identify'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { ping, type Ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import type { ConnectionGater, PeerId } from '@libp2p/interface'
+
+// A type alias, not an interface: libp2p's ServiceMap needs an implicit index signature.
+export type HostServices = {
+  identify: Identify
+  ping: Ping
+  pubsub: GossipSub
+}
+
+export type Libp2pNode = Libp2p<HostServices>
+
+export interface RedialOptions {
+  /** First wait after a failed dial. @default 250 */
+  minDelayMs?: number
+  /** Cap of the exponential backoff. @default 10_000 */
+  maxDelayMs?: number
+}
+
+export interface HostInit {
+  /** 32-byte ed25519 seed (RFC 8032 private key): the validator key is the libp2p identity. */
+  privateKeySeed: Uint8Array
+  /** @default ['/ip4/127.0.0.1/tcp/0'] */
+  listen?: string[]
+  /** Multiaddrs to dial at start and to re-dial whenever the connection drops. */
+  peers?: string[]
+  /** When given, only these peer ids may connect to us or be dialled (closed mesh). */
+  allowedPeers?: Set<string>
+  /** Topics whose invalid messages lower the sender's peer score. */
+  scoredTopics?: string[]
+  redial?: RedialOptions
+}
+
+export interface Host {
+  readonly node: Libp2pNode
+  readonly pubsub: GossipSub
+  readonly peerId: string
+  /** Listening addresses, each ending in /p2p/<peerId>. */
+  multiaddrs(): string[]
+  connectedPeers(): string[]
+  stop(): Promise<void>
+}
+
+const ED25519_KEY_BYTES = 32
+const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0']
+
+/** Peer id string of a raw 32-byte ed25519 public key (maps a validator key to its peer). */
+export function peerIdFromEd25519PublicKey (pub: Uint8Array): string {
+  // publicKeyFromRaw picks the key type by length, so pin the length to ed25519's.
+  if (pub.byteLength !== ED25519_KEY_BYTES) {
+    throw new TypeError(`ed25519 public key must be ${ED25519_KEY_BYTES} bytes, got ${pub.byteLength}`)
+  }
+  return peerIdFromPublicKey(publicKeyFromRaw(pub)).toString()
+}
+
+/** Creates and starts a host, then begins dialling `init.peers`. */
+export async function createHost (init: HostInit): Promise<Host> {
+  if (init.privateKeySeed.byteLength !== ED25519_KEY_BYTES) {
+    throw new TypeError(`ed25519 seed must be ${ED25519_KEY_BYTES} bytes`)
+  }
+  // Parsed before the node exists, so a bad address cannot leak a started node.
+  const peers = (init.peers ?? []).map(a => multiaddr(a))
+  const privateKey = await generateKeyPairFromSeed('Ed25519', init.privateKeySeed)
+  const closedMesh = init.allowedPeers != null
+
+  const node = await createLibp2p<HostServices>({
+    privateKey,
+    addresses: { listen: init.listen ?? DEFAULT_LISTEN },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // A saturated CPU delays pongs; aborting on a late ping dropped whole meshes mid-run.
+    connectionMonitor: { abortConnectionOnPingFailure: false },
+    ...(init.allowedPeers != null ? { connectionGater: allowListGater(init.allowedPeers) } : {}),
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub(gossipOptions(init.scoredTopics ?? [], closedMesh))
+    }
+  })
+
+  const redialer = new Redialer(node, peers, init.redial ?? {})
+  redialer.start()
+
+  return {
+    node,
+    pubsub: node.services.pubsub,
+    peerId: node.peerId.toString(),
+    multiaddrs: () => node.getMultiaddrs().map(ma => ma.toString()),
+    connectedPeers: () => node.getPeers().map(p => p.toString()),
+    stop: async () => {
+      redialer.stop()
+      await node.stop()
+    }
+  }
+}
+
+function gossipOptions (scoredTopics: string[], closedMesh: boolean): Partial<GossipsubOpts> {
+  const topics: Record<string, TopicScoreParams> = {}
+  for (const topic of scoredTopics) topics[topic] = topicScoreParams()
+  return {
+    // Our payloads carry validator signatures; libp2p signing would only add ~3x CPU.
+    globalSignaturePolicy: 'StrictNoSign',
+    msgIdFn: (msg) => hash('sha256', msg.data, 'buffer'),
+    // Same hash on the raw RPC lets duplicates be dropped before decoding. A cryptographic
+    // hash, so a peer cannot pre-empt a real message with a colliding one.
+    fastMsgIdFn: (msg) => hash('sha256', msg.data ?? new Uint8Array(0), 'base64'),
+    allowPublishToZeroTopicPeers: true,
+    ignoreDuplicatePublishError: true,
+    emitSelf: false,
+    scoreParams: {
+      topics,
+      // Identities are gated in a closed mesh; many validators may share one IP (one machine).
+      ...(closedMesh ? { IPColocationFactorWeight: 0 } : {})
+    }
+  }
+}
+
+function topicScoreParams (): TopicScoreParams {
+  return createTopicScoreParams({
+    topicWeight: 1,
+    // Consensus topics are often quiet: delivery-rate penalties would graylist honest peers.
+    meshMessageDeliveriesWeight: 0,
+    meshFailurePenaltyWeight: 0,
+    timeInMeshQuantum: 1000,
+    // Invalid messages cost 10 * n^2, forgiven over ~20 s (decay per 1 s interval).
+    invalidMessageDeliveriesWeight: -10,
+    invalidMessageDeliveriesDecay: 0.9
+  })
+}
+
+function allowListGater (allowed: Set<string>): ConnectionGater {
+  const deny = (peer: PeerId): boolean => !allowed.has(peer.toString())
+  return {
+    denyDialPeer: deny,
+    // A multiaddr without /p2p only reveals its peer after the Noise handshake.
+    denyInboundEncryptedConnection: deny,
+    denyOutboundEncryptedConnection: deny
+  }
+}
+
+function peerIdOf (ma: Multiaddr): string | undefined {
+  return ma.getComponents().findLast(c => c.code === CODE_P2P)?.value
+}
+
+/**
+ * One loop per configured address: dial, wait for the peer to disconnect, dial again, with
+ * exponential backoff and jitter after failures. libp2p's own reconnect queue gives up after a
+ * few retries; validators must keep trying for as long as they run.
+ */
+class Redialer {
+  private readonly controller = new AbortController()
+
+  constructor (
+    private readonly node: Libp2pNode,
+    private readonly addrs: Multiaddr[],
+    private readonly opts: RedialOptions
+  ) {
+    setMaxListeners(Infinity, this.controller.signal)
+  }
+
+  start (): void {
+    const self = this.node.peerId.toString()
+    for (const ma of this.addrs) {
+      if (peerIdOf(ma) === self) continue
+      void this.loop(ma).catch(() => {})
+    }
+  }
+
+  stop (): void {
+    this.controller.abort()
+  }
+
+  private async loop (ma: Multiaddr): Promise<void> {
+    const signal = this.controller.signal
+    const minDelay = this.opts.minDelayMs ?? 250
+    const maxDelay = this.opts.maxDelayMs ?? 10_000
+    let delay = minDelay
+    const backOff = async (): Promise<void> => {
+      await sleep(delay * (0.5 + Math.random()), signal)
+      delay = Math.min(delay * 2, maxDelay)
+    }
+    let peer = peerIdOf(ma)
+    while (!signal.aborted) {
+      if (peer == null || !this.isConnected(peer)) {
+        try {
+          peer = (await this.node.dial(ma, { signal })).remotePeer.toString()
+        } catch {
+          await backOff()
+          continue
+        }
+      }
+      const since = Date.now()
+      await this.disconnected(peer, signal)
+      // A gating peer accepts the dial and drops it a moment later: only a connection that
+      // lasted earns an immediate re-dial, a flapping one backs off.
+      if (Date.now() - since > maxDelay) delay = minDelay
+      else await backOff()
+    }
+  }
+
+  private isConnected (peer: string): boolean {
+    return this.node.getConnections().some(c => c.remotePeer.toString() === peer && c.status === 'open')
+  }
+
+  private async disconnected (peer: string, signal: AbortSignal): Promise<void> {
+    await new Promise<void>(resolve => {
+      const done = (): void => {
+        this.node.removeEventListener('peer:disconnect', onDisconnect)
+        signal.removeEventListener('abort', done)
+        resolve()
+      }
+      const onDisconnect = (evt: CustomEvent<PeerId>): void => {
+        if (evt.detail.toString() === peer) done()
+      }
+      this.node.addEventListener('peer:disconnect', onDisconnect)
+      signal.addEventListener('abort', done)
+      // The peer may have gone between the caller's check and the listener.
+      if (signal.aborted || !this.isConnected(peer)) done()
+    })
+  }
+}
+
+async function sleep (ms: number, signal: AbortSignal): Promise<void> {
+  await new Promise<void>(resolve => {
+    const timer = setTimeout(done, ms)
+    function done (): void {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done)
+  })
+}
