@@ -451,7 +451,7 @@ export class Machine {
   private decide (block: Block, hash: Uint8Array, commit: Commit, now: number): void {
     const own = this.self === undefined ? undefined : this.votes.peek(commit.round, 'precommit')?.get(this.self.index)
     this.emit({ type: 'commit', block, commit })
-    this.mempool.removeAll(block.records.map(recordId))
+    this.mempool.removeCommitted(block.records.map(recordId))
     this.tip = { height: block.header.height, hash, time: block.header.time }
     this.lastOwnPrecommit = own ?? null
     this.enterHeight(now)

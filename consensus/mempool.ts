@@ -1,6 +1,8 @@
 /**
  * Records waiting for a block, de-duplicated by record id, in arrival order, with a hard bound:
  * a batch that does not fit is refused whole (MEMPOOL_FULL) so the caller can retry elsewhere.
+ * It also remembers the ids of recently committed records, so a late gossip copy of a record
+ * cannot slip back in and be proposed twice (the node's store check is the full guard).
  */
 import { rejected } from './errors.js'
 import { recordId, toHex } from './ids.js'
@@ -10,8 +12,9 @@ export interface PendingRecord { id: Uint8Array, record: LedgerRecord }
 
 export class Mempool {
   private readonly pending = new Map<string, PendingRecord>()
+  private readonly recent = new Set<string>()
 
-  constructor (readonly capacity: number) {}
+  constructor (readonly capacity: number, private readonly recentCapacity = capacity) {}
 
   get size (): number {
     return this.pending.size
@@ -49,8 +52,18 @@ export class Mempool {
     return out
   }
 
-  removeAll (ids: readonly Uint8Array[]): void {
-    for (const id of ids) this.pending.delete(toHex(id))
+  /** Forget records that are now on chain, and refuse them from now on. */
+  removeCommitted (ids: readonly Uint8Array[]): void {
+    for (const id of ids) {
+      const key = toHex(id)
+      this.pending.delete(key)
+      this.recent.add(key)
+    }
+    // Sets iterate in insertion order: drop the oldest first.
+    for (const key of this.recent) {
+      if (this.recent.size <= this.recentCapacity) break
+      this.recent.delete(key)
+    }
   }
 
   ids (): string[] {
@@ -63,7 +76,7 @@ export class Mempool {
     for (const record of records) {
       const id = recordId(record)
       const key = toHex(id)
-      if (this.pending.has(key) || seen.has(key)) continue
+      if (this.pending.has(key) || this.recent.has(key) || seen.has(key)) continue
       seen.add(key)
       out.push({ id, record })
     }

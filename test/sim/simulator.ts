@@ -5,6 +5,7 @@
  * signatures, no record twice) and at the end (every honest node has the same chain holding
  * every submitted record exactly once).
  */
+import { blockProblem } from '../../consensus/block.js'
 import { verifyCommit } from '../../consensus/commit.js'
 import { defaultEd25519, type Ed25519 } from '../../consensus/ed25519.js'
 import { TrustnetError } from '../../consensus/errors.js'
@@ -12,7 +13,7 @@ import { genesisHash, headerHash, recordId, toHex } from '../../consensus/ids.js
 import { Machine, type Action, type Evidence, type Input, type Timeout } from '../../consensus/machine.js'
 import { decodeMessage, encodeMessage } from '../../consensus/messages.js'
 import { DOMAIN, taggedHash } from '../../consensus/hash.js'
-import type { Block, Commit, Genesis, LedgerRecord } from '../../consensus/types.js'
+import type { Block, Commit, ConsensusMessage, Genesis, LedgerRecord } from '../../consensus/types.js'
 import { ValidatorSet } from '../../consensus/validator-set.js'
 import { Rng } from '../helpers/rng.js'
 import { misbehave, type LiarContext } from './byzantine.js'
@@ -186,7 +187,7 @@ class Simulation {
     this.stats.delivered++
     const sender = this.nodes[from] as SimNode
     const senderLies = sender.behaviour !== undefined && sender.behaviour !== 'crash'
-    let message
+    let message: ConsensusMessage
     try {
       message = decodeMessage(bytes)
     } catch (err) {
@@ -195,10 +196,20 @@ class Simulation {
       this.stats.refused++
       return
     }
-    // The node's own check, done against its store before the machine sees a proposal: no record twice on chain.
+    // The node's own checks against its store, before the machine sees a message: no record twice on chain.
+    if (message.type === 'records') {
+      const fresh = message.records.filter(r => !node.committed.has(toHex(recordId(r))))
+      if (fresh.length === 0) return
+      message = { type: 'records', records: fresh }
+    }
     if (message.type === 'proposal' && message.proposal.block.records.some(r => node.committed.has(toHex(recordId(r))))) {
+      if (this.traceAll) this.log(`v${to} refuses proposal h${message.proposal.height} r${message.proposal.round} from v${from}: a record is already on its chain`)
       this.stats.refused++
       return
+    }
+    if (this.traceAll && message.type === 'proposal' && message.proposal.height === node.machine.height) {
+      const problem = blockProblem(message.proposal.block, this.genesis.chainId, node.machine.lastCommitted, this.genesis.params, this.scenario.n, this.now)
+      if (problem !== undefined) this.log(`v${to} finds proposal h${message.proposal.height} r${message.proposal.round} invalid: ${problem}`)
     }
     const before = senderLies ? node.machine.snapshot() : undefined
     try {
