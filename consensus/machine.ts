@@ -38,6 +38,8 @@ export type Evidence =
   | { kind: 'conflicting-proposals', validator: number, first: Proposal, second: Proposal }
 
 export type Action =
+  /** Write this to durable storage before carrying out any later action: it is signed by us, or justifies what we signed. */
+  | { type: 'persist', message: ConsensusMessage }
   | { type: 'broadcast', message: ConsensusMessage }
   | { type: 'schedule', timeout: Timeout, afterMs: number }
   | { type: 'commit', block: Block, commit: Commit }
@@ -137,6 +139,37 @@ export class Machine {
     const out = this.actions
     this.actions = []
     return out
+  }
+
+  /**
+   * Reload what this validator persisted at the current height before a restart: its votes and
+   * the proposals they rest on. It resumes in the round it reached, locked as it was, and will
+   * not sign anything in a (round, step) it already signed.
+   */
+  restore (persisted: readonly ConsensusMessage[]): void {
+    const own = this.self?.index
+    if (own === undefined) return
+    for (const m of persisted) {
+      if (m.type === 'proposal' && m.proposal.height === this.height) {
+        this.addProposal(m.proposal, this.checkProposal(m.proposal), Number.POSITIVE_INFINITY)
+      } else if (m.type === 'vote' && m.vote.height === this.height && m.vote.validator === own) {
+        this.checkVoteSignature(m.vote)
+        this.votes.get(m.vote.round, m.vote.type).add(m.vote)
+      }
+    }
+    for (const r of this.votes.roundsSeen()) {
+      const precommit = this.votes.peek(r, 'precommit')?.get(own)
+      const prevote = this.votes.peek(r, 'prevote')?.get(own)
+      if (precommit === undefined && prevote === undefined) continue
+      this.active = true
+      this.round = r
+      this.stepName = precommit !== undefined ? 'precommit' : 'prevote'
+      const locked = precommit?.blockHash == null ? undefined : this.proposals.get(r)
+      if (locked !== undefined && precommit?.blockHash != null && equalBytes(locked.hash, precommit.blockHash)) {
+        this.lockedBlock = this.validBlock = locked.proposal.block
+        this.lockedRound = this.validRound = r
+      }
+    }
   }
 
   // ---- inputs -------------------------------------------------------------------------------
@@ -312,7 +345,11 @@ export class Machine {
   private startRound (round: number, now: number): void {
     this.round = round
     this.stepName = 'propose'
-    if (this.isProposer && this.self !== undefined) {
+    const restored = this.proposals.get(round)
+    if (this.isProposer && restored !== undefined) {
+      // Our own proposal from before a restart: send it again, never a different one.
+      this.emit({ type: 'broadcast', message: { type: 'proposal', proposal: restored.proposal } })
+    } else if (this.isProposer && this.self !== undefined) {
       const block = this.validBlock ?? this.freshBlock(now)
       const validRound = this.validBlock !== null ? this.validRound : -1
       const hash = headerHash(block.header)
@@ -320,6 +357,7 @@ export class Machine {
       const proposal: Proposal = { height: this.height, round, validRound, block, signature }
       this.proposals.set(round, { proposal, hash, valid: true })
       this.learnBlock(hash)
+      this.emit({ type: 'persist', message: { type: 'proposal', proposal } })
       this.emit({ type: 'broadcast', message: { type: 'proposal', proposal } })
     } else {
       this.schedule('propose', this.height, round, this.params.timeoutProposeMs + round * this.params.timeoutDeltaMs)
@@ -445,6 +483,12 @@ export class Machine {
     const signature = this.ed.sign(this.self.seed, voteSignBytes(this.chainId, type, this.height, this.round, blockHash))
     const vote: Vote = { type, height: this.height, round: this.round, blockHash, validator: this.self.index, signature }
     set.add(vote)
+    // A lock must survive a restart together with the block it locks on.
+    const justification = this.proposals.get(this.round)
+    if (type === 'precommit' && blockHash !== null && justification !== undefined) {
+      this.emit({ type: 'persist', message: { type: 'proposal', proposal: justification.proposal } })
+    }
+    this.emit({ type: 'persist', message: { type: 'vote', vote } })
     this.emit({ type: 'broadcast', message: { type: 'vote', vote } })
   }
 

@@ -43,6 +43,7 @@ const base = (seed: number, n: number): Scenario => ({
   network: { minDelayMs: 1, maxDelayMs: 60, drop: 0.05, duplicate: 0.1 },
   partitions: [],
   submissions: [{ at: 10, node: n - 1, count: 10 }, { at: 2000, node: 0, count: 10 }],
+  restarts: [],
   settleMs: 60_000
 })
 

@@ -24,6 +24,8 @@ export interface Scenario {
   network: { minDelayMs: number, maxDelayMs: number, drop: number, duplicate: number }
   partitions: Partition[]
   submissions: Array<{ at: number, node: number, count: number }>
+  /** Honest validators killed and restarted from what they persisted (they must never equivocate). */
+  restarts: Array<{ node: number, at: number, downMs: number }>
   /** Time after the last disruption by which every honest node must have everything. */
   settleMs: number
   /** Test-only sabotage: count a quorum as f+1, to prove the checks catch an unsafe protocol. */
@@ -57,11 +59,15 @@ export function generateScenario (seed: number): Scenario {
     node: rng.pick(honest),
     count: rng.int(1, 12)
   }))
-  return { seed, n, faulty, network, partitions, submissions, settleMs: 90_000 }
+  const restarts = n > 1 && rng.chance(0.35)
+    ? rng.shuffle(honest).slice(0, rng.int(1, Math.min(2, honest.length))).map(node => ({ node, at: rng.int(0, 6000), downMs: rng.int(50, 4000) }))
+    : []
+  return { seed, n, faulty, network, partitions, submissions, restarts, settleMs: 90_000 }
 }
 
 export function describeScenario (s: Scenario): string {
   const faults = s.faulty.map(f => `v${f.index}:${f.behaviour}@${f.at}`).join(',') || 'none'
   const parts = s.partitions.map(p => `${p.groups.map(g => g.join('')).join('|')}@${p.from}-${p.to}`).join(',') || 'none'
-  return `seed=${s.seed} n=${s.n} faulty=[${faults}] delay=${s.network.minDelayMs}-${s.network.maxDelayMs}ms drop=${s.network.drop} dup=${s.network.duplicate} partitions=[${parts}] records=${s.submissions.reduce((a, b) => a + b.count, 0)}`
+  const restarts = s.restarts.map(r => `v${r.node}@${r.at}+${r.downMs}`).join(',') || 'none'
+  return `seed=${s.seed} n=${s.n} faulty=[${faults}] restarts=[${restarts}] delay=${s.network.minDelayMs}-${s.network.maxDelayMs}ms drop=${s.network.drop} dup=${s.network.duplicate} partitions=[${parts}] records=${s.submissions.reduce((a, b) => a + b.count, 0)}`
 }

@@ -22,10 +22,13 @@ import { describeScenario, type Behaviour, type Scenario } from './scenario.js'
 
 type SimEvent =
   | { kind: 'deliver', to: number, from: number, bytes: Uint8Array }
-  | { kind: 'timeout', node: number, timeout: Timeout }
+  | { kind: 'timeout', node: number, incarnation: number, timeout: Timeout }
   | { kind: 'submit', node: number, records: LedgerRecord[] }
   | { kind: 'crash', node: number }
+  | { kind: 'restart', node: number }
   | { kind: 'check' }
+  /** The service's outbox: records not yet on chain are submitted again, as a real service does after a timeout. */
+  | { kind: 'resubmit' }
 
 interface SimNode {
   index: number
@@ -36,6 +39,10 @@ interface SimNode {
   alive: boolean
   chain: Array<{ block: Block, commit: Commit, hash: Uint8Array }>
   committed: Set<string>
+  /** What the node wrote to its disk at the current height (its write-ahead log). */
+  persisted: ConsensusMessage[]
+  /** Bumped on restart: timers of a dead process never fire in the new one. */
+  incarnation: number
 }
 
 export interface SimResult {
@@ -73,6 +80,8 @@ function memoEd25519 (inner: Ed25519): Ed25519 {
     }
   }
 }
+
+const RESUBMIT_MS = 3000
 
 export const SIM_PARAMS = {
   maxBlockRecords: 16,
@@ -114,6 +123,7 @@ class Simulation {
   private readonly ed = memoEd25519(defaultEd25519)
   private readonly decided = new Map<number, string>()
   private readonly submitted = new Set<string>()
+  private readonly records: LedgerRecord[] = []
   private readonly trace: string[] = []
   private readonly stats = { delivered: 0, dropped: 0, refused: 0, evidence: 0, syncs: 0, rounds: 0 }
   private readonly settleBy: number
@@ -132,7 +142,7 @@ class Simulation {
       const fault = scenario.faulty.find(f => f.index === index)
       const machine = new Machine({ genesis, self: { index, seed }, tip, ed: this.ed })
       if (scenario.brokenQuorum === true) Object.defineProperty(machine.validators, 'quorum', { value: machine.validators.maxFaulty + 1 })
-      return { index, seed, machine, behaviour: fault?.behaviour, faultyFrom: fault?.at ?? Infinity, alive: true, chain: [], committed: new Set<string>() }
+      return { index, seed, machine, behaviour: fault?.behaviour, faultyFrom: fault?.at ?? Infinity, alive: true, chain: [], committed: new Set<string>(), persisted: [], incarnation: 0 }
     })
     let lastDisruption = 0
     for (const f of scenario.faulty) {
@@ -140,6 +150,11 @@ class Simulation {
       lastDisruption = Math.max(lastDisruption, f.at)
     }
     for (const p of scenario.partitions) lastDisruption = Math.max(lastDisruption, p.to)
+    for (const r of scenario.restarts) {
+      this.queue.push(r.at, { kind: 'crash', node: r.node })
+      this.queue.push(r.at + r.downMs, { kind: 'restart', node: r.node })
+      lastDisruption = Math.max(lastDisruption, r.at + r.downMs)
+    }
     let counter = 0
     for (const s of scenario.submissions) {
       const records = Array.from({ length: s.count }, () => simRecord(scenario.seed, counter++))
@@ -149,6 +164,7 @@ class Simulation {
     }
     this.settleBy = lastDisruption + scenario.settleMs
     this.queue.push(lastDisruption, { kind: 'check' })
+    this.queue.push(RESUBMIT_MS, { kind: 'resubmit' })
   }
 
   run (maxEvents: number): void {
@@ -169,16 +185,35 @@ class Simulation {
       case 'deliver': return this.deliver(e.to, e.from, e.bytes)
       case 'timeout': {
         const node = this.nodes[e.node] as SimNode
-        if (node.alive) this.input(node, { type: 'timeout', timeout: e.timeout })
+        if (node.alive && node.incarnation === e.incarnation) this.input(node, { type: 'timeout', timeout: e.timeout })
         return
       }
-      case 'submit': return this.input(this.nodes[e.node] as SimNode, { type: 'submit', records: e.records })
+      case 'submit':
+        this.records.push(...e.records)
+        if ((this.nodes[e.node] as SimNode).alive) this.input(this.nodes[e.node] as SimNode, { type: 'submit', records: e.records })
+        return
       case 'crash':
         (this.nodes[e.node] as SimNode).alive = false
         this.log(`v${e.node} crashes`)
         return
+      case 'restart': return this.restart(this.nodes[e.node] as SimNode)
       case 'check': return this.check()
+      case 'resubmit': return this.resubmit()
     }
+  }
+
+  /** A new process on the same disk: the committed chain and the write-ahead log of the current height. */
+  private restart (node: SimNode): void {
+    const last = node.chain[node.chain.length - 1]
+    const tip = last === undefined
+      ? { height: 0, hash: genesisHash(this.genesis), time: this.genesis.genesisTime }
+      : { height: last.block.header.height, hash: last.hash, time: last.block.header.time }
+    node.machine = new Machine({ genesis: this.genesis, self: { index: node.index, seed: node.seed }, tip, ed: this.ed })
+    node.machine.restore(node.persisted)
+    node.incarnation++
+    node.alive = true
+    this.log(`v${node.index} restarts at height ${tip.height + 1} with ${node.persisted.length} persisted messages`)
+    this.input(node, { type: 'start' })
   }
 
   private deliver (to: number, from: number, bytes: Uint8Array): void {
@@ -243,7 +278,10 @@ class Simulation {
   private act (node: SimNode, a: Action): void {
     switch (a.type) {
       case 'broadcast': return this.broadcast(node, a.message)
-      case 'schedule': return this.queue.push(this.now + a.afterMs, { kind: 'timeout', node: node.index, timeout: a.timeout })
+      case 'persist':
+        node.persisted.push(a.message)
+        return
+      case 'schedule': return this.queue.push(this.now + a.afterMs, { kind: 'timeout', node: node.index, incarnation: node.incarnation, timeout: a.timeout })
       case 'commit': return this.commit(node, a.block, a.commit)
       case 'sync-needed': return this.serveSync(node.index, a.from, a.height)
       case 'evidence':
@@ -294,6 +332,7 @@ class Simulation {
     this.log(`v${node.index} commits h${h} r${commit.round} ${toHex(hash).slice(0, 8)} (${block.records.length} records)`)
     if (h !== node.chain.length + 1) throw new SafetyViolation(`v${node.index} committed height ${h} after ${node.chain.length}`)
     node.chain.push({ block, commit, hash })
+    node.persisted = []
     if (this.isFaulty(node)) return
     verifyCommit(this.checker, this.genesis.chainId, commit, hash) // throws unless 2f+1 valid signatures of the real validator set
     const agreed = this.decided.get(h)
@@ -303,6 +342,20 @@ class Simulation {
       const id = toHex(recordId(r))
       if (node.committed.has(id)) throw new SafetyViolation(`v${node.index} committed record ${id.slice(0, 8)} twice`)
       node.committed.add(id)
+    }
+  }
+
+  private resubmit (): void {
+    this.queue.push(this.now + RESUBMIT_MS, { kind: 'resubmit' })
+    const targets = this.nodes.filter(n => n.alive && !this.isFaulty(n))
+    if (targets.length === 0) return
+    const target = this.rng.pick(targets)
+    const missing = this.records.filter(r => !target.committed.has(toHex(recordId(r))))
+    if (missing.length === 0) return
+    try {
+      this.input(target, { type: 'submit', records: missing })
+    } catch (err) {
+      if (!(err instanceof TrustnetError) || err.code !== 'MEMPOOL_FULL') throw err
     }
   }
 

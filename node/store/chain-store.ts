@@ -1,0 +1,129 @@
+/**
+ * The node's LevelDB: committed blocks by height, where each record sits, records by data hash,
+ * the chain tip, and the node's own signed consensus messages (written before they are sent, so a
+ * restarted node never signs against itself). Each committed block is written in one atomic batch.
+ */
+import { Level } from 'level'
+import { decode, encode } from '../../consensus/codec.js'
+import type { ChainTip } from '../../consensus/block.js'
+import { recordId } from '../../consensus/ids.js'
+import { BlockSchema, CommitSchema, ConsensusMessageSchema, hash32, uint, type Block, type Commit, type ConsensusMessage } from '../../consensus/types.js'
+import { z } from 'zod'
+
+/** Key prefixes: one byte, then the fixed-width parts. */
+enum Prefix {
+  /** 0x01 'tip' -> { height, hash, time } */
+  Meta = 0x01,
+  /** 0x02 height(u64 BE) -> { block, commit } */
+  Block = 0x02,
+  /** 0x03 recordId(32) -> [height, index] */
+  Record = 0x03,
+  /** 0x04 dataHash(32) recordId(32) -> empty */
+  DataHash = 0x04,
+  /** 0x05 height(u64 BE) -> own signed messages of that height, in signing order */
+  Signed = 0x05
+}
+
+const TIP_KEY = Uint8Array.of(Prefix.Meta, 0x74)
+const StoredBlockSchema = z.strictObject({ block: BlockSchema, commit: CommitSchema })
+const TipSchema = z.strictObject({ height: uint, hash: hash32, time: uint })
+const LocationSchema = z.tuple([z.number().int().min(1), uint])
+const SignedSchema = z.array(ConsensusMessageSchema)
+const EMPTY = new Uint8Array(0)
+
+export interface StoredBlock { block: Block, commit: Commit }
+export interface RecordLocation { height: number, index: number }
+
+function heightKey (prefix: Prefix, height: number): Uint8Array {
+  const key = new Uint8Array(9)
+  key[0] = prefix
+  new DataView(key.buffer).setBigUint64(1, BigInt(height))
+  return key
+}
+
+function hashKey (prefix: Prefix, ...parts: Uint8Array[]): Uint8Array {
+  const key = new Uint8Array(1 + parts.reduce((n, p) => n + p.length, 0))
+  key[0] = prefix
+  let at = 1
+  for (const p of parts) { key.set(p, at); at += p.length }
+  return key
+}
+
+export class ChainStore {
+  private readonly db: Level<Uint8Array, Uint8Array>
+
+  constructor (readonly path: string) {
+    this.db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
+  }
+
+  async open (): Promise<void> { await this.db.open() }
+  async close (): Promise<void> { await this.db.close() }
+
+  async tip (): Promise<ChainTip | undefined> {
+    const bytes = await this.db.get(TIP_KEY)
+    return bytes === undefined ? undefined : decode(TipSchema, bytes)
+  }
+
+  /** Writes the block, its record index and the new tip in one atomic batch. */
+  async commitBlock (block: Block, commit: Commit, hash: Uint8Array): Promise<void> {
+    const h = block.header.height
+    const ops: Array<{ type: 'put', key: Uint8Array, value: Uint8Array } | { type: 'del', key: Uint8Array }> = [
+      { type: 'put', key: heightKey(Prefix.Block, h), value: encode({ block, commit }) },
+      { type: 'put', key: TIP_KEY, value: encode({ height: h, hash, time: block.header.time }) },
+      { type: 'del', key: heightKey(Prefix.Signed, h) }
+    ]
+    block.records.forEach((record, index) => {
+      const id = recordId(record)
+      ops.push({ type: 'put', key: hashKey(Prefix.Record, id), value: encode([h, index]) })
+      ops.push({ type: 'put', key: hashKey(Prefix.DataHash, record.dataHash, id), value: EMPTY })
+    })
+    await this.db.batch(ops)
+  }
+
+  async block (height: number): Promise<StoredBlock | undefined> {
+    const bytes = await this.db.get(heightKey(Prefix.Block, height))
+    return bytes === undefined ? undefined : decode(StoredBlockSchema, bytes)
+  }
+
+  async location (id: Uint8Array): Promise<RecordLocation | undefined> {
+    const bytes = await this.db.get(hashKey(Prefix.Record, id))
+    if (bytes === undefined) return undefined
+    const [height, index] = decode(LocationSchema, bytes)
+    return { height, index }
+  }
+
+  /** For each id, whether it is on chain; one read for the whole batch. */
+  async onChain (ids: readonly Uint8Array[]): Promise<boolean[]> {
+    if (ids.length === 0) return []
+    const values = await this.db.getMany(ids.map(id => hashKey(Prefix.Record, id)))
+    return values.map(v => v !== undefined)
+  }
+
+  /** Ids of the records anchoring this data hash, oldest first. */
+  async recordsByDataHash (dataHash: Uint8Array, limit = 100): Promise<Uint8Array[]> {
+    const prefix = hashKey(Prefix.DataHash, dataHash)
+    const out: Uint8Array[] = []
+    for await (const key of this.db.keys({ gte: prefix, lt: upperBound(prefix), limit })) out.push(key.slice(prefix.length))
+    return out
+  }
+
+  /** Persist an own signed message before it leaves the node; synced, since a lost vote could be signed twice. */
+  async appendSigned (height: number, message: ConsensusMessage): Promise<void> {
+    const existing = await this.signed(height)
+    await this.db.put(heightKey(Prefix.Signed, height), encode([...existing, message]), { sync: true })
+  }
+
+  async signed (height: number): Promise<ConsensusMessage[]> {
+    const bytes = await this.db.get(heightKey(Prefix.Signed, height))
+    return bytes === undefined ? [] : decode(SignedSchema, bytes)
+  }
+}
+
+/** The smallest key greater than every key starting with `prefix`. */
+function upperBound (prefix: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(prefix)
+  for (let i = out.length - 1; i >= 0; i--) {
+    if ((out[i] as number) < 0xff) { out[i] = (out[i] as number) + 1; return out.slice(0, i + 1) }
+  }
+  return Uint8Array.of(0xff, 0xff)
+}
