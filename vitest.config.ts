@@ -6,6 +6,7 @@ export default defineConfig({
     exclude: ['test/bench/**', 'node_modules/**', 'dist/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    pool: 'forks'
+    pool: 'forks',
+    env: { TRUSTNET_LOG: process.env.TRUSTNET_LOG ?? 'warn' }
   }
 })

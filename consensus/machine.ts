@@ -14,6 +14,7 @@ import { defaultEd25519, type Ed25519 } from './ed25519.js'
 import { invalid } from './errors.js'
 import { headerHash, recordId, toHex } from './ids.js'
 import { Mempool } from './mempool.js'
+import { checkProposal, checkVote } from './message-checks.js'
 import { proposalSignBytes, voteSignBytes } from './sign-bytes.js'
 import { LedgerRecordSchema, type Block, type Commit, type ConsensusMessage, type ConsensusParams, type Genesis, type LedgerRecord, type Proposal, type Vote, type VoteType } from './types.js'
 import { validate } from './codec.js'
@@ -299,25 +300,11 @@ export class Machine {
   // ---- checks that throw before any state changes -------------------------------------------
 
   private checkVoteSignature (vote: Vote): void {
-    const key = this.validators.publicKey(vote.validator)
-    if (key === undefined) throw invalid('UNKNOWN_VALIDATOR', `validator ${vote.validator} is not in the validator set`)
-    const bytes = voteSignBytes(this.chainId, vote.type, vote.height, vote.round, vote.blockHash)
-    if (!this.ed.verify(key, bytes, vote.signature)) throw invalid('BAD_SIGNATURE', `${vote.type} signature of validator ${vote.validator} is invalid`)
+    checkVote(this.validators, this.chainId, vote, this.ed)
   }
 
   private checkProposal (proposal: Proposal): Uint8Array {
-    const { block } = proposal
-    if (block.header.height !== proposal.height) throw invalid('INVALID_BLOCK', 'proposal height differs from its block height')
-    if (block.header.chainId !== this.chainId) throw invalid('WRONG_CHAIN', `block is for chain ${block.header.chainId}`)
-    if (proposal.validRound >= proposal.round) throw invalid('INVALID_FIELD', 'validRound must be below the round')
-    const proposer = this.validators.proposer(proposal.height, proposal.round)
-    // A fresh block names its proposer; a re-proposed one keeps the name of whoever built it.
-    if (proposal.validRound === -1 && block.header.proposer !== proposer) throw invalid('WRONG_PROPOSER', `block names proposer ${block.header.proposer}, round leader is ${proposer}`)
-    const hash = headerHash(block.header)
-    const key = this.validators.publicKey(proposer) as Uint8Array
-    const bytes = proposalSignBytes(this.chainId, proposal.height, proposal.round, proposal.validRound, hash)
-    if (!this.ed.verify(key, bytes, proposal.signature)) throw invalid('BAD_SIGNATURE', `proposal signature is not the round leader's (validator ${proposer})`)
-    return hash
+    return checkProposal(this.validators, this.chainId, proposal, this.ed)
   }
 
   // ---- the algorithm ------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  * with the anchored one. Every request and response is canonical CBOR.
  */
 import { z } from 'zod'
-import { encode } from './codec.js'
+import { decode, encode } from './codec.js'
 import { defaultEd25519, type Ed25519 } from './ed25519.js'
 import { BlockSchema, CertificateSchema, CommitSchema, LedgerRecordSchema, hash32, height, signature, uint, validatorIndex, type Genesis } from './types.js'
 import { ValidatorSet } from './validator-set.js'
@@ -83,4 +83,20 @@ export function verifyAttestation (genesis: Genesis, a: Attestation, ed: Ed25519
   if (a.chainId !== genesis.chainId) return false
   const key = new ValidatorSet(genesis).publicKey(a.validator)
   return key !== undefined && ed.verify(key, attestationSignBytes(a), a.signature)
+}
+
+/** A node answered with a refusal; `code` is the node's stable error code. */
+export class RemoteRefusalError extends Error {
+  override readonly name = 'RemoteRefusalError'
+  constructor (readonly code: string, message: string) {
+    super(message)
+  }
+}
+
+/** Decode a node's answer: the expected response, or a refusal thrown as RemoteRefusalError. */
+export function decodeResponse<S extends z.ZodType> (schema: S, bytes: Uint8Array, maxBytes?: number): z.infer<S> {
+  const value = decode(z.union([schema, ErrorResponseSchema]), bytes, maxBytes)
+  const refusal = ErrorResponseSchema.safeParse(value)
+  if (refusal.success) throw new RemoteRefusalError(refusal.data.error.code, refusal.data.error.message)
+  return value as z.infer<S>
 }

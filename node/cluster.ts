@@ -1,0 +1,117 @@
+/**
+ * `trustnet cluster`: a whole local network on one machine: N validator processes and a service
+ * process on loopback, created on first run and restarted on the same data afterwards. Each child
+ * announces readiness with a JSON line on stdout; its logs go to DIR/logs. Ctrl-C stops them all.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
+import { mkdir, readdir, stat } from 'node:fs/promises'
+import { createInterface } from 'node:readline'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ConfigError, readJsonFile } from './config.js'
+import { genesisPath, initNetwork, nodeHome, serviceConfigPath } from './init.js'
+
+export interface ClusterOptions {
+  validators: number
+  dir: string
+  basePort: number
+  json: boolean
+}
+
+export interface ReadyLine { event: 'ready', role: 'node' | 'service', http?: string, url?: string, index?: number }
+
+const CLI = fileURLToPath(new URL('./cli.js', import.meta.url))
+const READY_TIMEOUT_MS = 60_000
+
+/** Start a trustnet child process and resolve with its ready line. */
+export async function spawnChild (args: string[], logFile: string): Promise<{ child: ChildProcess, ready: ReadyLine }> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const log = createWriteStream(logFile, { flags: 'a' })
+  child.stderr?.pipe(log)
+  const ready = await new Promise<ReadyLine>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} not ready after ${READY_TIMEOUT_MS} ms; see ${logFile}`)), READY_TIMEOUT_MS)
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
+    lines.on('line', line => {
+      log.write(line + '\n')
+      try {
+        const parsed = JSON.parse(line) as ReadyLine
+        if (parsed.event === 'ready') { clearTimeout(timer); resolve(parsed) }
+      } catch { /* an ordinary output line */ }
+    })
+    child.once('exit', code => { clearTimeout(timer); reject(new Error(`${args.join(' ')} exited with ${code}; see ${logFile}`)) })
+  })
+  return { child, ready }
+}
+
+async function existingValidators (dir: string): Promise<number> {
+  const entries = await readdir(dir).catch(() => [] as string[])
+  return entries.filter(e => /^node-\d+$/.test(e)).length
+}
+
+export async function runCluster (options: ClusterOptions): Promise<void> {
+  const dir = resolve(options.dir)
+  const fresh = !(await stat(genesisPath(dir)).then(() => true, () => false))
+  if (fresh) {
+    await initNetwork({ validators: options.validators, out: dir, basePort: options.basePort, host: '127.0.0.1' })
+  } else {
+    const have = await existingValidators(dir)
+    if (have !== options.validators) process.stderr.write(`note: ${dir} holds a network of ${have} validators; starting those\n`)
+  }
+  const n = await existingValidators(dir)
+  await mkdir(join(dir, 'logs'), { recursive: true })
+
+  const children: ChildProcess[] = []
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(children.map(async c => {
+      if (c.exitCode !== null || c.signalCode !== null) return
+      const exited = new Promise(resolve => c.once('exit', resolve))
+      c.kill('SIGTERM')
+      await exited
+    }))
+  }
+  let stopping = false
+  const onSignal = (): void => {
+    if (stopping) return
+    stopping = true
+    process.stderr.write('stopping the cluster...\n')
+    stopAll().then(() => process.exit(0), () => process.exit(1))
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+
+  try {
+    const nodes = await Promise.all(Array.from({ length: n }, async (_, i) => {
+      const started = await spawnChild(['node', '--home', nodeHome(dir, i)], join(dir, 'logs', `node-${i}.log`))
+      children.push(started.child)
+      return started.ready.http as string
+    }))
+    const service = await spawnChild(['service', '--config', serviceConfigPath(dir)], join(dir, 'logs', 'service.log'))
+    children.push(service.child)
+    for (const c of children) {
+      c.once('exit', (code, signal) => { if (!stopping) process.stderr.write(`a cluster process exited (${code ?? signal}); the others keep running\n`) })
+    }
+    const config = await readJsonFile(serviceConfigPath(dir)) as { apiKeys?: Array<{ key: string }> }
+    const apiKey = config.apiKeys?.[0]?.key
+    if (apiKey === undefined) throw new ConfigError('INVALID_FIELD', `${serviceConfigPath(dir)} has no API key`)
+    const summary = { service: service.ready.url as string, apiKey, genesis: genesisPath(dir), nodes }
+    if (options.json) {
+      process.stdout.write(JSON.stringify(summary) + '\n')
+    } else {
+      process.stdout.write([
+        `trustnet cluster: ${n} validators and a service${fresh ? ' (new network)' : ' (restarted on existing data)'}`,
+        `  service:  ${summary.service}`,
+        `  api key:  ${summary.apiKey}`,
+        `  genesis:  ${summary.genesis}`,
+        `  nodes:    ${nodes.join(' ')}`,
+        `  logs:     ${join(dir, 'logs')}`,
+        'Ctrl-C stops it; running it again restarts on the same data.',
+        ''
+      ].join('\n'))
+    }
+  } catch (err) {
+    stopping = true
+    await stopAll()
+    throw err
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The serial input loop around the consensus machine: peer messages, local submissions and timer
+ * events are fed one at a time, and each step's actions are carried out in order before the next
+ * input: persist what we sign (synced) before it is sent, write each committed block in one
+ * batch, arm real timers, fetch missed blocks from peers. Checks that need the store (no record
+ * twice on chain) happen here, before the machine sees a message.
+ */
+import type { Logger } from 'pino'
+import { headerHash, recordId, toHex } from '../consensus/ids.js'
+import type { Action, Input, Machine } from '../consensus/machine.js'
+import type { Block, Commit, ConsensusMessage, LedgerRecord } from '../consensus/types.js'
+import { TrustnetError } from '../consensus/errors.js'
+import type { ChainStore, StoredBlock } from './store/chain-store.js'
+
+export interface DriverDeps {
+  machine: Machine
+  store: ChainStore
+  /** Send to all peers; must not throw. */
+  publish: (message: ConsensusMessage) => void
+  /** Committed blocks from `fromHeight` on, asked of validator `from` (or anyone). */
+  fetchBlocks: (from: number, fromHeight: number) => Promise<StoredBlock[]>
+  now: () => number
+  log: Logger
+}
+
+export type SubmitStatus = 'committed' | 'pending'
+
+type CommitListener = (block: Block, commit: Commit) => void
+interface Waiter { pending: Set<string>, done: (all: boolean) => void }
+
+export class ConsensusDriver {
+  private tail: Promise<void> = Promise.resolve()
+  private readonly timers = new Set<NodeJS.Timeout>()
+  /** record id (hex) -> callers waiting for it to be committed */
+  private readonly waiters = new Map<string, Set<Waiter>>()
+  private readonly listeners = new Set<CommitListener>()
+  private syncing = false
+  private stopped = false
+
+  constructor (private readonly deps: DriverDeps) {}
+
+  get machine (): Machine { return this.deps.machine }
+
+  async start (): Promise<void> {
+    await this.enqueue({ type: 'start' })
+  }
+
+  async stop (): Promise<void> {
+    this.stopped = true
+    for (const t of this.timers) clearTimeout(t)
+    this.timers.clear()
+    await this.tail.catch(() => undefined)
+  }
+
+  onCommit (listener: CommitListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** A message from a peer, already decoded and checked against the validator set. */
+  async deliver (message: ConsensusMessage): Promise<void> {
+    const filtered = await this.withoutCommittedRecords(message)
+    if (filtered === undefined) return
+    try {
+      await this.enqueue({ type: 'message', message: filtered })
+    } catch (err) {
+      if (!(err instanceof TrustnetError)) throw err
+      this.deps.log.debug({ code: err.code, type: message.type }, 'message refused: %s', err.message)
+    }
+  }
+
+  /** Records from a service: those already on chain are reported so; the rest enter the mempool (MEMPOOL_FULL refuses all). */
+  async submit (records: LedgerRecord[]): Promise<SubmitStatus[]> {
+    const onChain = await this.deps.store.onChain(records.map(recordId))
+    const fresh = records.filter((_, i) => onChain[i] !== true)
+    if (fresh.length > 0) await this.enqueue({ type: 'submit', records: fresh })
+    return onChain.map(c => c ? 'committed' : 'pending')
+  }
+
+  /** Resolves when every id is on chain, or after `ms`; true if all are. */
+  async waitForRecords (ids: Uint8Array[], ms: number, signal?: AbortSignal): Promise<boolean> {
+    const onChain = await this.deps.store.onChain(ids)
+    const pending = new Set(ids.filter((_, i) => onChain[i] !== true).map(toHex))
+    if (pending.size === 0) return true
+    if (ms <= 0 || signal?.aborted === true) return false
+    return await new Promise<boolean>(resolve => {
+      const waiter: Waiter = { pending, done: all => finish(all) }
+      const finish = (all: boolean): void => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', abort)
+        for (const key of pending) this.waiters.get(key)?.delete(waiter)
+        resolve(all)
+      }
+      const abort = (): void => finish(false)
+      const timer = setTimeout(abort, ms)
+      signal?.addEventListener('abort', abort, { once: true })
+      for (const key of pending) {
+        let set = this.waiters.get(key)
+        if (set === undefined) { set = new Set(); this.waiters.set(key, set) }
+        set.add(waiter)
+      }
+    })
+  }
+
+  private async enqueue (input: Input): Promise<void> {
+    const run = this.tail.then(async () => {
+      if (this.stopped && input.type !== 'start') return
+      const actions = this.deps.machine.step(input, this.deps.now())
+      for (const action of actions) await this.act(action)
+    })
+    this.tail = run.catch(() => undefined)
+    await run
+  }
+
+  private async act (action: Action): Promise<void> {
+    switch (action.type) {
+      case 'persist': {
+        const m = action.message
+        const height = m.type === 'vote' ? m.vote.height : m.type === 'proposal' ? m.proposal.height : this.machine.height
+        await this.deps.store.appendSigned(height, m)
+        return
+      }
+      case 'broadcast':
+        this.deps.publish(action.message)
+        return
+      case 'schedule': {
+        if (this.stopped) return
+        const timer = setTimeout(() => {
+          this.timers.delete(timer)
+          this.enqueue({ type: 'timeout', timeout: action.timeout }).catch(err => this.deps.log.error({ err }, 'timeout failed'))
+        }, action.afterMs)
+        this.timers.add(timer)
+        return
+      }
+      case 'commit':
+        await this.commit(action.block, action.commit)
+        return
+      case 'sync-needed':
+        this.sync(action.from, action.height)
+        return
+      case 'evidence':
+        this.deps.log.warn({ evidence: action.evidence.kind }, 'a validator signed conflicting messages')
+    }
+  }
+
+  private async commit (block: Block, commit: Commit): Promise<void> {
+    const hash = headerHash(block.header)
+    await this.deps.store.commitBlock(block, commit, hash)
+    this.deps.log.debug({ height: block.header.height, records: block.records.length, round: commit.round }, 'committed')
+    for (const record of block.records) {
+      const key = toHex(recordId(record))
+      const set = this.waiters.get(key)
+      if (set === undefined) continue
+      this.waiters.delete(key)
+      for (const waiter of set) {
+        waiter.pending.delete(key)
+        if (waiter.pending.size === 0) waiter.done(true)
+      }
+    }
+    for (const l of this.listeners) l(block, commit)
+  }
+
+  /** Fetch missed blocks in the background; the machine checks each commit before applying it. */
+  private sync (from: number, height: number): void {
+    if (this.syncing || this.stopped) return
+    this.syncing = true
+    this.deps.fetchBlocks(from, height)
+      .then(async blocks => {
+        for (const { block, commit } of blocks) await this.deliver({ type: 'committed', block, commit })
+      })
+      .catch(err => this.deps.log.debug({ err: (err as Error).message, from, height }, 'sync request failed'))
+      .finally(() => { this.syncing = false })
+  }
+
+  /** Drops records already on chain from gossip, and proposals that would put a record on chain twice. */
+  private async withoutCommittedRecords (message: ConsensusMessage): Promise<ConsensusMessage | undefined> {
+    if (message.type !== 'records' && message.type !== 'proposal') return message
+    const records = message.type === 'records' ? message.records : message.proposal.block.records
+    if (records.length === 0) return message
+    const onChain = await this.deps.store.onChain(records.map(recordId))
+    if (message.type === 'proposal') return onChain.includes(true) ? undefined : message
+    const fresh = records.filter((_, i) => onChain[i] !== true)
+    return fresh.length === 0 ? undefined : { type: 'records', records: fresh }
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The node's read-only HTTP API for operators and explorers: status (height, round, leader,
+ * peers, validator set), a block by height, a record by id, records by data hash. Errors are
+ * JSON `{ error: { code, message } }`.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
+import { fromHex, toHex } from '../consensus/ids.js'
+import { toJson } from '../consensus/json.js'
+import type { Genesis } from '../consensus/types.js'
+import type { CertificateIssuer } from './certificates.js'
+import type { ConsensusDriver } from './driver.js'
+import type { ChainStore } from './store/chain-store.js'
+
+export interface NodeHttpDeps {
+  genesis: Genesis
+  index: number
+  peerId: string
+  validatorPeerIds: string[]
+  driver: ConsensusDriver
+  store: ChainStore
+  certificates: CertificateIssuer
+  connectedPeers: () => string[]
+}
+
+const HASH_HEX = /^[0-9a-f]{64}$/
+
+function fail (reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply.code(status).send({ error: { code, message } })
+}
+
+export function buildNodeHttpApi (deps: NodeHttpDeps): FastifyInstance {
+  const app = Fastify({ logger: false })
+  const { driver, store, genesis } = deps
+
+  app.get('/status', async () => {
+    const m = driver.machine
+    const tip = m.lastCommitted
+    return {
+      chainId: genesis.chainId,
+      validator: deps.index,
+      peerId: deps.peerId,
+      height: tip.height,
+      lastBlockHash: toHex(tip.hash),
+      round: m.currentRound,
+      step: m.currentStep,
+      leader: m.validators.proposer(m.height, m.currentRound),
+      mempool: m.mempool.size,
+      peers: deps.connectedPeers(),
+      validators: genesis.validators.map((v, i) => ({ index: i, name: v.name, publicKey: toHex(v.publicKey), peerId: deps.validatorPeerIds[i] }))
+    }
+  })
+
+  app.get<{ Params: { height: string } }>('/blocks/:height', async (req, reply) => {
+    const height = Number(req.params.height)
+    if (!Number.isSafeInteger(height) || height < 1) return fail(reply, 400, 'INVALID_FIELD', 'height must be a positive integer')
+    const stored = await store.block(height)
+    if (stored === undefined) return fail(reply, 404, 'NOT_FOUND', `no block at height ${height}`)
+    return toJson(stored)
+  })
+
+  app.get<{ Params: { id: string } }>('/records/:id', async (req, reply) => {
+    if (!HASH_HEX.test(req.params.id)) return fail(reply, 400, 'INVALID_FIELD', 'record id must be 64 lowercase hex characters')
+    const certificate = await deps.certificates.certificate(fromHex(req.params.id))
+    if (certificate === null) return fail(reply, 404, 'NOT_FOUND', 'no such record on this chain')
+    return { id: req.params.id, height: certificate.header.height, record: toJson(certificate.record), certificate: toJson(certificate) }
+  })
+
+  app.get<{ Querystring: { dataHash?: string } }>('/records', async (req, reply) => {
+    const hash = req.query.dataHash
+    if (hash === undefined || !HASH_HEX.test(hash)) return fail(reply, 400, 'INVALID_FIELD', 'dataHash must be 64 lowercase hex characters')
+    const ids = await store.recordsByDataHash(fromHex(hash))
+    return { dataHash: hash, ids: ids.map(toHex) }
+  })
+
+  app.setNotFoundHandler((_req, reply) => fail(reply, 404, 'NOT_FOUND', 'no such endpoint'))
+  app.setErrorHandler((err: { statusCode?: number, message: string }, _req, reply) => {
+    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
+    return fail(reply, status, status === 500 ? 'INTERNAL' : 'BAD_REQUEST', status === 500 ? 'internal error' : err.message)
+  })
+  return app
+}

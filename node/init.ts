@@ -1,0 +1,85 @@
+/**
+ * `trustnet init`: keys and configuration for a new network on this machine. Writes the genesis
+ * (validator public keys and parameters), one home directory per validator with its secret seed
+ * (readable by the owner only), and a service configuration with a first client API key.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdir, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { defaultEd25519 } from '../consensus/ed25519.js'
+import { toJson } from '../consensus/json.js'
+import { DEFAULT_PARAMS, GenesisSchema, type Genesis } from '../consensus/types.js'
+import { validate } from '../consensus/codec.js'
+import { ConfigError, type NodeConfig } from './config.js'
+import { peerIdFromEd25519PublicKey } from './net/host.js'
+
+export interface InitOptions {
+  validators: number
+  out: string
+  basePort: number
+  host: string
+  chainId?: string
+  force?: boolean
+}
+
+/** Where each process of a local network listens, all derived from one base port. */
+export function clusterPorts (basePort: number, validators: number): { p2p: number[], http: number[], service: number } {
+  return {
+    p2p: Array.from({ length: validators }, (_, i) => basePort + i),
+    http: Array.from({ length: validators }, (_, i) => basePort + 100 + i),
+    service: basePort + 200
+  }
+}
+
+export const nodeHome = (dir: string, i: number): string => join(dir, `node-${i}`)
+export const serviceConfigPath = (dir: string): string => join(dir, 'service', 'service.json')
+export const genesisPath = (dir: string): string => join(dir, 'genesis.json')
+
+async function exists (path: string): Promise<boolean> {
+  return await stat(path).then(() => true, () => false)
+}
+
+export async function initNetwork (options: InitOptions): Promise<{ genesis: Genesis, apiKey: string }> {
+  const { validators: n, out, basePort, host } = options
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new ConfigError('INVALID_FIELD', '--validators must be an integer from 1 to 100')
+  if (options.force !== true && await exists(genesisPath(out))) throw new ConfigError('INVALID_FIELD', `${out} already holds a network; use --force to overwrite it`)
+  const seeds = Array.from({ length: n }, () => new Uint8Array(randomBytes(32)))
+  const genesis = validate(GenesisSchema, {
+    chainId: options.chainId ?? `trustnet-${randomBytes(4).toString('hex')}`,
+    genesisTime: Date.now(),
+    validators: seeds.map((s, i) => ({ name: `validator-${i}`, publicKey: defaultEd25519.publicKey(s) })),
+    params: DEFAULT_PARAMS
+  })
+  const ports = clusterPorts(basePort, n)
+  const peerIds = genesis.validators.map(v => peerIdFromEd25519PublicKey(v.publicKey))
+  const p2p = ports.p2p.map((port, i) => `/ip4/${host}/tcp/${port}/p2p/${peerIds[i]}`)
+
+  await mkdir(out, { recursive: true })
+  await writeFile(genesisPath(out), JSON.stringify(toJson(genesis), null, 2) + '\n')
+  for (let i = 0; i < n; i++) {
+    const config: NodeConfig = {
+      index: i,
+      seed: Buffer.from(seeds[i] as Uint8Array).toString('hex'),
+      listen: `/ip4/${host}/tcp/${ports.p2p[i]}`,
+      http: { host, port: ports.http[i] as number },
+      peers: p2p.filter((_, j) => j !== i),
+      genesis: '../genesis.json',
+      dataDir: 'data'
+    }
+    await mkdir(nodeHome(out, i), { recursive: true })
+    await writeFile(join(nodeHome(out, i), 'node.json'), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 })
+  }
+  const apiKey = randomBytes(24).toString('base64url')
+  const service = {
+    serviceId: 'service-1',
+    seed: randomBytes(32).toString('hex'),
+    http: { host, port: ports.service },
+    dataDir: 'data',
+    genesisPath: '../genesis.json',
+    nodes: p2p,
+    apiKeys: [{ key: apiKey, client: 'client-1' }]
+  }
+  await mkdir(join(out, 'service'), { recursive: true })
+  await writeFile(serviceConfigPath(out), JSON.stringify(service, null, 2) + '\n', { mode: 0o600 })
+  return { genesis, apiKey }
+}
