@@ -287,14 +287,15 @@ export class Machine {
       }
     }
     this.syncAskedAt = -1
-    if (this.height === this.heightAtLastTick) {
+    const stalled = this.active && this.height === this.heightAtLastTick
+    this.heightAtLastTick = this.height
+    if (stalled) {
       // Stuck for a whole tick: whoever precommitted a block here may have committed it without us.
       for (const r of this.votes.roundsSeen()) {
         for (const v of this.votes.peek(r, 'precommit')?.all() ?? []) if (v.blockHash !== null) this.notePeerHeight(v.validator, this.height + 1)
       }
     }
-    this.heightAtLastTick = this.height
-    this.askForSyncIfBehind()
+    this.askForSyncIfBehind(stalled)
   }
 
   // ---- checks that throw before any state changes -------------------------------------------
@@ -517,11 +518,18 @@ export class Machine {
     if (height >= this.height + 2) this.askForSyncIfBehind()
   }
 
-  private askForSyncIfBehind (): void {
-    const ahead = [...this.peerHeights].filter(([, h]) => h > this.height).map(([v]) => v).sort((a, b) => a - b)
-    if (ahead.length === 0) return
-    // Rotate over the validators that claim to be ahead, so one that lies about its height cannot stall us.
-    const from = ahead[this.syncCursor++ % ahead.length] as number
+  /**
+   * Ask for blocks when peers are known to be ahead; when stalled without knowing, probe the
+   * others in turn (peers that restarted may be ahead yet silent while idle).
+   */
+  private askForSyncIfBehind (stalled = false): void {
+    // Stalled: those that claimed to be ahead did not help, so ask everyone in turn.
+    const candidates = stalled
+      ? [...this.validators.publicKeys.keys()].filter(v => v !== this.self?.index)
+      : [...this.peerHeights].filter(([, h]) => h > this.height).map(([v]) => v).sort((a, b) => a - b)
+    if (candidates.length === 0) return
+    // Rotate, so that a validator lying about its height cannot stall us.
+    const from = candidates[this.syncCursor++ % candidates.length] as number
     this.askForSync(from)
   }
 
