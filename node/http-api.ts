@@ -9,6 +9,7 @@ import { toJson } from '../consensus/json.js'
 import type { Genesis } from '../consensus/types.js'
 import type { CertificateIssuer } from './certificates.js'
 import type { ConsensusDriver } from './driver.js'
+import type { LinkControl } from './net/host.js'
 import type { ChainStore } from './store/chain-store.js'
 
 export interface NodeHttpDeps {
@@ -20,6 +21,8 @@ export interface NodeHttpDeps {
   store: ChainStore
   certificates: CertificateIssuer
   connectedPeers: () => string[]
+  /** Present only when fault injection is enabled (TRUSTNET_FAULT_INJECTION=1), for tests. */
+  links?: LinkControl
 }
 
 const HASH_HEX = /^[0-9a-f]{64}$/
@@ -71,6 +74,19 @@ export function buildNodeHttpApi (deps: NodeHttpDeps): FastifyInstance {
     const ids = await store.recordsByDataHash(fromHex(hash))
     return { dataHash: hash, ids: ids.map(toHex) }
   })
+
+  const links = deps.links
+  if (links !== undefined) {
+    // Cut this node's links to the listed validators (both directions); an empty list heals all.
+    app.post<{ Body: { blockedValidators?: unknown } }>('/admin/links', async (req, reply) => {
+      const list = req.body?.blockedValidators
+      if (!Array.isArray(list) || !list.every(i => Number.isInteger(i) && deps.validatorPeerIds[i as number] !== undefined)) {
+        return fail(reply, 400, 'INVALID_FIELD', 'blockedValidators must be a list of validator indices')
+      }
+      await links.setBlocked(list.map(i => deps.validatorPeerIds[i as number] as string))
+      return { blocked: list }
+    })
+  }
 
   app.setNotFoundHandler((_req, reply) => fail(reply, 404, 'NOT_FOUND', 'no such endpoint'))
   app.setErrorHandler((err: { statusCode?: number, message: string }, _req, reply) => {

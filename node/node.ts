@@ -94,7 +94,7 @@ export async function startNode (home: string): Promise<RunningNode> {
   await registerServiceProtocols({ rr, driver, store, certificates, genesis, index: config.index, seed, now: () => Date.now() })
   await driver.start()
 
-  const http = buildNodeHttpApi({ genesis, index: config.index, peerId: host.peerId, validatorPeerIds, driver, store, certificates, connectedPeers: () => host.connectedPeers() })
+  const http = buildNodeHttpApi({ genesis, index: config.index, peerId: host.peerId, validatorPeerIds, driver, store, certificates, connectedPeers: () => host.connectedPeers(), ...(process.env.TRUSTNET_FAULT_INJECTION === '1' ? { links: host.links } : {}) })
   const url = await http.listen({ host: config.http.host, port: config.http.port })
   log.info({ height: tip.height, peerId: host.peerId, http: url }, 'validator %d started', config.index)
 

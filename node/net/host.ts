@@ -53,6 +53,13 @@ export interface HostInit {
   redial?: RedialOptions
 }
 
+/** Test-time fault injection: cut links to some peers (both ways) and heal them again. */
+export interface LinkControl {
+  /** Refuse and hang up connections to these peers; an empty list heals every link. */
+  setBlocked (peerIds: string[]): Promise<void>
+  blocked (): string[]
+}
+
 export interface Host {
   readonly node: Libp2pNode
   readonly pubsub: GossipSub
@@ -60,6 +67,7 @@ export interface Host {
   /** Listening addresses, each ending in /p2p/<peerId>. */
   multiaddrs(): string[]
   connectedPeers(): string[]
+  readonly links: LinkControl
   stop(): Promise<void>
 }
 
@@ -84,6 +92,7 @@ export async function createHost (init: HostInit): Promise<Host> {
   const peers = (init.peers ?? []).map(a => multiaddr(a))
   const privateKey = await generateKeyPairFromSeed('Ed25519', init.privateKeySeed)
   const closedMesh = init.allowedPeers != null
+  const blocked = new Set<string>()
 
   const node = await createLibp2p<HostServices>({
     privateKey,
@@ -93,7 +102,7 @@ export async function createHost (init: HostInit): Promise<Host> {
     streamMuxers: [yamux()],
     // A saturated CPU delays pongs; aborting on a late ping dropped whole meshes mid-run.
     connectionMonitor: { abortConnectionOnPingFailure: false },
-    ...(init.allowedPeers != null ? { connectionGater: allowListGater(init.allowedPeers) } : {}),
+    connectionGater: gater(init.allowedPeers, blocked),
     services: {
       identify: identify(),
       ping: ping(),
@@ -110,6 +119,15 @@ export async function createHost (init: HostInit): Promise<Host> {
     peerId: node.peerId.toString(),
     multiaddrs: () => node.getMultiaddrs().map(ma => ma.toString()),
     connectedPeers: () => node.getPeers().map(p => p.toString()),
+    links: {
+      blocked: () => [...blocked],
+      async setBlocked (peerIds) {
+        blocked.clear()
+        for (const p of peerIds) blocked.add(p)
+        await Promise.all(node.getConnections().filter(c => blocked.has(c.remotePeer.toString())).map(async c => await c.close().catch(() => c.abort(new Error('link cut')))))
+        redialer.kick()
+      }
+    },
     stop: async () => {
       redialer.stop()
       await node.stop()
@@ -151,8 +169,8 @@ function topicScoreParams (): TopicScoreParams {
   })
 }
 
-function allowListGater (allowed: Set<string>): ConnectionGater {
-  const deny = (peer: PeerId): boolean => !allowed.has(peer.toString())
+function gater (allowed: Set<string> | undefined, blocked: Set<string>): ConnectionGater {
+  const deny = (peer: PeerId): boolean => blocked.has(peer.toString()) || (allowed != null && !allowed.has(peer.toString()))
   return {
     denyDialPeer: deny,
     // A multiaddr without /p2p only reveals its peer after the Noise handshake.
@@ -172,6 +190,7 @@ function peerIdOf (ma: Multiaddr): string | undefined {
  */
 class Redialer {
   private readonly controller = new AbortController()
+  private kicked = new AbortController()
 
   constructor (
     private readonly node: Libp2pNode,
@@ -193,13 +212,20 @@ class Redialer {
     this.controller.abort()
   }
 
+  /** Cut short every backoff wait: links were just healed. */
+  kick (): void {
+    const kick = this.kicked
+    this.kicked = new AbortController()
+    kick.abort()
+  }
+
   private async loop (ma: Multiaddr): Promise<void> {
     const signal = this.controller.signal
     const minDelay = this.opts.minDelayMs ?? 250
     const maxDelay = this.opts.maxDelayMs ?? 10_000
     let delay = minDelay
     const backOff = async (): Promise<void> => {
-      await sleep(delay * (0.5 + Math.random()), signal)
+      await sleep(delay * (0.5 + Math.random()), AbortSignal.any([signal, this.kicked.signal]))
       delay = Math.min(delay * 2, maxDelay)
     }
     let peer = peerIdOf(ma)
