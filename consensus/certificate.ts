@@ -5,7 +5,7 @@
  */
 import { verifyCommit } from './commit.js'
 import { defaultEd25519, type Ed25519 } from './ed25519.js'
-import { TrustnetError } from './errors.js'
+import { TrustnetError, type ErrorCode } from './errors.js'
 import { headerHash, recordId } from './ids.js'
 import { merkleProof, verifyInclusion } from './merkle.js'
 import type { Block, Certificate, Commit, Genesis } from './types.js'
@@ -15,7 +15,7 @@ import { ValidatorSet } from './validator-set.js'
 
 export type CertificateVerdict =
   | { valid: true }
-  | { valid: false, reason: string, message: string }
+  | { valid: false, reason: ErrorCode, message: string }
 
 export function buildCertificate (block: Block, commit: Commit, recordIndex: number): Certificate {
   const record = block.records[recordIndex]
@@ -46,6 +46,6 @@ export function verifyCertificate (genesis: Genesis, certificate: unknown, ed: E
   }
 }
 
-function refuse (reason: string, message: string): CertificateVerdict {
+function refuse (reason: ErrorCode, message: string): CertificateVerdict {
   return { valid: false, reason, message }
 }

@@ -8,8 +8,9 @@ import type { z } from 'zod'
 import { invalid } from './errors.js'
 import { LIMITS } from './limits.js'
 
+// Not `strict`: a non-minimal integer or length is then caught by the re-encoding check below and
+// refused as NON_CANONICAL (what it is), not MALFORMED.
 const DECODE_OPTIONS: cborg.DecodeOptions = {
-  strict: true,
   rejectDuplicateMapKeys: true,
   allowIndefinite: false,
   allowUndefined: false,
@@ -18,8 +19,11 @@ const DECODE_OPTIONS: cborg.DecodeOptions = {
   allowBigInt: false
 }
 
+// An optional field set to undefined is the same value as an absent one: same bytes, and bytes decode accepts.
+const ENCODE_OPTIONS: cborg.EncodeOptions = { ignoreUndefinedProperties: true }
+
 export function encode (value: unknown): Uint8Array {
-  return cborg.encode(value)
+  return cborg.encode(value, ENCODE_OPTIONS)
 }
 
 /** Decode and check `bytes` against `schema`; throws InvalidInputError (MALFORMED, NON_CANONICAL, OVERSIZED, INVALID_FIELD). */

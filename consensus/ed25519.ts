@@ -25,7 +25,8 @@ export const nobleEd25519: Ed25519 = {
   verify (publicKey, message, signature) {
     if (!wellFormed(publicKey, signature)) return false
     try {
-      return ed25519.verify(signature, message, publicKey)
+      // Strict RFC 8032 decoding (no ZIP-215 leniency), so both backends accept exactly the same signatures.
+      return ed25519.verify(signature, message, publicKey, { zip215: false })
     } catch {
       return false
     }
@@ -73,6 +74,15 @@ export function nodeEd25519 (crypto: NodeCrypto): Ed25519 {
         return false
       }
     }
+  }
+}
+
+/** Keys of small order verify forged signatures (R = identity, S = 0) for any message: no validator may have one. */
+export function isWeakPublicKey (publicKey: Uint8Array): boolean {
+  try {
+    return ed25519.Point.fromBytes(publicKey, false).isSmallOrder()
+  } catch {
+    return true // not a point at all
   }
 }
 

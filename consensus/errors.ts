@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'INVALID_BLOCK'
   | 'INVALID_RECORD'
   | 'INVALID_COMMIT'
+  | 'INVALID_PROOF'
   | 'DUPLICATE'
   | 'EQUIVOCATION'
   | 'MEMPOOL_FULL'

@@ -41,7 +41,8 @@ export type Evidence =
 export type Action =
   /** Write this to durable storage before carrying out any later action: it is signed by us, or justifies what we signed. */
   | { type: 'persist', message: ConsensusMessage }
-  | { type: 'broadcast', message: ConsensusMessage }
+  /** `resend` marks a copy of something already sent: transports that drop repeated bytes must send it anyway. */
+  | { type: 'broadcast', message: ConsensusMessage, resend?: true }
   | { type: 'schedule', timeout: Timeout, afterMs: number }
   | { type: 'commit', block: Block, commit: Commit }
   /** This node is behind: fetch committed blocks from `height` on, preferably from validator `from`. */
@@ -269,20 +270,20 @@ export class Machine {
     const own = this.self?.index
     if (own !== undefined) {
       const proposal = this.proposals.get(this.round)
-      if (proposal !== undefined && this.isProposer) this.emit({ type: 'broadcast', message: { type: 'proposal', proposal: proposal.proposal } })
+      if (proposal !== undefined && this.isProposer) this.emit({ type: 'broadcast', message: { type: 'proposal', proposal: proposal.proposal }, resend: true })
       let sent = false
       for (const r of [this.round - 1, this.round]) {
         for (const type of ['prevote', 'precommit'] as const) {
           const vote = this.votes.peek(r, type)?.get(own)
-          if (vote !== undefined) { this.emit({ type: 'broadcast', message: { type: 'vote', vote } }); sent = true }
+          if (vote !== undefined) { this.emit({ type: 'broadcast', message: { type: 'vote', vote }, resend: true }); sent = true }
         }
       }
       // Idle at a new height: our last precommit tells lagging peers where we are.
-      if (!sent && this.lastOwnPrecommit !== null) this.emit({ type: 'broadcast', message: { type: 'vote', vote: this.lastOwnPrecommit } })
+      if (!sent && this.lastOwnPrecommit !== null) this.emit({ type: 'broadcast', message: { type: 'vote', vote: this.lastOwnPrecommit }, resend: true })
       // The prevotes that justify our valid block: a later leader re-proposing it needs peers to have seen them.
       if (this.validBlock !== null) {
         for (const vote of this.votes.peek(this.validRound, 'prevote')?.votesFor(headerHash(this.validBlock.header)) ?? []) {
-          if (vote.validator !== own) this.emit({ type: 'broadcast', message: { type: 'vote', vote } })
+          if (vote.validator !== own) this.emit({ type: 'broadcast', message: { type: 'vote', vote }, resend: true })
         }
       }
     }
@@ -336,7 +337,7 @@ export class Machine {
     const restored = this.proposals.get(round)
     if (this.isProposer && restored !== undefined) {
       // Our own proposal from before a restart: send it again, never a different one.
-      this.emit({ type: 'broadcast', message: { type: 'proposal', proposal: restored.proposal } })
+      this.emit({ type: 'broadcast', message: { type: 'proposal', proposal: restored.proposal }, resend: true })
     } else if (this.isProposer && this.self !== undefined) {
       const block = this.validBlock ?? this.freshBlock(now)
       const validRound = this.validBlock !== null ? this.validRound : -1

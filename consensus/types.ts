@@ -18,6 +18,7 @@ export const publicKey = bytes(LIMITS.publicKeyBytes)
 export const boundedText = (maxBytes: number) =>
   z.string()
     .refine(s => utf8.encode(s).length <= maxBytes, { message: `must be at most ${maxBytes} bytes` })
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
     .refine(s => !/[\u0000-\u001f\u007f]/.test(s), { message: 'must not contain control characters' })
 export const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 export const height = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
