@@ -31,7 +31,9 @@ export default tseslint.config(
     files: ['service/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
-        patterns: [{ group: ['**/node/**', '!**/node/net/**', '!**/node/promise-shim.js'], message: 'service/ talks to nodes over the network: it may share node/net transport, nothing else.' }]
+        // Gitignore semantics: a file under an excluded directory cannot be re-included, so exclude
+        // node/'s direct children and re-include the node/net directory itself.
+        patterns: [{ group: ['**/node/*', '!**/node/net', '!**/node/promise-shim.js'], message: 'service/ talks to nodes over the network: it may share node/net transport, nothing else.' }]
       }]
     }
   }

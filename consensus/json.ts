@@ -14,7 +14,7 @@ import { BlockSchema, CertificateSchema, GenesisSchema, type Block, type Certifi
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
 /** Fields holding one byte string, and fields holding a list of them. */
-const BYTE_FIELDS: ReadonlySet<string> = new Set(['dataHash', 'prevHash', 'recordsRoot', 'blockHash', 'signature', 'publicKey'])
+const BYTE_FIELDS: ReadonlySet<string> = new Set(['dataHash', 'prevHash', 'recordsRoot', 'blockHash', 'signature', 'publicKey', 'recordId', 'presentedHash', 'anchoredHash'])
 const BYTE_LIST_FIELDS: ReadonlySet<string> = new Set(['siblings'])
 /** Deeper than any schema nests, so a deeper input is refused before it can exhaust the stack. */
 const MAX_DEPTH = 16

@@ -154,9 +154,9 @@ export class Machine {
     for (const m of persisted) {
       if (m.type === 'proposal' && m.proposal.height === this.height) {
         this.addProposal(m.proposal, this.checkProposal(m.proposal), Number.POSITIVE_INFINITY)
-      } else if (m.type === 'vote' && m.vote.height === this.height && m.vote.validator === own) {
+      } else if (m.type === 'vote' && m.vote.height === this.height) {
         this.checkVoteSignature(m.vote)
-        this.votes.get(m.vote.round, m.vote.type).add(m.vote)
+        this.votes.get(m.vote.round, m.vote.type).add(m.vote, () => true)
       }
     }
     for (const r of this.votes.roundsSeen()) {
@@ -472,10 +472,14 @@ export class Machine {
     const signature = this.ed.sign(this.self.seed, voteSignBytes(this.chainId, type, this.height, this.round, blockHash))
     const vote: Vote = { type, height: this.height, round: this.round, blockHash, validator: this.self.index, signature }
     set.add(vote)
-    // A lock must survive a restart together with the block it locks on.
+    // A lock must survive a restart together with the block it locks on and the prevotes that
+    // justify it: without them no peer could ever be convinced to re-propose it, and we could not unlock.
     const justification = this.proposals.get(this.round)
     if (type === 'precommit' && blockHash !== null && justification !== undefined) {
       this.emit({ type: 'persist', message: { type: 'proposal', proposal: justification.proposal } })
+      for (const prevote of this.votes.get(this.round, 'prevote').votesFor(blockHash)) {
+        if (prevote.validator !== this.self.index) this.emit({ type: 'persist', message: { type: 'vote', vote: prevote } })
+      }
     }
     this.emit({ type: 'persist', message: { type: 'vote', vote } })
     this.emit({ type: 'broadcast', message: { type: 'vote', vote } })
@@ -528,8 +532,8 @@ export class Machine {
     const candidates = stalled
       ? [...this.validators.publicKeys.keys()].filter(v => v !== this.self?.index)
       : [...this.peerHeights].filter(([, h]) => h > this.height).map(([v]) => v).sort((a, b) => a - b)
-    if (candidates.length === 0) return
-    // Rotate, so that a validator lying about its height cannot stall us.
+    if (candidates.length === 0 || this.syncAskedAt === this.height) return
+    // Rotate (counting only requests made), so that a validator lying about its height cannot stall us.
     const from = candidates[this.syncCursor++ % candidates.length] as number
     this.askForSync(from)
   }

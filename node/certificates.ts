@@ -10,8 +10,11 @@ import type { ChainStore, StoredBlock } from './store/chain-store.js'
 
 const CACHED_BLOCKS = 16
 
+interface CachedBlock { stored: StoredBlock, proofs: InclusionProof[] }
+
 export class CertificateIssuer {
-  private readonly cache = new Map<number, { stored: StoredBlock, proofs: InclusionProof[] }>()
+  /** Promises, not values: a thousand requests for one block's records must load and hash it once. */
+  private readonly cache = new Map<number, Promise<CachedBlock | undefined>>()
 
   constructor (private readonly store: ChainStore) {}
 
@@ -27,17 +30,25 @@ export class CertificateIssuer {
     return { v: 1, chainId: block.header.chainId, record, header: block.header, proof, commit }
   }
 
-  private async block (height: number): Promise<{ stored: StoredBlock, proofs: InclusionProof[] } | undefined> {
-    const hit = this.cache.get(height)
-    if (hit !== undefined) return hit
-    const stored = await this.store.block(height)
-    if (stored === undefined) return undefined
-    const entry = { stored, proofs: merkleProofs(stored.block.records.map(recordId)) }
-    this.cache.set(height, entry)
-    for (const key of this.cache.keys()) {
-      if (this.cache.size <= CACHED_BLOCKS) break
-      this.cache.delete(key)
+  private async block (height: number): Promise<CachedBlock | undefined> {
+    let entry = this.cache.get(height)
+    if (entry === undefined) {
+      entry = this.load(height)
+      this.cache.set(height, entry)
+      for (const key of this.cache.keys()) {
+        if (this.cache.size <= CACHED_BLOCKS) break
+        this.cache.delete(key)
+      }
     }
-    return entry
+    return await entry
+  }
+
+  private async load (height: number): Promise<CachedBlock | undefined> {
+    const stored = await this.store.block(height)
+    if (stored === undefined) {
+      this.cache.delete(height) // not committed yet: do not remember the miss
+      return undefined
+    }
+    return { stored, proofs: merkleProofs(stored.block.records.map(recordId)) }
   }
 }

@@ -4,7 +4,7 @@
  * announces readiness with a JSON line on stdout; its logs go to DIR/logs. Ctrl-C stops them all.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream } from 'node:fs'
+import { closeSync, openSync } from 'node:fs'
 import { mkdir, readdir, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { join, resolve } from 'node:path'
@@ -21,19 +21,22 @@ export interface ClusterOptions {
 
 export interface ReadyLine { event: 'ready', role: 'node' | 'service', http?: string, url?: string, index?: number }
 
-const CLI = fileURLToPath(new URL('./cli.js', import.meta.url))
+/** The compiled CLI; tests import this module as TypeScript source, so then look in dist/. */
+export const CLI_PATH = fileURLToPath(import.meta.url.endsWith('.ts') ? new URL('../dist/node/cli.js', import.meta.url) : new URL('./cli.js', import.meta.url))
 const READY_TIMEOUT_MS = 60_000
 
 /** Start a trustnet child process and resolve with its ready line. */
-export async function spawnChild (args: string[], logFile: string): Promise<{ child: ChildProcess, ready: ReadyLine }> {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  const log = createWriteStream(logFile, { flags: 'a' })
-  child.stderr?.pipe(log)
+export async function spawnChild (args: string[], logFile: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess, ready: ReadyLine }> {
+  // TRUSTNET_EXEC_ARGV passes Node flags NODE_OPTIONS refuses (e.g. --cpu-prof) to every child.
+  const execArgv = (env.TRUSTNET_EXEC_ARGV ?? process.env.TRUSTNET_EXEC_ARGV ?? '').split(' ').filter(a => a !== '')
+  // The child writes its logs straight into the file: piped through a busy parent, a full pipe would block the child's writes.
+  const log = openSync(logFile, 'a')
+  const child = spawn(process.execPath, [...execArgv, CLI_PATH, ...args], { stdio: ['ignore', 'pipe', log], env: { ...process.env, ...env } })
+  closeSync(log)
   const ready = await new Promise<ReadyLine>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${args.join(' ')} not ready after ${READY_TIMEOUT_MS} ms; see ${logFile}`)), READY_TIMEOUT_MS)
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
     lines.on('line', line => {
-      log.write(line + '\n')
       try {
         const parsed = JSON.parse(line) as ReadyLine
         if (parsed.event === 'ready') { clearTimeout(timer); resolve(parsed) }
@@ -41,6 +44,8 @@ export async function spawnChild (args: string[], logFile: string): Promise<{ ch
     })
     child.once('exit', code => { clearTimeout(timer); reject(new Error(`${args.join(' ')} exited with ${code}; see ${logFile}`)) })
   })
+  // Keep reading stdout so a later write can never fill the pipe.
+  child.stdout?.resume()
   return { child, ready }
 }
 

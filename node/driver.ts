@@ -15,8 +15,8 @@ import type { ChainStore, StoredBlock } from './store/chain-store.js'
 export interface DriverDeps {
   machine: Machine
   store: ChainStore
-  /** Send to all peers; must not throw. */
-  publish: (message: ConsensusMessage) => void
+  /** Send to all peers; must not throw. `resend`: a copy of something sent before. */
+  publish: (message: ConsensusMessage, resend: boolean) => void
   /** Committed blocks from `fromHeight` on, asked of validator `from` (or anyone). */
   fetchBlocks: (from: number, fromHeight: number) => Promise<StoredBlock[]>
   now: () => number
@@ -121,7 +121,7 @@ export class ConsensusDriver {
         return
       }
       case 'broadcast':
-        this.deps.publish(action.message)
+        this.deps.publish(action.message, action.resend === true)
         return
       case 'schedule': {
         if (this.stopped) return

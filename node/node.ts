@@ -10,12 +10,12 @@ import { encode } from '../consensus/codec.js'
 import { genesisHash } from '../consensus/ids.js'
 import { Machine } from '../consensus/machine.js'
 import { checkMessage } from '../consensus/message-checks.js'
-import { decodeMessage, encodeMessage } from '../consensus/messages.js'
 import { decodeResponse, MAX_SYNC_BLOCKS, PROTOCOL, SyncResponseSchema } from '../consensus/node-api.js'
 import type { ConsensusMessage } from '../consensus/types.js'
 import { CertificateIssuer } from './certificates.js'
 import { loadNodeConfig } from './config.js'
 import { ConsensusDriver } from './driver.js'
+import { decodeEnvelope, encodeEnvelope } from './gossip-envelope.js'
 import { buildNodeHttpApi } from './http-api.js'
 import { createLogger } from './log.js'
 import { Gossip, type Verdict } from './net/gossip.js'
@@ -53,14 +53,15 @@ export async function startNode (home: string): Promise<RunningNode> {
   const gossip = new Gossip(host.node)
   const rr = new RequestResponse(host.node)
 
+  let resends = 0
   const driver = new ConsensusDriver({
     machine,
     store,
     now: () => Date.now(),
     log,
-    publish: message => {
+    publish: (message, resend) => {
       const t = message.type === 'records' ? topic.records : topic.consensus
-      gossip.publish(t, encodeMessage(message)).catch(err => log.debug({ err: (err as Error).message }, 'publish failed'))
+      gossip.publish(t, encodeEnvelope(message, resend ? ++resends : 0)).catch(err => log.debug({ err: (err as Error).message }, 'publish failed'))
     },
     fetchBlocks: async (from, fromHeight) => {
       const peer = validatorPeerIds[from]
@@ -74,7 +75,7 @@ export async function startNode (home: string): Promise<RunningNode> {
   const decoded = new WeakMap<Uint8Array, ConsensusMessage>()
   const validate = (data: Uint8Array): Verdict => {
     try {
-      const message = decodeMessage(data)
+      const message = decodeEnvelope(data)
       checkMessage(machine.validators, genesis.chainId, message, defaultEd25519)
       decoded.set(data, message)
       return 'accept'
@@ -84,7 +85,7 @@ export async function startNode (home: string): Promise<RunningNode> {
     }
   }
   const handle = (data: Uint8Array): void => {
-    const message = decoded.get(data) ?? decodeMessage(data)
+    const message = decoded.get(data) ?? decodeEnvelope(data)
     driver.deliver(message).catch(err => log.error({ err }, 'delivering a message failed'))
   }
   gossip.subscribe(topic.consensus, validate, handle)

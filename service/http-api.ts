@@ -1,0 +1,269 @@
+/**
+ * The HTTP API for client devices (fastify 5). Each API key is one client, who sees only its own
+ * items (another client's id answers 404, like an unknown one). Input is checked at the door
+ * (auth, size, hex, JSON, field bounds) before anything is stored; a stored item is in the
+ * outbox before the client is answered. Certificates and attestations travel as JSON with byte
+ * fields in lowercase hex. POST /v1/certificates/verify answers 400 only for a body that is not
+ * JSON; any JSON value gets a verdict (a value that is not a certificate: valid false, with the
+ * decoder's reason), so the endpoint is a total function of its input.
+ */
+import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { verifyCertificate } from '../consensus/certificate.js'
+import { equalBytes, validate } from '../consensus/codec.js'
+import { TrustnetError } from '../consensus/errors.js'
+import { sha256 } from '../consensus/hash.js'
+import { fromHex, recordId, toHex } from '../consensus/ids.js'
+import { certificateFromJson, toJson } from '../consensus/json.js'
+import { LIMITS } from '../consensus/limits.js'
+import { LedgerRecordSchema, boundedText, uint, type Certificate, type Genesis, type LedgerRecord, type RecordMetadata } from '../consensus/types.js'
+import type { ApiKey } from './config.js'
+import { StoppedError } from './errors.js'
+import { badRequest, conflict, notFound, toErrorReply, unauthorized } from './http-errors.js'
+import type { NodeClient } from './node-client.js'
+import type { Outbox } from './outbox.js'
+import type { Item, ServiceStore } from './store.js'
+
+export interface HttpApiInit {
+  serviceId: string
+  apiKeys: readonly ApiKey[]
+  /** Largest upload accepted by POST /v1/data. */
+  maxBodyBytes: number
+  /** How long a store request waits for its certificate before answering 202. */
+  certificateWaitMs: number
+  genesis: Genesis
+  store: ServiceStore
+  outbox: Pick<Outbox, 'notify' | 'waitForCertificate'>
+  nodes: Pick<NodeClient, 'verify'>
+  now: () => number
+  logger?: FastifyBaseLogger
+}
+
+/** JSON bodies are small (the largest is a certificate); uploads have their own limit. */
+const JSON_BODY_BYTES = 1024 * 1024
+const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
+const HEX32 = /^[0-9a-f]{64}$/
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+const StoreQuerySchema = z.object({
+  name: boundedText(LIMITS.nameChars).optional(),
+  wait: z.enum(['true', 'false']).optional()
+})
+const WaitQuerySchema = z.object({ wait: z.enum(['true', 'false']).optional() })
+const contentTypeSchema = boundedText(LIMITS.contentTypeChars)
+
+const AnchorBodySchema = z.strictObject({
+  hash: z.string(),
+  metadata: z.strictObject({
+    name: boundedText(LIMITS.nameChars).optional(),
+    size: uint.optional(),
+    contentType: boundedText(LIMITS.contentTypeChars).optional()
+  }).optional()
+})
+
+export function buildHttpApi (init: HttpApiInit): FastifyInstance {
+  const app = fastify({
+    ...(init.logger !== undefined ? { loggerInstance: init.logger } : { logger: false }),
+    bodyLimit: JSON_BODY_BYTES,
+    // Refused by our own hook instead, so the answer has the API's error format.
+    return503OnClosing: false
+  })
+  const clients = new ClientKeys(init.apiKeys)
+  const clientOf = new WeakMap<FastifyRequest, string>()
+
+  // Every body arrives as bytes: uploads keep their exact bytes, JSON routes parse them themselves
+  // so that a bad body is a 400 in our format whatever content type the caller sent.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => { done(null, body) })
+
+  app.setErrorHandler((err, req, reply) => {
+    const { status, code, message } = toErrorReply(err)
+    if (status === 500) req.log.error({ err }, 'request failed')
+    if (status === 401) void reply.header('www-authenticate', 'Bearer')
+    void reply.code(status).send({ error: { code, message } })
+  })
+  app.setNotFoundHandler((_req, reply) => {
+    void reply.code(404).send({ error: { code: 'NOT_FOUND', message: 'no such route' } })
+  })
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+  // A connection busy when closing began would otherwise stay open as keep-alive and hold close() up.
+  app.addHook('onSend', async (_req, reply) => { if (closing) void reply.header('connection', 'close') })
+  app.addHook('onRequest', async req => {
+    if (closing) throw new StoppedError()
+    if ((req.routeOptions.config as { public?: boolean } | undefined)?.public === true) return
+    clientOf.set(req, clients.authenticate(req.headers.authorization))
+  })
+  const client = (req: FastifyRequest): string => {
+    const c = clientOf.get(req)
+    if (c === undefined) throw unauthorized('missing API key')
+    return c
+  }
+
+  /** The caller's item under `id`, or 404 (also when it belongs to another client). */
+  const ownedItem = async (req: FastifyRequest): Promise<Item> => {
+    const id = parseId((req.params as { id?: unknown }).id)
+    const item = await init.store.getItem(id)
+    if (item === undefined || item.client !== client(req)) throw notFound()
+    return item
+  }
+
+  /** Store the item, hand it to the outbox and, unless told not to, wait for its certificate. */
+  const anchor = async (req: FastifyRequest, reply: FastifyReply, record: LedgerRecord, wait: boolean, data?: Uint8Array): Promise<Certificate | undefined> => {
+    const { item } = await init.store.putItem({ client: client(req), record, createdAt: record.meta.clientTime ?? init.now() }, data)
+    if (item.certificate !== null) return item.certificate
+    init.outbox.notify()
+    if (!wait) return undefined
+    return await init.outbox.waitForCertificate(item.id, init.certificateWaitMs, closeSignal(reply))
+  }
+
+  app.get('/v1/health', { config: { public: true } }, async () => ({ status: 'ok' }))
+
+  app.post('/v1/data', { bodyLimit: init.maxBodyBytes }, async (req, reply) => {
+    const query = parseQuery(StoreQuerySchema, req.query)
+    const contentType = parseField(contentTypeSchema, req.headers['content-type'] ?? DEFAULT_CONTENT_TYPE, 'content-type')
+    const data = req.body instanceof Uint8Array ? req.body : new Uint8Array(0)
+    const hash = sha256(data)
+    const record = ledgerRecord(init, hash, { name: query.name, size: data.length, contentType, owner: client(req), clientTime: init.now() })
+    const id = toHex(recordId(record))
+    const cert = await anchor(req, reply, record, query.wait !== 'false', data)
+    if (cert === undefined) return await reply.code(202).send({ id, hash: toHex(hash), status: 'pending' })
+    return await reply.code(201).send({ id, hash: toHex(hash), size: data.length, certificate: toJson(cert) })
+  })
+
+  app.get('/v1/data/:id', async (req, reply) => {
+    const item = await ownedItem(req)
+    const data = item.hasData ? await init.store.getData(item.id) : undefined
+    if (data === undefined) throw notFound('no data is stored for this item')
+    return await reply
+      .type(item.record.meta.contentType ?? DEFAULT_CONTENT_TYPE)
+      // Uploaded content is served as data, never run as a page of this origin.
+      .header('x-content-type-options', 'nosniff')
+      .header('content-security-policy', 'sandbox')
+      .send(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+  })
+
+  app.get('/v1/data/:id/certificate', async (req, reply) => {
+    const item = await ownedItem(req)
+    if (item.certificate === null) return await reply.code(202).send({ id: toHex(item.id), status: 'pending' })
+    return toJson(item.certificate)
+  })
+
+  app.post('/v1/data/:id/verify', async req => {
+    const item = await ownedItem(req)
+    if (!item.hasData) throw conflict('NO_DATA', 'this item is a hash anchored without data: there is nothing to read back')
+    if (item.certificate === null) throw conflict('NOT_CERTIFIED', 'this item is not anchored yet')
+    const id = toHex(item.id)
+    const data = await init.store.getData(item.id)
+    // Bytes gone from the store are as tampered as changed ones; no node can vouch for missing data.
+    if (data === undefined) return { id, intact: false, anchoredHash: null, currentHash: null, attestations: [] }
+    const currentHash = sha256(data)
+    const outcome = await init.nodes.verify(item.id, currentHash)
+    const intact = outcome.matches >= outcome.quorum && outcome.anchoredHash !== null && equalBytes(outcome.anchoredHash, currentHash)
+    return {
+      id,
+      intact,
+      anchoredHash: outcome.anchoredHash === null ? null : toHex(outcome.anchoredHash),
+      currentHash: toHex(currentHash),
+      attestations: outcome.attestations.map(toJson)
+    }
+  })
+
+  app.post('/v1/hashes', async (req, reply) => {
+    const query = parseQuery(WaitQuerySchema, req.query)
+    const body = parseField(AnchorBodySchema, jsonBody(req.body), 'body')
+    if (!HEX32.test(body.hash)) throw badRequest('INVALID_HEX', 'hash must be 64 lowercase hex characters (SHA-256)')
+    const record = ledgerRecord(init, fromHex(body.hash), { ...body.metadata, owner: client(req), clientTime: init.now() })
+    const id = toHex(recordId(record))
+    const cert = await anchor(req, reply, record, query.wait !== 'false')
+    if (cert === undefined) return await reply.code(202).send({ id, status: 'pending' })
+    return await reply.code(201).send({ id, certificate: toJson(cert) })
+  })
+
+  app.post('/v1/certificates/verify', async req => {
+    const json = jsonBody(req.body)
+    let cert: Certificate
+    try {
+      cert = certificateFromJson(json)
+    } catch (err) {
+      if (err instanceof TrustnetError) return { valid: false, reason: err.code, message: err.message }
+      throw err
+    }
+    return verifyCertificate(init.genesis, cert)
+  })
+
+  return app
+}
+
+/**
+ * Close the server while `drain` releases requests still in flight (those waiting for
+ * certificates). Connections that finish a response after close() began are swept until the
+ * server is closed: fastify closes idle connections only once, at the start.
+ */
+export async function closeHttpApi (app: FastifyInstance, drain: () => Promise<void>): Promise<void> {
+  const closing = app.close()
+  const sweep = setInterval(() => { app.server.closeIdleConnections() }, 50)
+  try {
+    await drain()
+    await closing
+  } finally {
+    clearInterval(sweep)
+  }
+}
+
+/** API keys are looked up by their hash, so the lookup time says nothing about how close a guess was. */
+class ClientKeys {
+  private readonly byHash: Map<string, string>
+
+  constructor (keys: readonly ApiKey[]) {
+    this.byHash = new Map(keys.map(k => [toHex(sha256(new TextEncoder().encode(k.key))), k.client]))
+  }
+
+  authenticate (header: string | undefined): string {
+    if (header === undefined) throw unauthorized('missing API key: send Authorization: Bearer <key>')
+    const match = /^Bearer +(\S+)$/i.exec(header)
+    const client = match === null ? undefined : this.byHash.get(toHex(sha256(new TextEncoder().encode(match[1] as string))))
+    if (client === undefined) throw unauthorized('invalid API key')
+    return client
+  }
+}
+
+function ledgerRecord (init: HttpApiInit, dataHash: Uint8Array, meta: RecordMetadata): LedgerRecord {
+  const clean = Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== undefined)) as RecordMetadata
+  return parseField(LedgerRecordSchema, { v: 1, dataHash, meta: clean, service: init.serviceId }, 'record')
+}
+
+function parseId (value: unknown): Uint8Array {
+  if (typeof value !== 'string' || !HEX32.test(value)) throw badRequest('INVALID_ID', 'id must be 64 lowercase hex characters')
+  return fromHex(value)
+}
+
+function parseQuery<S extends z.ZodType> (schema: S, query: unknown): z.infer<S> {
+  return parseField(schema, query, 'query')
+}
+
+/** Schema check with a 400 naming the offending field. */
+function parseField<S extends z.ZodType> (schema: S, value: unknown, what: string): z.infer<S> {
+  try {
+    return validate(schema, value)
+  } catch (err) {
+    if (err instanceof TrustnetError) throw badRequest('INVALID_FIELD', `${what}: ${err.message}`)
+    throw err
+  }
+}
+
+function jsonBody (body: unknown): unknown {
+  if (!(body instanceof Uint8Array) || body.length === 0) throw badRequest('MALFORMED_JSON', 'a JSON body is required')
+  try {
+    return JSON.parse(utf8.decode(body))
+  } catch {
+    throw badRequest('MALFORMED_JSON', 'body is not valid UTF-8 JSON')
+  }
+}
+
+/** Fires when the client goes away, so a waiting request stops waiting. */
+function closeSignal (reply: FastifyReply): AbortSignal {
+  const controller = new AbortController()
+  reply.raw.once('close', () => { controller.abort() })
+  return controller.signal
+}

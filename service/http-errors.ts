@@ -1,0 +1,48 @@
+/**
+ * The HTTP face of every failure: one class for refusals raised by route handlers, and one
+ * function that maps any error (ours, fastify's, the node client's) to a status and a stable code
+ * for the `{ "error": { "code", "message" } }` body. Anything unexpected is a 500 that says nothing.
+ */
+import { ServiceError } from './errors.js'
+
+export type HttpErrorCode =
+  | 'BAD_REQUEST' | 'MALFORMED_JSON' | 'INVALID_HEX' | 'INVALID_ID' | 'INVALID_FIELD' | 'INVALID_CONTENT_TYPE'
+  | 'UNAUTHORIZED'
+  | 'NOT_FOUND'
+  | 'NOT_CERTIFIED' | 'NO_DATA'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'NODES_UNAVAILABLE' | 'QUORUM_UNAVAILABLE' | 'STOPPED'
+  | 'INTERNAL'
+
+export class HttpError extends Error {
+  override readonly name = 'HttpError'
+  constructor (readonly status: number, readonly code: HttpErrorCode, message: string) {
+    super(message)
+  }
+}
+
+export const badRequest = (code: HttpErrorCode, message: string): HttpError => new HttpError(400, code, message)
+export const notFound = (message = 'no item with this id'): HttpError => new HttpError(404, 'NOT_FOUND', message)
+export const conflict = (code: HttpErrorCode, message: string): HttpError => new HttpError(409, code, message)
+export const unauthorized = (message: string): HttpError => new HttpError(401, 'UNAUTHORIZED', message)
+
+export interface ErrorReply { status: number, code: HttpErrorCode, message: string }
+
+export function toErrorReply (err: unknown): ErrorReply {
+  if (err instanceof HttpError) return { status: err.status, code: err.code, message: err.message }
+  if (err instanceof ServiceError) {
+    if (err.code === 'NODES_UNAVAILABLE' || err.code === 'QUORUM_UNAVAILABLE' || err.code === 'STOPPED') {
+      return { status: 503, code: err.code, message: err.message }
+    }
+  }
+  const status = (err as { statusCode?: unknown }).statusCode
+  const code = (err as { code?: unknown }).code
+  // Fastify's own refusals (body limit, content type, content length), raised before a handler runs.
+  if (typeof code === 'string' && code.startsWith('FST_') && typeof status === 'number') {
+    if (status === 413) return { status, code: 'PAYLOAD_TOO_LARGE', message: 'request body is too large' }
+    if (status === 415) return { status: 400, code: 'INVALID_CONTENT_TYPE', message: 'unsupported content type' }
+    if (status === 503) return { status, code: 'STOPPED', message: 'the service is stopping' }
+    if (status >= 400 && status < 500) return { status: 400, code: 'BAD_REQUEST', message: (err as Error).message }
+  }
+  return { status: 500, code: 'INTERNAL', message: 'internal error' }
+}

@@ -1,0 +1,87 @@
+/**
+ * The service config file: defaults are filled in, paths are relative to the file, and every
+ * kind of bad file (missing, not JSON, bad field, bad genesis) is a ConfigError with a stable
+ * code; startService refuses a bad genesis without leaving anything running.
+ */
+import '../../node/promise-shim.js'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { defaultEd25519 } from '../../consensus/ed25519.js'
+import { peerIdFromEd25519PublicKey } from '../../node/net/host.js'
+import { loadConfig, loadGenesis, parseConfig, type ServiceConfigJson } from '../../service/config.js'
+import { startService } from '../../service/main.js'
+
+const PEER = peerIdFromEd25519PublicKey(defaultEd25519.publicKey(new Uint8Array(32).fill(7)))
+
+const valid = (): ServiceConfigJson => ({
+  serviceId: 'svc',
+  seed: 'ab'.repeat(32),
+  http: { port: 8080 },
+  dataDir: 'data',
+  genesisPath: 'genesis.json',
+  nodes: [`/ip4/127.0.0.1/tcp/4001/p2p/${PEER}`],
+  apiKeys: [{ key: 'k'.repeat(32), client: 'alice' }]
+})
+
+async function refusal (p: Promise<unknown> | (() => unknown)): Promise<{ name: string, code: string, path?: unknown }> {
+  try {
+    if (typeof p === 'function') p()
+    else await p
+  } catch (err) {
+    const e = err as { name: string, code: string, details?: { path?: unknown } }
+    return { name: e.name, code: e.code, ...(e.details?.path !== undefined ? { path: e.details.path } : {}) }
+  }
+  throw new Error('expected a refusal')
+}
+
+describe('service config', () => {
+  let dir: string
+
+  beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'trustnet-config-')) })
+  afterEach(async () => { await rm(dir, { recursive: true, force: true }) })
+
+  it('fills in defaults and turns the seed into bytes', () => {
+    const config = parseConfig(valid(), '/etc/trustnet')
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 })
+    expect(config.limits).toEqual({ maxBodyBytes: 10 * 1024 * 1024, maxBatch: 1000 })
+    expect(config.certificateWaitMs).toBe(30_000)
+    expect(config.seed).toEqual(new Uint8Array(32).fill(0xab))
+    expect(config.dataDir).toBe('/etc/trustnet/data')
+    expect(config.genesisPath).toBe('/etc/trustnet/genesis.json')
+  })
+
+  it('refuses bad fields with CONFIG_INVALID and the field path', async () => {
+    const bad = (patch: Record<string, unknown>) => async () => await refusal(() => parseConfig({ ...valid(), ...patch }))
+    expect(await bad({ seed: 'AB'.repeat(32) })()).toEqual({ name: 'ConfigError', code: 'CONFIG_INVALID', path: 'seed' })
+    expect(await bad({ nodes: ['/ip4/127.0.0.1/tcp/4001'] })()).toEqual({ name: 'ConfigError', code: 'CONFIG_INVALID', path: 'nodes.0' })
+    expect(await bad({ nodes: ['not an address'] })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'nodes.0' })
+    expect(await bad({ nodes: [] })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'nodes' })
+    expect(await bad({ apiKeys: [{ key: 'short', client: 'a' }] })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'apiKeys.0.key' })
+    expect(await bad({ apiKeys: [{ key: 'k'.repeat(32), client: 'a' }, { key: 'k'.repeat(32), client: 'b' }] })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'apiKeys' })
+    expect(await bad({ limits: { maxBatch: 5000 } })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'limits.maxBatch' })
+    expect(await bad({ http: { port: 70000 } })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'http.port' })
+    expect(await bad({ serviceId: '' })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'serviceId' })
+    expect(await bad({ surprise: true })()).toMatchObject({ code: 'CONFIG_INVALID' })
+  })
+
+  it('loads a file, resolving paths against its directory; refuses missing and non-JSON files', async () => {
+    const file = join(dir, 'service.json')
+    await writeFile(file, JSON.stringify(valid()))
+    const config = await loadConfig(file)
+    expect(config.dataDir).toBe(join(dir, 'data'))
+    expect(await refusal(loadConfig(join(dir, 'missing.json')))).toEqual({ name: 'ConfigError', code: 'CONFIG_UNREADABLE' })
+    await writeFile(file, '{ "serviceId": ')
+    expect(await refusal(loadConfig(file))).toEqual({ name: 'ConfigError', code: 'CONFIG_INVALID' })
+  })
+
+  it('refuses a bad genesis, and startService leaves nothing running', async () => {
+    const genesis = join(dir, 'genesis.json')
+    await writeFile(genesis, JSON.stringify({ chainId: 'x', validators: [] }))
+    expect(await refusal(loadGenesis(genesis))).toEqual({ name: 'ConfigError', code: 'GENESIS_INVALID' })
+    const config = parseConfig({ ...valid(), http: { port: 0 } }, dir)
+    expect(await refusal(startService(config))).toEqual({ name: 'ConfigError', code: 'GENESIS_INVALID' })
+    expect(await refusal(loadGenesis(join(dir, 'none.json')))).toEqual({ name: 'ConfigError', code: 'GENESIS_INVALID' })
+  })
+})
