@@ -16,6 +16,7 @@ import { sha256 } from '../consensus/hash.js'
 import { fromHex, recordId, toHex } from '../consensus/ids.js'
 import { certificateFromJson, toJson } from '../consensus/json.js'
 import { LIMITS } from '../consensus/limits.js'
+import { MAX_BATCH } from '../consensus/node-api.js'
 import { LedgerRecordSchema, boundedText, uint, type Certificate, type Genesis, type LedgerRecord, type RecordMetadata } from '../consensus/types.js'
 import type { ApiKey } from './config.js'
 import { StoppedError } from './errors.js'
@@ -59,6 +60,12 @@ const AnchorBodySchema = z.strictObject({
     size: uint.optional(),
     contentType: boundedText(LIMITS.contentTypeChars).optional()
   }).optional()
+})
+
+const BatchBodySchema = z.strictObject({
+  hashes: z.array(z.string()).min(1).max(MAX_BATCH),
+  /** Applied to every record of the batch. */
+  metadata: AnchorBodySchema.shape.metadata
 })
 
 export function buildHttpApi (init: HttpApiInit): FastifyInstance {
@@ -178,6 +185,28 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     const cert = await anchor(req, reply, record, query.wait !== 'false')
     if (cert === undefined) return await reply.code(202).send({ id, status: 'pending' })
     return await reply.code(201).send({ id, certificate: toJson(cert) })
+  })
+
+  // Up to MAX_BATCH hashes in one request: one store write, one certificate each.
+  app.post('/v1/hashes/batch', async (req, reply) => {
+    const query = parseQuery(WaitQuerySchema, req.query)
+    const body = parseField(BatchBodySchema, jsonBody(req.body), 'body')
+    const bad = body.hashes.findIndex(h => !HEX32.test(h))
+    if (bad !== -1) throw badRequest('INVALID_HEX', `hashes[${bad}] must be 64 lowercase hex characters (SHA-256)`)
+    const owner = client(req)
+    const now = init.now()
+    const records = body.hashes.map(h => ledgerRecord(init, fromHex(h), { ...body.metadata, owner, clientTime: now }))
+    const stored = await init.store.putItems(records.map(record => ({ input: { client: owner, record, createdAt: now } })))
+    init.outbox.notify()
+    const ids = stored.map(s => toHex(s.item.id))
+    if (query.wait === 'false') return await reply.code(202).send({ items: ids.map(id => ({ id, status: 'pending' })) })
+    const signal = closeSignal(reply)
+    const certs = await Promise.all(stored.map(async ({ item }) => item.certificate ?? await init.outbox.waitForCertificate(item.id, init.certificateWaitMs, signal)))
+    const items = ids.map((id, i) => {
+      const cert = certs[i]
+      return cert == null ? { id, status: 'pending' } : { id, certificate: toJson(cert) }
+    })
+    return await reply.code(certs.every(c => c != null) ? 201 : 202).send({ items })
   })
 
   app.post('/v1/certificates/verify', async req => {

@@ -73,6 +73,8 @@ export class ServiceStore {
   private readonly db: Level<Uint8Array, Uint8Array>
   private readonly locks = new KeyedLock()
 
+  private queued: Array<{ input: NewItem, data?: Uint8Array, resolve: (r: { item: Item, created: boolean }) => void, reject: (err: unknown) => void }> = []
+
   constructor (readonly path: string) {
     this.db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
   }
@@ -81,30 +83,54 @@ export class ServiceStore {
   async close (): Promise<void> { await this.db.close() }
 
   /**
-   * Store a new item (and its data, if any) with its outbox entry in one synced batch. Storing
-   * the same record again is idempotent and returns the existing item (`created: false`).
+   * Store a new item (and its data, if any) with its outbox entry. Storing the same record again
+   * is idempotent and returns the existing item (`created: false`). Concurrent calls are grouped
+   * into one synced batch (group commit): one disk sync serves every request of the moment.
    */
   async putItem (input: NewItem, data?: Uint8Array): Promise<{ item: Item, created: boolean }> {
-    const id = recordId(input.record)
-    return await this.locks.run(toHex(id), async () => {
-      const existing = await this.getItem(id)
-      if (existing !== undefined && (existing.hasData || data === undefined)) return { item: existing, created: false }
-      if (existing !== undefined && data !== undefined) {
-        // Same record first anchored as a bare hash, now with its bytes: attach them, keep the status.
-        const item: Item = { ...existing, hasData: true }
-        await this.db.batch([
-          { type: 'put', key: dataKey(id), value: data },
-          { type: 'put', key: itemKey(id), value: encodeItem(item) }
-        ], { sync: true })
-        return { item, created: false }
-      }
-      const item: Item = { id, ...input, status: 'pending', certificate: null, hasData: data !== undefined }
-      await this.db.batch([
-        ...(data !== undefined ? [{ type: 'put' as const, key: dataKey(id), value: data }] : []),
-        { type: 'put', key: itemKey(id), value: encodeItem(item) },
-        { type: 'put', key: outboxKey(item.createdAt, id), value: EMPTY }
-      ], { sync: true })
-      return { item, created: true }
+    return await new Promise((resolve, reject) => {
+      this.queued.push({ input, data, resolve, reject })
+      if (this.queued.length === 1) setImmediate(() => { this.flushQueued() })
+    })
+  }
+
+  private flushQueued (): void {
+    const batch = this.queued.splice(0)
+    this.putItems(batch).then(
+      results => batch.forEach((q, i) => q.resolve(results[i] as { item: Item, created: boolean })),
+      err => batch.forEach(q => q.reject(err))
+    )
+  }
+
+  /** Store many items in one synced batch; each entry as putItem would. */
+  async putItems (entries: ReadonlyArray<{ input: NewItem, data?: Uint8Array }>): Promise<Array<{ item: Item, created: boolean }>> {
+    const ids = entries.map(e => recordId(e.input.record))
+    return await this.locks.run(ids.map(toHex), async () => {
+      const stored = await this.db.getMany(ids.map(itemKey))
+      const ops: Array<{ type: 'put', key: Uint8Array, value: Uint8Array }> = []
+      // Items decided in this batch, so a record twice in one batch is stored once.
+      const seen = new Map<string, Item>()
+      const results = entries.map(({ input, data }, i) => {
+        const id = ids[i] as Uint8Array
+        const key = toHex(id)
+        const bytes = stored[i]
+        const existing = seen.get(key) ?? (bytes === undefined ? undefined : decodeItem(id, bytes))
+        if (existing !== undefined && (existing.hasData || data === undefined)) return { item: existing, created: false }
+        if (existing !== undefined && data !== undefined) {
+          // Same record first anchored as a bare hash, now with its bytes: attach them, keep the status.
+          const item: Item = { ...existing, hasData: true }
+          ops.push({ type: 'put', key: dataKey(id), value: data }, { type: 'put', key: itemKey(id), value: encodeItem(item) })
+          seen.set(key, item)
+          return { item, created: false }
+        }
+        const item: Item = { id, ...input, status: 'pending', certificate: null, hasData: data !== undefined }
+        if (data !== undefined) ops.push({ type: 'put', key: dataKey(id), value: data })
+        ops.push({ type: 'put', key: itemKey(id), value: encodeItem(item) }, { type: 'put', key: outboxKey(item.createdAt, id), value: EMPTY })
+        seen.set(key, item)
+        return { item, created: true }
+      })
+      if (ops.length > 0) await this.db.batch(ops, { sync: true })
+      return results
     })
   }
 

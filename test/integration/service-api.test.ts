@@ -75,6 +75,32 @@ describe('service HTTP API', () => {
     expect(again.json).toEqual(res.json.certificate)
   })
 
+  it('anchors a batch of hashes with one certificate each, and refuses a batch with one bad hash whole', async () => {
+    const hashes = Array.from({ length: 50 }, (_, i) => toHex(sha256(utf8.encode(`batch item ${i}`))))
+    const res = await h.request('POST', '/v1/hashes/batch', { body: JSON.stringify({ hashes, metadata: { contentType: 'text/plain' } }), contentType: 'application/json' })
+    expect(res.status).toBe(201)
+    const items = res.json.items as Array<{ id: string, certificate: unknown }>
+    expect(items).toHaveLength(50)
+    items.forEach((item, i) => {
+      const cert = certificateFromJson(item.certificate)
+      expect(verifyCertificate(net.genesis, cert)).toEqual({ valid: true })
+      expect(toHex(cert.record.dataHash)).toBe(hashes[i])
+      expect(item.id).toBe(toHex(recordId(cert.record)))
+      expect(cert.record.meta).toMatchObject({ owner: 'alice', contentType: 'text/plain' })
+    })
+
+    await h.stop()
+    const before = await h.snapshot()
+    await h.start()
+    const bad = await h.request('POST', '/v1/hashes/batch', { body: JSON.stringify({ hashes: [hashes[0], 'XYZ'] }), contentType: 'application/json' })
+    expect(bad.status).toBe(400)
+    expect(bad.json.error.code).toBe('INVALID_HEX')
+    const tooMany = await h.request('POST', '/v1/hashes/batch', { body: JSON.stringify({ hashes: Array.from({ length: 1001 }, () => hashes[0]) }), contentType: 'application/json' })
+    expect(tooMany.status).toBe(400)
+    await h.stop()
+    expect(await h.snapshot()).toEqual(before)
+  })
+
   it('stores without waiting and certifies in the background', async () => {
     const res = await store('background job', '?wait=false')
     expect(res.status).toBe(202)
