@@ -6,8 +6,17 @@ import { encode } from './codec.js'
 import { DOMAIN, taggedHash } from './hash.js'
 import type { BlockHeader, Genesis, LedgerRecord } from './types.js'
 
+// A record's id is asked for at every stage (mempool, block check, Merkle tree, store, certificate);
+// records are never mutated once built, so the id is computed once per record object.
+const recordIds = new WeakMap<LedgerRecord, Uint8Array>()
+
 export function recordId (record: LedgerRecord): Uint8Array {
-  return taggedHash(DOMAIN.record, encode(record))
+  let id = recordIds.get(record)
+  if (id === undefined) {
+    id = taggedHash(DOMAIN.record, encode(record))
+    recordIds.set(record, id)
+  }
+  return id
 }
 
 export function headerHash (header: BlockHeader): Uint8Array {

@@ -24,6 +24,10 @@ export class Mempool {
     return this.pending.has(toHex(id))
   }
 
+  get (id: Uint8Array): LedgerRecord | undefined {
+    return this.pending.get(toHex(id))?.record
+  }
+
   /** Adds the records not yet present; refuses the whole batch if they would not all fit. Returns the new ones. */
   addAll (records: readonly LedgerRecord[]): LedgerRecord[] {
     const fresh = this.fresh(records)

@@ -8,12 +8,14 @@ import { decode, encode } from './codec.js'
 import { defaultEd25519, type Ed25519 } from './ed25519.js'
 import { BlockSchema, CertificateSchema, CommitSchema, LedgerRecordSchema, hash32, height, signature, uint, validatorIndex, type Genesis } from './types.js'
 import { ValidatorSet } from './validator-set.js'
+import { LIMITS } from './limits.js'
 
 export const PROTOCOL = {
   submit: '/trustnet/submit/1.0.0',
   certificate: '/trustnet/certificate/1.0.0',
   verify: '/trustnet/verify/1.0.0',
-  sync: '/trustnet/sync/1.0.0'
+  sync: '/trustnet/sync/1.0.0',
+  records: '/trustnet/records/1.0.0'
 } as const
 
 export const MAX_BATCH = 1000
@@ -63,6 +65,12 @@ export const SyncRequestSchema = z.strictObject({ fromHeight: height, max: z.num
 export type SyncRequest = z.infer<typeof SyncRequestSchema>
 export const SyncResponseSchema = z.strictObject({ blocks: z.array(z.strictObject({ block: BlockSchema, commit: CommitSchema })).max(MAX_SYNC_BLOCKS) })
 export type SyncResponse = z.infer<typeof SyncResponseSchema>
+
+/** Records by id, for a validator rebuilding a compact proposal; null for ids the node does not hold. */
+export const RecordsRequestSchema = z.strictObject({ ids: z.array(hash32).min(1).max(LIMITS.blockRecordsCeiling) })
+export type RecordsRequest = z.infer<typeof RecordsRequestSchema>
+export const RecordsResponseSchema = z.strictObject({ records: z.array(LedgerRecordSchema.nullable()).max(LIMITS.blockRecordsCeiling) })
+export type RecordsResponse = z.infer<typeof RecordsResponseSchema>
 
 /** Any response may instead be a refusal with a stable code. */
 export const ErrorResponseSchema = z.strictObject({ error: z.strictObject({ code: z.string().max(64), message: z.string().max(1024) }) })

@@ -21,6 +21,8 @@ export interface DriverDeps {
   fetchBlocks: (from: number, fromHeight: number) => Promise<StoredBlock[]>
   now: () => number
   log: Logger
+  /** Re-gossip records submitted here (off by default: services submit to every validator). */
+  gossipRecords?: boolean
 }
 
 export type SubmitStatus = 'committed' | 'pending'
@@ -105,8 +107,12 @@ export class ConsensusDriver {
   private async enqueue (input: Input): Promise<void> {
     const run = this.tail.then(async () => {
       if (this.stopped && input.type !== 'start') return
+      const started = performance.now()
       const actions = this.deps.machine.step(input, this.deps.now())
+      const stepped = performance.now()
       for (const action of actions) await this.act(action)
+      const done = performance.now()
+      if (done - started > 50) this.deps.log.debug({ input: input.type === 'message' ? input.message.type : input.type, stepMs: Math.round(stepped - started), actMs: Math.round(done - stepped), actions: actions.map(a => a.type).join(',') }, 'slow step')
     })
     this.tail = run.catch(() => undefined)
     await run
@@ -121,6 +127,9 @@ export class ConsensusDriver {
         return
       }
       case 'broadcast':
+        // Services hand every record to every validator; gossiping them again would multiply the
+        // bytes on the wire by n. A validator missing a proposed record fetches it instead.
+        if (action.message.type === 'records' && this.deps.gossipRecords !== true) return
         this.deps.publish(action.message, action.resend === true)
         return
       case 'schedule': {

@@ -9,13 +9,13 @@ import { TrustnetError } from '../consensus/errors.js'
 import { encode } from '../consensus/codec.js'
 import { genesisHash } from '../consensus/ids.js'
 import { Machine } from '../consensus/machine.js'
-import { checkMessage } from '../consensus/message-checks.js'
-import { decodeResponse, MAX_SYNC_BLOCKS, PROTOCOL, SyncResponseSchema } from '../consensus/node-api.js'
-import type { ConsensusMessage } from '../consensus/types.js'
+import { checkMessage, checkProposal } from '../consensus/message-checks.js'
+import { decodeResponse, MAX_SYNC_BLOCKS, PROTOCOL, RecordsResponseSchema, SyncResponseSchema } from '../consensus/node-api.js'
 import { CertificateIssuer } from './certificates.js'
 import { loadNodeConfig } from './config.js'
 import { ConsensusDriver } from './driver.js'
-import { decodeEnvelope, encodeEnvelope } from './gossip-envelope.js'
+import { decodeEnvelope, encodeEnvelope, type GossipEnvelope } from './gossip-envelope.js'
+import { assembleProposal, type AssemblerDeps } from './proposal-assembler.js'
 import { buildNodeHttpApi } from './http-api.js'
 import { createLogger } from './log.js'
 import { Gossip, type Verdict } from './net/gossip.js'
@@ -72,21 +72,36 @@ export async function startNode (home: string): Promise<RunningNode> {
   })
 
   // Decoded in the validator, handed to the handler: one decode per message.
-  const decoded = new WeakMap<Uint8Array, ConsensusMessage>()
+  const decoded = new WeakMap<Uint8Array, GossipEnvelope>()
   const validate = (data: Uint8Array): Verdict => {
     try {
-      const message = decodeEnvelope(data)
-      checkMessage(machine.validators, genesis.chainId, message, defaultEd25519)
-      decoded.set(data, message)
+      const envelope = decodeEnvelope(data)
+      if (envelope.kind === 'message') checkMessage(machine.validators, genesis.chainId, envelope.message, defaultEd25519)
+      // The signature covers the header (and through its Merkle root, the ids): checkable before the records are at hand.
+      else checkProposal(machine.validators, genesis.chainId, { ...envelope.proposal, block: { header: envelope.proposal.header, records: [] } }, defaultEd25519)
+      decoded.set(data, envelope)
       return 'accept'
     } catch (err) {
       if (err instanceof TrustnetError) return 'reject'
       throw err
     }
   }
-  const handle = (data: Uint8Array): void => {
-    const message = decoded.get(data) ?? decodeEnvelope(data)
-    driver.deliver(message).catch(err => log.error({ err }, 'delivering a message failed'))
+  const assembler: AssemblerDeps = {
+    local: id => machine.mempool.get(id),
+    fetch: async (peer, ids) => decodeResponse(RecordsResponseSchema, await rr.request(peer, PROTOCOL.records, encode({ ids }), { timeoutMs: 5_000, maxResponseBytes: 16 * 1024 * 1024 }), 16 * 1024 * 1024).records
+  }
+  const handle = (data: Uint8Array, fromPeer: string): void => {
+    const envelope = decoded.get(data) ?? decodeEnvelope(data)
+    if (envelope.kind === 'message') {
+      driver.deliver(envelope.message).catch(err => log.error({ err }, 'delivering a message failed'))
+      return
+    }
+    const compact = envelope.proposal
+    if (compact.height < machine.height) return
+    const proposer = validatorPeerIds[machine.validators.proposer(compact.height, compact.round)] as string
+    assembleProposal(compact, [fromPeer, proposer], assembler)
+      .then(async proposal => { await driver.deliver({ type: 'proposal', proposal }) })
+      .catch(err => log.debug({ err: (err as Error).message, height: compact.height, round: compact.round }, 'proposal not assembled'))
   }
   gossip.subscribe(topic.consensus, validate, handle)
   gossip.subscribe(topic.records, validate, handle)

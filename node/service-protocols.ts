@@ -8,7 +8,7 @@ import { decode, encode } from '../consensus/codec.js'
 import { TrustnetError } from '../consensus/errors.js'
 import { equalBytes } from '../consensus/codec.js'
 import {
-  CertificateRequestSchema, PROTOCOL, SubmitRequestSchema, SyncRequestSchema, VerifyRequestSchema,
+  CertificateRequestSchema, PROTOCOL, RecordsRequestSchema, SubmitRequestSchema, SyncRequestSchema, VerifyRequestSchema,
   signAttestation, type ErrorResponse
 } from '../consensus/node-api.js'
 import type { Genesis } from '../consensus/types.js'
@@ -81,6 +81,20 @@ export async function registerServiceProtocols (deps: ProtocolDeps): Promise<voi
       }, deps.seed)
     }
   }), { maxRequestBytes: 1024 })
+
+  // Records of a proposal, for validators rebuilding it: from the mempool, else from the chain.
+  await rr.handle(PROTOCOL.records, answering(async req => {
+    const { ids } = decode(RecordsRequestSchema, req, MAX_REQUEST_BYTES)
+    return {
+      records: await Promise.all(ids.map(async id => {
+        const pending = driver.machine.mempool.get(id)
+        if (pending !== undefined) return pending
+        const at = await store.location(id)
+        if (at === undefined) return null
+        return (await certificates.certificate(id))?.record ?? null
+      }))
+    }
+  }), { maxRequestBytes: MAX_REQUEST_BYTES })
 
   await rr.handle(PROTOCOL.sync, answering(async req => {
     const { fromHeight, max } = decode(SyncRequestSchema, req, 1024)

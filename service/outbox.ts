@@ -23,7 +23,7 @@ export interface OutboxInit {
   nodes: CertificateSource
   /** Records per submit request. @default 1000 */
   maxBatch?: number
-  /** Batches in flight at once, so one slow block does not hold back the next. @default 4 */
+  /** Batches in flight at once: each waits for its block, so enough of them keep blocks full. @default 32 */
   concurrency?: number
   /** How long each certificate request may wait for a commit. @default 10_000 */
   pollWaitMs?: number
@@ -56,7 +56,7 @@ export class Outbox implements Startable {
 
   constructor (private readonly init: OutboxInit) {
     this.maxBatch = init.maxBatch ?? 1000
-    this.concurrency = init.concurrency ?? 4
+    this.concurrency = init.concurrency ?? 32
     this.pollWaitMs = init.pollWaitMs ?? 10_000
     this.minBackoffMs = init.backoff?.minMs ?? 200
     this.maxBackoffMs = init.backoff?.maxMs ?? 5_000

@@ -20,7 +20,7 @@ enum Prefix {
   Record = 0x03,
   /** 0x04 dataHash(32) recordId(32) -> empty */
   DataHash = 0x04,
-  /** 0x05 height(u64 BE) -> own signed messages of that height, in signing order */
+  /** 0x05 height(u64 BE) seq(u32 BE) -> one message this node signed (or that justifies it), in writing order */
   Signed = 0x05
 }
 
@@ -28,7 +28,6 @@ const TIP_KEY = Uint8Array.of(Prefix.Meta, 0x74)
 const StoredBlockSchema = z.strictObject({ block: BlockSchema, commit: CommitSchema })
 const TipSchema = z.strictObject({ height: uint, hash: hash32, time: uint })
 const LocationSchema = z.tuple([z.number().int().min(1), uint])
-const SignedSchema = z.array(ConsensusMessageSchema)
 const EMPTY = new Uint8Array(0)
 
 export interface StoredBlock { block: Block, commit: Commit }
@@ -51,12 +50,19 @@ function hashKey (prefix: Prefix, ...parts: Uint8Array[]): Uint8Array {
 
 export class ChainStore {
   private readonly db: Level<Uint8Array, Uint8Array>
+  /** Next key suffix of the signed log; continues past whatever a previous run wrote, so nothing is overwritten. */
+  private signedSeq = 0
 
   constructor (readonly path: string) {
     this.db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
   }
 
-  async open (): Promise<void> { await this.db.open() }
+  async open (): Promise<void> {
+    await this.db.open()
+    for await (const key of this.db.keys({ gte: Uint8Array.of(Prefix.Signed), lt: Uint8Array.of(Prefix.Signed + 1), reverse: true, limit: 1 })) {
+      this.signedSeq = new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(9) + 1
+    }
+  }
   async close (): Promise<void> { await this.db.close() }
 
   async tip (): Promise<ChainTip | undefined> {
@@ -69,8 +75,7 @@ export class ChainStore {
     const h = block.header.height
     const ops: Array<{ type: 'put', key: Uint8Array, value: Uint8Array } | { type: 'del', key: Uint8Array }> = [
       { type: 'put', key: heightKey(Prefix.Block, h), value: encode({ block, commit }) },
-      { type: 'put', key: TIP_KEY, value: encode({ height: h, hash, time: block.header.time }) },
-      { type: 'del', key: heightKey(Prefix.Signed, h) }
+      { type: 'put', key: TIP_KEY, value: encode({ height: h, hash, time: block.header.time }) }
     ]
     block.records.forEach((record, index) => {
       const id = recordId(record)
@@ -78,6 +83,8 @@ export class ChainStore {
       ops.push({ type: 'put', key: hashKey(Prefix.DataHash, record.dataHash, id), value: EMPTY })
     })
     await this.db.batch(ops)
+    // What we signed below the tip can never be signed again: no need to keep it.
+    await this.db.clear({ gte: heightKey(Prefix.Signed, 0), lt: heightKey(Prefix.Signed, h + 1) })
   }
 
   async block (height: number): Promise<StoredBlock | undefined> {
@@ -109,13 +116,19 @@ export class ChainStore {
 
   /** Persist an own signed message before it leaves the node; synced, since a lost vote could be signed twice. */
   async appendSigned (height: number, message: ConsensusMessage): Promise<void> {
-    const existing = await this.signed(height)
-    await this.db.put(heightKey(Prefix.Signed, height), encode([...existing, message]), { sync: true })
+    const key = new Uint8Array(13)
+    key.set(heightKey(Prefix.Signed, height))
+    new DataView(key.buffer).setUint32(9, this.signedSeq++)
+    await this.db.put(key, encode(message), { sync: true })
   }
 
+  /** What this node persisted at `height`, in the order it was written. */
   async signed (height: number): Promise<ConsensusMessage[]> {
-    const bytes = await this.db.get(heightKey(Prefix.Signed, height))
-    return bytes === undefined ? [] : decode(SignedSchema, bytes)
+    const out: ConsensusMessage[] = []
+    for await (const value of this.db.values({ gte: heightKey(Prefix.Signed, height), lt: heightKey(Prefix.Signed, height + 1) })) {
+      out.push(decode(ConsensusMessageSchema, value))
+    }
+    return out
   }
 }
 

@@ -1,0 +1,44 @@
+/**
+ * Rebuilds a full proposal from its compact form (signed header + record ids): records come from
+ * this node's mempool or chain, and the few it lacks are fetched from the peers that have them
+ * (the relaying peer, the proposer). Ids are checked against the signed header's Merkle root
+ * first, and each fetched record against its id, so a peer can delay a block but never alter it.
+ */
+import { equalBytes } from '../consensus/codec.js'
+import { invalid, rejected } from '../consensus/errors.js'
+import { recordId, toHex } from '../consensus/ids.js'
+import { merkleRoot } from '../consensus/merkle.js'
+import type { LedgerRecord, Proposal } from '../consensus/types.js'
+import type { CompactProposal } from './gossip-envelope.js'
+
+export interface AssemblerDeps {
+  /** A record this node already holds, if any. */
+  local: (id: Uint8Array) => LedgerRecord | undefined
+  /** Ask one peer for records; entries it does not hold come back null. */
+  fetch: (peer: string, ids: Uint8Array[]) => Promise<Array<LedgerRecord | null>>
+}
+
+export async function assembleProposal (compact: CompactProposal, peers: string[], deps: AssemblerDeps): Promise<Proposal> {
+  const { header, ids } = compact
+  if (ids.length !== header.recordCount) throw invalid('INVALID_BLOCK', 'record id count differs from the header')
+  if (!equalBytes(merkleRoot(ids), header.recordsRoot)) throw invalid('INVALID_BLOCK', 'record ids do not match the records root')
+  const records: Array<LedgerRecord | undefined> = ids.map(id => deps.local(id))
+  for (const peer of new Set(peers)) {
+    const missing = records.flatMap((r, i) => r === undefined ? [i] : [])
+    if (missing.length === 0) break
+    const fetched = await deps.fetch(peer, missing.map(i => ids[i] as Uint8Array)).catch(() => [])
+    missing.forEach((index, k) => {
+      const record = fetched[k]
+      // A record counts only if it is the one the signed header names.
+      if (record != null && toHex(recordId(record)) === toHex(ids[index] as Uint8Array)) records[index] = record
+    })
+  }
+  if (records.some(r => r === undefined)) throw rejected('INVALID_BLOCK', 'records of the proposal are unavailable')
+  return {
+    height: compact.height,
+    round: compact.round,
+    validRound: compact.validRound,
+    block: { header, records: records as LedgerRecord[] },
+    signature: compact.signature
+  }
+}
