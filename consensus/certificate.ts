@@ -6,7 +6,9 @@
 import { verifyCommit } from './commit.js'
 import { defaultEd25519, type Ed25519 } from './ed25519.js'
 import { TrustnetError, type ErrorCode } from './errors.js'
-import { headerHash, recordId } from './ids.js'
+import { headerHash, recordId, toHex } from './ids.js'
+import { encode } from './codec.js'
+import { sha256 } from './hash.js'
 import { merkleProof, verifyInclusion } from './merkle.js'
 import type { Block, Certificate, Commit, Genesis } from './types.js'
 import { CertificateSchema, GenesisSchema } from './types.js'
@@ -24,25 +26,60 @@ export function buildCertificate (block: Block, commit: Commit, recordIndex: num
   return { v: 1, chainId: block.header.chainId, record, header: block.header, proof, commit }
 }
 
+/** Checks one certificate against a genesis; for many, keep a CertificateVerifier. */
 export function verifyCertificate (genesis: Genesis, certificate: unknown, ed: Ed25519 = defaultEd25519): CertificateVerdict {
   try {
-    const g = validate(GenesisSchema, genesis)
-    const cert = validate(CertificateSchema, certificate)
-    if (cert.chainId !== g.chainId || cert.header.chainId !== g.chainId) {
-      return refuse('WRONG_CHAIN', `certificate is for chain ${cert.header.chainId}, genesis is ${g.chainId}`)
-    }
-    if (cert.commit.height !== cert.header.height) return refuse('INVALID_COMMIT', 'commit height differs from the block height')
-    if (cert.header.recordCount > g.params.maxBlockRecords) return refuse('INVALID_BLOCK', 'block holds more records than the network allows')
-    if (!verifyInclusion(recordId(cert.record), cert.proof, cert.header.recordCount, cert.header.recordsRoot)) {
-      return refuse('INVALID_PROOF', 'the record is not included in the block under this proof')
-    }
-    const validators = new ValidatorSet(g)
-    if (cert.header.proposer >= validators.size) return refuse('INVALID_BLOCK', 'block proposer is not a validator')
-    verifyCommit(validators, g.chainId, cert.commit, headerHash(cert.header), ed)
-    return { valid: true }
+    return new CertificateVerifier(genesis, ed).verify(certificate)
   } catch (err) {
     if (err instanceof TrustnetError) return refuse(err.code, err.message)
     throw err
+  }
+}
+
+/** Commits already checked, remembered up to this many: the records of one block share one commit. */
+const VERIFIED_COMMITS = 1024
+
+/**
+ * Verifies certificates against one genesis. It checks the genesis once, and the commit
+ * signatures of each block once: every certificate of a block carries the same commit, so
+ * after the first only its Merkle proof and the binding to that commit are new work.
+ */
+export class CertificateVerifier {
+  private readonly genesis: Genesis
+  private readonly validators: ValidatorSet
+  private readonly verified = new Set<string>()
+
+  constructor (genesis: Genesis, private readonly ed: Ed25519 = defaultEd25519) {
+    this.genesis = validate(GenesisSchema, genesis)
+    this.validators = new ValidatorSet(this.genesis)
+  }
+
+  verify (certificate: unknown): CertificateVerdict {
+    try {
+      const g = this.genesis
+      const cert = validate(CertificateSchema, certificate)
+      if (cert.chainId !== g.chainId || cert.header.chainId !== g.chainId) {
+        return refuse('WRONG_CHAIN', `certificate is for chain ${cert.header.chainId}, genesis is ${g.chainId}`)
+      }
+      if (cert.commit.height !== cert.header.height) return refuse('INVALID_COMMIT', 'commit height differs from the block height')
+      if (cert.header.recordCount > g.params.maxBlockRecords) return refuse('INVALID_BLOCK', 'block holds more records than the network allows')
+      if (!verifyInclusion(recordId(cert.record), cert.proof, cert.header.recordCount, cert.header.recordsRoot)) {
+        return refuse('INVALID_PROOF', 'the record is not included in the block under this proof')
+      }
+      if (cert.header.proposer >= this.validators.size) return refuse('INVALID_BLOCK', 'block proposer is not a validator')
+      const blockHash = headerHash(cert.header)
+      // The key covers the header hash and every byte of the commit: any change is checked afresh.
+      const key = toHex(sha256(blockHash, encode(cert.commit)))
+      if (!this.verified.has(key)) {
+        verifyCommit(this.validators, g.chainId, cert.commit, blockHash, this.ed)
+        if (this.verified.size >= VERIFIED_COMMITS) this.verified.clear()
+        this.verified.add(key)
+      }
+      return { valid: true }
+    } catch (err) {
+      if (err instanceof TrustnetError) return refuse(err.code, err.message)
+      throw err
+    }
   }
 }
 

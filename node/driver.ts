@@ -110,7 +110,14 @@ export class ConsensusDriver {
       const started = performance.now()
       const actions = this.deps.machine.step(input, this.deps.now())
       const stepped = performance.now()
-      for (const action of actions) await this.act(action)
+      // Consecutive persists go to disk in one synced write, before anything that follows them.
+      let persist: ConsensusMessage[] = []
+      for (const action of actions) {
+        if (action.type === 'persist') { persist.push(action.message); continue }
+        if (persist.length > 0) { await this.deps.store.appendSigned(persist); persist = [] }
+        await this.act(action)
+      }
+      if (persist.length > 0) await this.deps.store.appendSigned(persist)
       const done = performance.now()
       if (done - started > 50) this.deps.log.debug({ input: input.type === 'message' ? input.message.type : input.type, stepMs: Math.round(stepped - started), actMs: Math.round(done - stepped), actions: actions.map(a => a.type).join(',') }, 'slow step')
     })
@@ -120,12 +127,9 @@ export class ConsensusDriver {
 
   private async act (action: Action): Promise<void> {
     switch (action.type) {
-      case 'persist': {
-        const m = action.message
-        const height = m.type === 'vote' ? m.vote.height : m.type === 'proposal' ? m.proposal.height : this.machine.height
-        await this.deps.store.appendSigned(height, m)
+      case 'persist':
+        await this.deps.store.appendSigned([action.message])
         return
-      }
       case 'broadcast':
         // Services hand every record to every validator; gossiping them again would multiply the
         // bytes on the wire by n. A validator missing a proposed record fetches it instead.

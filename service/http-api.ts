@@ -9,7 +9,7 @@
  */
 import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { verifyCertificate } from '../consensus/certificate.js'
+import { CertificateVerifier } from '../consensus/certificate.js'
 import { equalBytes, validate } from '../consensus/codec.js'
 import { TrustnetError } from '../consensus/errors.js'
 import { sha256 } from '../consensus/hash.js'
@@ -76,6 +76,7 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     return503OnClosing: false
   })
   const clients = new ClientKeys(init.apiKeys)
+  const verifier = new CertificateVerifier(init.genesis)
   const clientOf = new WeakMap<FastifyRequest, string>()
 
   // Every body arrives as bytes: uploads keep their exact bytes, JSON routes parse them themselves
@@ -218,7 +219,7 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
       if (err instanceof TrustnetError) return { valid: false, reason: err.code, message: err.message }
       throw err
     }
-    return verifyCertificate(init.genesis, cert)
+    return verifier.verify(cert)
   })
 
   return app

@@ -11,7 +11,7 @@ import { setMaxListeners } from 'node:events'
 import type { Startable } from '@libp2p/interface'
 import { multiaddr, CODE_P2P } from '@multiformats/multiaddr'
 import type { z } from 'zod'
-import { verifyCertificate } from '../consensus/certificate.js'
+import { CertificateVerifier } from '../consensus/certificate.js'
 import { decode, encode, equalBytes } from '../consensus/codec.js'
 import { recordId, toHex } from '../consensus/ids.js'
 import {
@@ -70,6 +70,8 @@ const KiB = 1024
 const MiB = 1024 * KiB
 /** A certificate of a 1000-record batch is ~1.5 KiB in CBOR; room for deep proofs and large validator sets. */
 const MAX_CERTIFICATES_RESPONSE = 32 * MiB
+/** How long the first node asked for certificates has before the others are asked too. */
+const HEDGE_MS = 1500
 
 /** Which of the two answers a request got: the expected body, or a node's refusal. */
 type Answer<T> = { ok: true, value: T } | { ok: false, reason: string }
@@ -77,15 +79,18 @@ type Answer<T> = { ok: true, value: T } | { ok: false, reason: string }
 export class NodeClient implements Startable {
   readonly endpoints: readonly NodeEndpoint[]
   private readonly validators: ValidatorSet
+  private readonly verifier: CertificateVerifier
   private readonly requestTimeoutMs: number
   private readonly submitTo: number
   private host: Host | undefined
   private rr: RequestResponse | undefined
   private controller = new AbortController()
   private submitRotation = 0
+  private certificateRotation = 0
 
   constructor (private readonly init: NodeClientInit) {
     this.validators = new ValidatorSet(init.genesis)
+    this.verifier = new CertificateVerifier(init.genesis)
     const byPeer = new Map(init.genesis.validators.map((v, i) => [peerIdFromEd25519PublicKey(v.publicKey), i]))
     this.endpoints = init.nodes.map(addr => {
       const peerId = multiaddr(addr).getComponents().findLast(c => c.code === CODE_P2P)?.value
@@ -161,8 +166,19 @@ export class NodeClient implements Startable {
     let missing = ids.length
     let answered = 0
     const local = linkedController(opts.signal, this.controller.signal)
+    // One node first (rotating): every node would build, send and have checked the same
+    // certificates. The others are asked when it fails or has not answered within HEDGE_MS.
+    const start = this.certificateRotation++ % this.endpoints.length
+    const order = this.endpoints.map((_, k) => this.endpoints[(start + k) % this.endpoints.length] as NodeEndpoint)
+    let hedge: () => void = () => {}
+    const hedged = new Promise<void>(resolve => { hedge = resolve })
+    const timer = setTimeout(hedge, HEDGE_MS)
     try {
-      await settleUntil(this.endpoints.map(async node => {
+      await settleUntil(order.map(async (node, k) => {
+        if (k > 0) {
+          await hedged
+          if (missing === 0 || local.signal.aborted) return
+        }
         const answer = await this.ask(node, PROTOCOL.certificate, body, CertificateResponseSchema, {
           timeoutMs: waitMs + this.requestTimeoutMs, maxResponseBytes: MAX_CERTIFICATES_RESPONSE, signal: local.signal
         })
@@ -178,8 +194,10 @@ export class NodeClient implements Startable {
           missing--
         })
         if (rejected > 0) this.bad(node, PROTOCOL.certificate, `${rejected} certificates failed verification`)
-      }), () => missing === 0)
+      }).map(async (task, k) => { try { await task } finally { if (k === 0) hedge() } }), () => missing === 0)
     } finally {
+      clearTimeout(timer)
+      hedge()
       local.abort()
     }
     this.throwIfStopped(opts.signal)
@@ -227,7 +245,7 @@ export class NodeClient implements Startable {
   }
 
   private acceptable (cert: Certificate, id: Uint8Array): boolean {
-    return equalBytes(recordId(cert.record), id) && verifyCertificate(this.init.genesis, cert).valid
+    return equalBytes(recordId(cert.record), id) && this.verifier.verify(cert).valid
   }
 
   private attestationProblem (node: NodeEndpoint, a: Attestation, id: Uint8Array, dataHash: Uint8Array): string | undefined {

@@ -115,11 +115,13 @@ export class ChainStore {
   }
 
   /** Persist an own signed message before it leaves the node; synced, since a lost vote could be signed twice. */
-  async appendSigned (height: number, message: ConsensusMessage): Promise<void> {
-    const key = new Uint8Array(13)
-    key.set(heightKey(Prefix.Signed, height))
-    new DataView(key.buffer).setUint32(9, this.signedSeq++)
-    await this.db.put(key, encode(message), { sync: true })
+  async appendSigned (messages: readonly ConsensusMessage[]): Promise<void> {
+    await this.db.batch(messages.map(message => {
+      const key = new Uint8Array(13)
+      key.set(heightKey(Prefix.Signed, messageHeight(message)))
+      new DataView(key.buffer).setUint32(9, this.signedSeq++)
+      return { type: 'put' as const, key, value: encode(message) }
+    }), { sync: true })
   }
 
   /** What this node persisted at `height`, in the order it was written. */
@@ -129,6 +131,15 @@ export class ChainStore {
       out.push(decode(ConsensusMessageSchema, value))
     }
     return out
+  }
+}
+
+function messageHeight (m: ConsensusMessage): number {
+  switch (m.type) {
+    case 'vote': return m.vote.height
+    case 'proposal': return m.proposal.height
+    case 'committed': return m.block.header.height
+    case 'records': return 0
   }
 }
 

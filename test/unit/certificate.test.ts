@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { buildCertificate, verifyCertificate, type CertificateVerdict } from '../../consensus/certificate.js'
+import { buildCertificate, CertificateVerifier, verifyCertificate, type CertificateVerdict } from '../../consensus/certificate.js'
 import { decode, encode } from '../../consensus/codec.js'
 import { defaultEd25519, nobleEd25519 } from '../../consensus/ed25519.js'
 import { TrustnetError } from '../../consensus/errors.js'
@@ -209,5 +209,24 @@ describe('verifyCertificate input handling', () => {
     verifyCertificate(net.genesis, cert)
     expect(encode(cert)).toEqual(before)
     expect(encode(net.genesis)).toEqual(genesisBefore)
+  })
+})
+
+describe('CertificateVerifier (commit checked once per block)', () => {
+  it('accepts every record of a block after checking its commit once, and re-checks any changed commit or header', () => {
+    const net = makeNetwork(4)
+    const { block, commit } = makeCommittedBlock(net, makeRecords(8))
+    const verifier = new CertificateVerifier(net.genesis)
+    for (let i = 0; i < 8; i++) expect(verifier.verify(buildCertificate(block, commit, i))).toEqual({ valid: true })
+
+    const cert = buildCertificate(block, commit, 3)
+    const signature = Uint8Array.from(cert.commit.signatures[1]?.signature ?? [])
+    signature[5] = (signature[5] as number) ^ 1
+    const badSignature = { ...cert, commit: { ...cert.commit, signatures: cert.commit.signatures.map((s, i) => i === 1 ? { ...s, signature } : s) } }
+    expect(verifier.verify(badSignature)).toMatchObject({ valid: false, reason: 'BAD_SIGNATURE' })
+    const otherTime = { ...cert, header: { ...cert.header, time: cert.header.time + 1 } }
+    expect(verifier.verify(otherTime)).toMatchObject({ valid: false, reason: 'INVALID_COMMIT' })
+    // The good one is still good.
+    expect(verifier.verify(cert)).toEqual({ valid: true })
   })
 })
