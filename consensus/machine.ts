@@ -56,6 +56,11 @@ export interface MachineInit {
   /** The last committed block (height 0 and the genesis hash for a new chain). */
   tip: ChainTip
   ed?: Ed25519
+  /**
+   * Sign nothing at this height: what we signed here before a restart could not be read back,
+   * so any new vote might contradict it. We follow the others and resume at the next height.
+   */
+  abstainAt?: number
 }
 
 interface ReceivedProposal { proposal: Proposal, hash: Uint8Array, valid: boolean }
@@ -72,6 +77,7 @@ export class Machine {
   readonly mempool: Mempool
   readonly evidence: Evidence[] = []
   private readonly self: { index: number, seed: Uint8Array } | undefined
+  private readonly abstainAt: number | undefined
   private readonly ed: Ed25519
 
   private tip: ChainTip
@@ -112,6 +118,7 @@ export class Machine {
       }
     }
     this.self = init.self
+    this.abstainAt = init.abstainAt
   }
 
   get height (): number { return this.tip.height + 1 }
@@ -338,7 +345,7 @@ export class Machine {
     if (this.isProposer && restored !== undefined) {
       // Our own proposal from before a restart: send it again, never a different one.
       this.emit({ type: 'broadcast', message: { type: 'proposal', proposal: restored.proposal }, resend: true })
-    } else if (this.isProposer && this.self !== undefined) {
+    } else if (this.isProposer && this.self !== undefined && this.abstainAt !== this.height) {
       const block = this.validBlock ?? this.freshBlock(now)
       const validRound = this.validBlock !== null ? this.validRound : -1
       const hash = headerHash(block.header)
@@ -466,7 +473,7 @@ export class Machine {
   /** Sign and send our vote for this round's step, and count it ourselves (gossip does not echo it back). */
   private castVote (type: VoteType, blockHash: Uint8Array | null): void {
     this.stepName = type
-    if (this.self === undefined) return
+    if (this.self === undefined || this.abstainAt === this.height) return
     const set = this.votes.get(this.round, type)
     if (set.get(this.self.index) !== undefined) return // never sign twice in one (height, round, step)
     const signature = this.ed.sign(this.self.seed, voteSignBytes(this.chainId, type, this.height, this.round, blockHash))

@@ -44,8 +44,10 @@ export async function startNode (home: string): Promise<RunningNode> {
   const store = new ChainStore(dataDir)
   await store.open()
   const tip = await store.tip() ?? { height: 0, hash: genesisHash(genesis), time: genesis.genesisTime }
-  const machine = new Machine({ genesis, self: { index: config.index, seed }, tip })
-  machine.restore(await store.signed(tip.height + 1))
+  const signed = await store.signed(tip.height + 1)
+  if (signed.damaged) log.error({ height: tip.height + 1 }, 'the log of what this validator signed is damaged: it will not sign at this height')
+  const machine = new Machine({ genesis, self: { index: config.index, seed }, tip, ...(signed.damaged ? { abstainAt: tip.height + 1 } : {}) })
+  machine.restore(signed.messages)
 
   const topic = topics(genesis.chainId)
   const host = await createHost({ privateKeySeed: seed, listen: [config.listen], peers: config.peers, scoredTopics: [topic.consensus, topic.records] })

@@ -5,6 +5,7 @@
  */
 import { Level } from 'level'
 import { decode, encode } from '../../consensus/codec.js'
+import { TrustnetError } from '../../consensus/errors.js'
 import type { ChainTip } from '../../consensus/block.js'
 import { recordId } from '../../consensus/ids.js'
 import { BlockSchema, CommitSchema, ConsensusMessageSchema, hash32, uint, type Block, type Commit, type ConsensusMessage } from '../../consensus/types.js'
@@ -110,7 +111,7 @@ export class ChainStore {
   async recordsByDataHash (dataHash: Uint8Array, limit = 100): Promise<Uint8Array[]> {
     const prefix = hashKey(Prefix.DataHash, dataHash)
     const out: Uint8Array[] = []
-    for await (const key of this.db.keys({ gte: prefix, lt: upperBound(prefix), limit })) out.push(key.slice(prefix.length))
+    for await (const key of this.db.keys({ gte: prefix, lt: upperBound(prefix), limit })) out.push(Uint8Array.from(key.subarray(prefix.length)))
     return out
   }
 
@@ -124,13 +125,22 @@ export class ChainStore {
     }), { sync: true })
   }
 
-  /** What this node persisted at `height`, in the order it was written. */
-  async signed (height: number): Promise<ConsensusMessage[]> {
-    const out: ConsensusMessage[] = []
+  /**
+   * What this node persisted at `height`, in the order it was written. An entry that does not
+   * decode is not trusted: `damaged` tells the caller it cannot know everything it signed.
+   */
+  async signed (height: number): Promise<{ messages: ConsensusMessage[], damaged: boolean }> {
+    const messages: ConsensusMessage[] = []
+    let damaged = false
     for await (const value of this.db.values({ gte: heightKey(Prefix.Signed, height), lt: heightKey(Prefix.Signed, height + 1) })) {
-      out.push(decode(ConsensusMessageSchema, value))
+      try {
+        messages.push(decode(ConsensusMessageSchema, value))
+      } catch (err) {
+        if (!(err instanceof TrustnetError)) throw err
+        damaged = true
+      }
     }
-    return out
+    return { messages, damaged }
   }
 }
 

@@ -1,0 +1,67 @@
+/**
+ * The validator's store on a real LevelDB: committed blocks are found again by height, record
+ * and data hash; the log of what the validator signed survives a reopen, and a damaged entry in
+ * it is reported, not trusted.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Level } from 'level'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { recordId } from '../../consensus/ids.js'
+import { ChainStore } from '../../node/store/chain-store.js'
+import { makeCommittedBlock, makeNetwork, makeRecords, signVote } from '../helpers/fixtures.js'
+
+const net = makeNetwork(4)
+
+describe('chain store', () => {
+  let dir: string
+  let store: ChainStore
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'trustnet-store-'))
+    store = new ChainStore(dir)
+    await store.open()
+  })
+
+  afterEach(async () => {
+    await store.close().catch(() => {})
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('finds a committed block by height, its records by id and by data hash', async () => {
+    const records = makeRecords(5)
+    const { block, commit, hash } = makeCommittedBlock(net, records)
+    await store.commitBlock(block, commit, hash)
+    expect(await store.tip()).toEqual({ height: 1, hash, time: block.header.time })
+    expect(await store.block(1)).toEqual({ block, commit })
+    expect(await store.location(recordId(records[3]!))).toEqual({ height: 1, index: 3 })
+    expect(await store.onChain([recordId(records[0]!), new Uint8Array(32)])).toEqual([true, false])
+    expect(await store.recordsByDataHash(records[2]!.dataHash)).toEqual([recordId(records[2]!)])
+  })
+
+  it('keeps the signed log across a reopen, and reports a damaged entry instead of trusting it', async () => {
+    const prevote = signVote(net, 0, 'prevote', 1, 0, null)
+    const precommit = signVote(net, 0, 'precommit', 1, 0, null)
+    await store.appendSigned([{ type: 'vote', vote: prevote }])
+    await store.appendSigned([{ type: 'vote', vote: precommit }])
+    await store.close()
+    store = new ChainStore(dir)
+    await store.open()
+    expect(await store.signed(1)).toEqual({ messages: [{ type: 'vote', vote: prevote }, { type: 'vote', vote: precommit }], damaged: false })
+
+    // Damage the last entry, as a bad disk would.
+    await store.close()
+    const raw = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
+    const keys: Uint8Array[] = []
+    for await (const key of raw.keys({ gte: Uint8Array.of(0x05), lt: Uint8Array.of(0x06) })) keys.push(key)
+    await raw.put(keys[keys.length - 1]!, Uint8Array.of(0xa2, 0x01, 0xff))
+    await raw.close()
+    store = new ChainStore(dir)
+    await store.open()
+    expect(await store.signed(1)).toEqual({ messages: [{ type: 'vote', vote: prevote }], damaged: true })
+    // New entries go after the old ones, never over them.
+    await store.appendSigned([{ type: 'vote', vote: signVote(net, 0, 'prevote', 1, 1, null) }])
+    expect((await store.signed(1)).messages).toHaveLength(2)
+  })
+})
