@@ -84,9 +84,15 @@ describe('faults with real processes', () => {
     await reach(c, others, before + 5)
     await c.startNode(follower)
     const caughtUpFrom = Date.now()
+    const from = await heightOf(c, follower)
     const target = await heightOf(c, (follower + 1) % 4)
     await reach(c, [follower], target)
-    report('follower_catch_up_ms', Date.now() - caughtUpFrom, 'ms')
+    const seconds = (Date.now() - caughtUpFrom) / 1000
+    let records = 0
+    for (let h = from + 1; h <= target; h++) records += (await fetch(`${c.nodeUrls[follower]}/blocks/${h}`).then(async r => await r.json() as { block: { records: unknown[] } })).block.records.length
+    report('follower_catch_up_ms', Math.round(seconds * 1000), 'ms')
+    report('catch_up_blocks_per_s', Math.round((target - from) / seconds), 'blocks/s')
+    report('catch_up_records_per_s', Math.round(records / seconds), 'records/s')
     const result = await load.stop()
     await reach(c, [0, 1, 2, 3], Math.max(...await Promise.all([0, 1, 2, 3].map(async i => await heightOf(c, i)))))
     expect(await expectIdenticalChains(c)).toBeGreaterThan(before)
