@@ -6,6 +6,7 @@
  * is idempotent by record id, so resubmitting a batch (after a crash, or when certificates are
  * slow) is always safe; unreachable nodes are retried with capped exponential backoff.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Startable } from '@libp2p/interface'
 import { toHex } from '../consensus/ids.js'
 import type { Certificate, LedgerRecord } from '../consensus/types.js'
@@ -207,16 +208,9 @@ export class Outbox implements Startable {
     })
   }
 
+  /** Wait `ms`, or less when the outbox stops. */
   private async pause (ms: number): Promise<void> {
-    const signal = this.controller.signal
-    await new Promise<void>(resolve => {
-      const timer = setTimeout(done, ms)
-      function done (): void {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', done)
-        resolve()
-      }
-      signal.addEventListener('abort', done, { once: true })
-    })
+    await sleep(ms, undefined, { signal: this.controller.signal }).catch(() => {})
   }
+
 }

@@ -10,6 +10,7 @@
 import '../promise-shim.js'
 import { hash } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPairFromSeed, publicKeyFromRaw } from '@libp2p/crypto/keys'
@@ -225,7 +226,8 @@ class Redialer {
     const maxDelay = this.opts.maxDelayMs ?? 10_000
     let delay = minDelay
     const backOff = async (): Promise<void> => {
-      await sleep(delay * (0.5 + Math.random()), AbortSignal.any([signal, this.kicked.signal]))
+      // Ends early when stopped or kicked; either way the loop decides what comes next.
+      await sleep(delay * (0.5 + Math.random()), undefined, { signal: AbortSignal.any([signal, this.kicked.signal]) }).catch(() => {})
       delay = Math.min(delay * 2, maxDelay)
     }
     let peer = peerIdOf(ma)
@@ -267,16 +269,4 @@ class Redialer {
       if (signal.aborted || !this.isConnected(peer)) done()
     })
   }
-}
-
-async function sleep (ms: number, signal: AbortSignal): Promise<void> {
-  await new Promise<void>(resolve => {
-    const timer = setTimeout(done, ms)
-    function done (): void {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done)
-  })
 }
