@@ -7,8 +7,6 @@ import { verifyCommit } from './commit.js'
 import { defaultEd25519, type Ed25519 } from './ed25519.js'
 import { TrustnetError, type ErrorCode } from './errors.js'
 import { headerHash, recordId, toHex } from './ids.js'
-import { encode } from './codec.js'
-import { sha256 } from './hash.js'
 import { merkleProof, verifyInclusion } from './merkle.js'
 import type { Block, Certificate, Commit, Genesis } from './types.js'
 import { CertificateSchema, GenesisSchema } from './types.js'
@@ -56,8 +54,17 @@ export class CertificateVerifier {
 
   verify (certificate: unknown): CertificateVerdict {
     try {
+      return this.verifyChecked(validate(CertificateSchema, certificate))
+    } catch (err) {
+      if (err instanceof TrustnetError) return refuse(err.code, err.message)
+      throw err
+    }
+  }
+
+  /** verify() for a value already checked against CertificateSchema (decoded with it). */
+  verifyChecked (cert: Certificate): CertificateVerdict {
+    try {
       const g = this.genesis
-      const cert = validate(CertificateSchema, certificate)
       if (cert.chainId !== g.chainId || cert.header.chainId !== g.chainId) {
         return refuse('WRONG_CHAIN', `certificate is for chain ${cert.header.chainId}, genesis is ${g.chainId}`)
       }
@@ -68,8 +75,8 @@ export class CertificateVerifier {
       }
       if (cert.header.proposer >= this.validators.size) return refuse('INVALID_BLOCK', 'block proposer is not a validator')
       const blockHash = headerHash(cert.header)
-      // The key covers the header hash and every byte of the commit: any change is checked afresh.
-      const key = toHex(sha256(blockHash, encode(cert.commit)))
+      // The key covers the header hash and every signed field of the commit: any change is checked afresh.
+      const key = commitKey(blockHash, cert.commit)
       if (!this.verified.has(key)) {
         verifyCommit(this.validators, g.chainId, cert.commit, blockHash, this.ed)
         if (this.verified.size >= VERIFIED_COMMITS) this.verified.clear()
@@ -81,6 +88,12 @@ export class CertificateVerifier {
       throw err
     }
   }
+}
+
+function commitKey (blockHash: Uint8Array, commit: Commit): string {
+  let key = `${toHex(blockHash)}:${commit.height}:${commit.round}:${toHex(commit.blockHash)}`
+  for (const s of commit.signatures) key += `:${s.validator}:${toHex(s.signature)}`
+  return key
 }
 
 function refuse (reason: ErrorCode, message: string): CertificateVerdict {

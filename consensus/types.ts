@@ -124,11 +124,13 @@ export const ConsensusParamsSchema = z.strictObject({
 })
 export type ConsensusParams = z.infer<typeof ConsensusParamsSchema>
 
+// Round timeouts as CometBFT's defaults: a leader assembling a block of thousands of records on a
+// loaded machine needs more than a second, and a failed round costs far more than waiting.
 export const DEFAULT_PARAMS: ConsensusParams = {
   maxBlockRecords: 10_000,
   maxMempoolRecords: 200_000,
-  timeoutProposeMs: 1000,
-  timeoutVoteMs: 500,
+  timeoutProposeMs: 3000,
+  timeoutVoteMs: 1000,
   timeoutDeltaMs: 500,
   rebroadcastMs: 1000,
   maxClockDriftMs: 5000

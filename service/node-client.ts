@@ -245,7 +245,7 @@ export class NodeClient implements Startable {
   }
 
   private acceptable (cert: Certificate, id: Uint8Array): boolean {
-    return equalBytes(recordId(cert.record), id) && this.verifier.verify(cert).valid
+    return equalBytes(recordId(cert.record), id) && this.verifier.verifyChecked(cert).valid
   }
 
   private attestationProblem (node: NodeEndpoint, a: Attestation, id: Uint8Array, dataHash: Uint8Array): string | undefined {
