@@ -86,10 +86,18 @@ export function signAttestation (a: Omit<Attestation, 'signature'>, seed: Uint8A
   return { ...a, signature: ed.sign(seed, attestationSignBytes(a)) }
 }
 
+// Checking a genesis's keys costs more than a signature: once per genesis object.
+const validatorSets = new WeakMap<Genesis, ValidatorSet>()
+
 /** True when the attestation is signed by the validator it names, on this genesis's chain. */
 export function verifyAttestation (genesis: Genesis, a: Attestation, ed: Ed25519 = defaultEd25519): boolean {
   if (a.chainId !== genesis.chainId) return false
-  const key = new ValidatorSet(genesis).publicKey(a.validator)
+  let validators = validatorSets.get(genesis)
+  if (validators === undefined) {
+    validators = new ValidatorSet(genesis)
+    validatorSets.set(genesis, validators)
+  }
+  const key = validators.publicKey(a.validator)
   return key !== undefined && ed.verify(key, attestationSignBytes(a), a.signature)
 }
 

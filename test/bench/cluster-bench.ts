@@ -1,0 +1,63 @@
+/**
+ * One validator count, measured end to end: start a cluster of real processes, run the phases
+ * (throughput single and batch, latency at half the single-record peak, verify requests), sample
+ * every validator's memory throughout, then measure stored bytes per record on chain and, with the
+ * cluster gone, offline verification of the certificates collected. The cluster and the client
+ * processes are torn down whatever happens.
+ */
+import { join } from 'node:path'
+import { nodeHome } from '../../node/init.js'
+import type { ProcessCluster } from '../helpers/process-cluster.js'
+import { batchPhase, emitThroughput, latencyPhase, singleRecordPhase, verifyPhase, warmUp, type Baselines, type PhaseContext } from './bench-phases.js'
+import { onInterrupt } from './cleanup.js'
+import { ClientPool } from './client-pool.js'
+import { clusterPids, startCluster, stopCluster } from './cluster-lifecycle.js'
+import { offlineVerifyRate } from './offline-verify.js'
+import { dirBytes, RssSampler } from './process-metrics.js'
+import type { Profile } from './profiles.js'
+import { log, type Report } from './report.js'
+import { round } from './stats.js'
+import { recordsOnChain, waitIdle } from './validators-http.js'
+
+async function emitResources (ctx: PhaseContext, cluster: ProcessCluster, rss: RssSampler): Promise<void> {
+  await rss.stop()
+  const nodeRss = Array.from({ length: cluster.n }, (_, i) => round(rss.maxMiB.get(`node-${i}`) ?? Number.NaN))
+  ctx.report.emit({ metric: 'node_rss_mb_max', value: Math.max(...nodeRss), unit: 'MiB', validators: ctx.validators, per_node: nodeRss })
+  ctx.report.emit({ metric: 'service_rss_mb_max', value: round(rss.maxMiB.get('service') ?? Number.NaN), unit: 'MiB', validators: ctx.validators })
+  const height = await waitIdle(cluster.nodeUrls)
+  const records = await recordsOnChain(cluster.nodeUrls[0] as string, height)
+  const bytes = await Promise.all(Array.from({ length: cluster.n }, async (_, i) => await dirBytes(join(nodeHome(cluster.dir, i), 'data'))))
+  log(`${ctx.validators} validators: ${records} records in ${height} blocks; data dirs ${bytes.map(b => round(b / 2 ** 20)).join(', ')} MiB`)
+  if (records === 0) throw new Error('no records on chain: cannot measure bytes per record')
+  ctx.report.emit({ metric: 'node_bytes_per_record', value: round(Math.max(...bytes) / records), unit: 'B/record', validators: ctx.validators, records, height, per_node: bytes.map(b => round(b / records)) })
+}
+
+export async function benchCluster (validators: number, profile: Profile, report: Report, baselines: Baselines): Promise<void> {
+  log(`--- ${validators} validators (${profile.name}) ---`)
+  const cluster = await startCluster(validators)
+  let pool: ClientPool | undefined
+  const teardown = async (): Promise<void> => { await pool?.close(); await stopCluster(cluster) }
+  const done = onInterrupt(teardown)
+  const rss = new RssSampler(() => clusterPids(cluster))
+  let certificates: unknown[] = []
+  try {
+    rss.start()
+    pool = await ClientPool.start(profile.clients)
+    const ctx: PhaseContext = { pool, target: { serviceUrl: cluster.serviceUrl, apiKey: cluster.apiKey }, nodeUrls: cluster.nodeUrls, validators, profile, report, baselines }
+    await warmUp(ctx)
+    const single = await singleRecordPhase(ctx)
+    if (single.perS <= 0) throw new Error('no record was certified in the single-record phase')
+    const batch = profile.batch ? await batchPhase(ctx) : undefined
+    certificates = [...single.certificates, ...(batch?.certificates ?? [])]
+    await latencyPhase(ctx, single.perS / 2)
+    if (profile.verify) await verifyPhase(ctx)
+    await emitResources(ctx, cluster, rss)
+  } finally {
+    await rss.stop().catch(() => undefined)
+    await teardown()
+    done()
+  }
+  // The cluster is gone: the verification below has the core to itself.
+  const perS = offlineVerifyRate(cluster.genesis, certificates, profile.offlineVerifyMs)
+  emitThroughput({ report, baselines }, 'offline_verify_per_s', perS, 'certificates/s', validators, { certificates: certificates.length })
+}

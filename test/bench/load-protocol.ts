@@ -1,0 +1,64 @@
+/**
+ * The messages between the bench and its load-client processes (over the fork IPC channel). The
+ * bench sends one phase at a time to each client; the client runs it against the service and
+ * answers with one result. Times are epoch milliseconds, comparable across processes on one
+ * machine, so all clients start and measure over the same window.
+ */
+export interface Target {
+  serviceUrl: string
+  apiKey: string
+}
+
+/** Requests are sent from `startAt` until `measureTo`; what they certify counts for the part of their time inside [measureFrom, measureTo]. */
+export interface Window {
+  startAt: number
+  measureFrom: number
+  measureTo: number
+}
+
+export type Phase =
+  /** Closed loop: `concurrency` requests in flight, each POST /v1/hashes with one random hash. */
+  | { kind: 'single', concurrency: number, window: Window, keepCertificates: number }
+  /** Closed loop of POST /v1/hashes/batch with `batchSize` random hashes each. */
+  | { kind: 'batch', concurrency: number, batchSize: number, window: Window, keepCertificates: number }
+  /** Open loop: POST /v1/hashes sent on a fixed schedule whatever the answers; latency from the scheduled time. */
+  | { kind: 'paced', ratePerS: number, startAt: number, durationMs: number, maxInFlight: number }
+  /** Store `count` small documents with POST /v1/data and return the ids certified. */
+  | { kind: 'store', count: number, concurrency: number, bytes: number }
+  /** Closed loop of POST /v1/data/:id/verify over `ids`. */
+  | { kind: 'verify', ids: string[], concurrency: number, window: Window }
+  /** Steady mixed load (documents and hashes) until told to stop; every certificate is returned. */
+  | { kind: 'soak', concurrency: number }
+
+export type Command =
+  | { type: 'run', target: Target, phase: Phase }
+  | { type: 'stop' }
+
+export interface PhaseResult {
+  kind: Phase['kind']
+  /** Records (or verifications) certified (or answered) within the window, see load-phases.ts `credit`. */
+  inWindow: number
+  /** Records (or verifications) that succeeded at any time in the phase. */
+  ok: number
+  requests: number
+  /** Answers without a certificate yet (202): accepted, not counted as certified. */
+  pending: number
+  failures: number
+  firstFailure?: string
+  /** paced: request-to-certificate times of certified requests, ms. */
+  latenciesMs: number[]
+  /** paced: requests not sent because `maxInFlight` were outstanding. */
+  dropped: number
+  /** A sample of certificates (JSON) for offline verification. */
+  certificates: unknown[]
+  /** store: ids of certified documents; soak: every certified id. */
+  ids: string[]
+  /** soak: certificate JSON of each id in `ids`, same order. */
+  certified: unknown[]
+  /** The endpoint answered 404 (e.g. no batch endpoint on this service). */
+  notFound: boolean
+}
+
+export function emptyResult (kind: Phase['kind']): PhaseResult {
+  return { kind, inWindow: 0, ok: 0, requests: 0, pending: 0, failures: 0, latenciesMs: [], dropped: 0, certificates: [], ids: [], certified: [], notFound: false }
+}

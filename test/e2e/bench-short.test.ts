@@ -1,0 +1,50 @@
+/**
+ * `npm run bench -- --short` end to end, as CI runs it: the compiled bench starts real clusters,
+ * and every required figure must come out as a JSON line with a finite, positive value within
+ * sane bounds. This checks that the figures are produced and plausible, not how good they are.
+ */
+import { describe, expect, it } from 'vitest'
+import { runBench, tail } from './bench-output.js'
+
+const REQUIRED = [
+  'certified_records_per_s_single',
+  'certified_records_per_s_batch',
+  'latency_p50_ms',
+  'latency_p95_ms',
+  'latency_p99_ms',
+  'offline_verify_per_s',
+  'verify_requests_per_s',
+  'node_rss_mb_max',
+  'node_bytes_per_record',
+  'sha256_per_s',
+  'level_batch_puts_per_s'
+]
+
+describe('bench --short', () => {
+  it('prints every required figure, finite, positive and within sane bounds', async () => {
+    const run = await runBench(['--short'], 140_000)
+    expect(run.code, tail(run.stderr)).toBe(0)
+    const { figures } = run
+    // The batch figure is required wherever the service has the batch endpoint.
+    const batchMissing = figures.some(f => f.metric === 'batch_available' && f.value === 0)
+    for (const metric of REQUIRED) {
+      if (metric === 'certified_records_per_s_batch' && batchMissing) continue
+      const found = figures.filter(f => f.metric === metric)
+      expect(found.length, `${metric} is printed`).toBeGreaterThan(0)
+      for (const f of found) {
+        expect(Number.isFinite(f.value) && f.value > 0, `${metric} = ${f.value} (${f.validators} validators)`).toBe(true)
+        expect(typeof f.unit).toBe('string')
+      }
+    }
+    for (const f of figures) {
+      if (f.metric === 'latency_p99_ms') expect(f.value).toBeLessThan(30_000)
+      if (f.metric === 'node_rss_mb_max') expect(f.value).toBeLessThan(2000)
+    }
+    const at = (metric: string, n: number | null): number | undefined => figures.find(f => f.metric === metric && f.validators === n)?.value
+    for (const n of new Set(figures.map(f => f.validators).filter(v => v !== null))) {
+      expect(at('latency_p50_ms', n)).toBeLessThanOrEqual(at('latency_p95_ms', n) as number)
+      expect(at('latency_p95_ms', n)).toBeLessThanOrEqual(at('latency_p99_ms', n) as number)
+    }
+    expect(run.stdout).toContain('validators')
+  }, 150_000)
+})
