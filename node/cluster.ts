@@ -4,7 +4,7 @@
  * announces readiness with a JSON line on stdout; its logs go to DIR/logs. Ctrl-C stops them all.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, openSync } from 'node:fs'
+import { closeSync, openSync, readFileSync } from 'node:fs'
 import { mkdir, readdir, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { join, resolve } from 'node:path'
@@ -42,11 +42,23 @@ export async function spawnChild (args: string[], logFile: string, env: Record<s
         if (parsed.event === 'ready') { clearTimeout(timer); resolve(parsed) }
       } catch { /* an ordinary output line */ }
     })
-    child.once('exit', code => { clearTimeout(timer); reject(new Error(`${args.join(' ')} exited with ${code}; see ${logFile}`)) })
+    child.once('exit', code => {
+      clearTimeout(timer)
+      reject(new Error(`${args.join(' ')} exited with ${code}; see ${logFile}: ${lastLines(logFile)}`))
+    })
   })
   // Keep reading stdout so a later write can never fill the pipe.
   child.stdout?.resume()
   return { child, ready }
+}
+
+/** The end of a child's log, for an error message worth reading. */
+function lastLines (file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-3).join(' | ').slice(-800)
+  } catch {
+    return '(no log)'
+  }
 }
 
 async function existingValidators (dir: string): Promise<number> {

@@ -16,7 +16,8 @@ async function free (port: number): Promise<boolean> {
 /** `offsets` are the ports the caller will use, relative to the returned base. */
 export async function freePortBase (offsets: number[]): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 400) * 100
+    // Below Linux's ephemeral range (32768+), where outgoing connections would take our ports.
+    const base = 10_000 + Math.floor(Math.random() * 220) * 100
     const results = await Promise.all(offsets.map(async o => await free(base + o)))
     if (results.every(Boolean)) return base
   }
