@@ -27,7 +27,6 @@ export interface DriverDeps {
 
 export type SubmitStatus = 'committed' | 'pending'
 
-type CommitListener = (block: Block, commit: Commit) => void
 interface Waiter { pending: Set<string>, done: (all: boolean) => void }
 
 export class ConsensusDriver {
@@ -35,7 +34,6 @@ export class ConsensusDriver {
   private readonly timers = new Set<NodeJS.Timeout>()
   /** record id (hex) -> callers waiting for it to be committed */
   private readonly waiters = new Map<string, Set<Waiter>>()
-  private readonly listeners = new Set<CommitListener>()
   private syncing = false
   private stopped = false
 
@@ -52,11 +50,6 @@ export class ConsensusDriver {
     for (const t of this.timers) clearTimeout(t)
     this.timers.clear()
     await this.tail.catch(() => undefined)
-  }
-
-  onCommit (listener: CommitListener): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
   }
 
   /** A message from a peer, already decoded and checked against the validator set. */
@@ -125,11 +118,9 @@ export class ConsensusDriver {
     await run
   }
 
-  private async act (action: Action): Promise<void> {
+  /** Every action but persist, which enqueue() batches to disk itself. */
+  private async act (action: Exclude<Action, { type: 'persist' }>): Promise<void> {
     switch (action.type) {
-      case 'persist':
-        await this.deps.store.appendSigned([action.message])
-        return
       case 'broadcast':
         // Services hand every record to every validator; gossiping them again would multiply the
         // bytes on the wire by n. A validator missing a proposed record fetches it instead.
@@ -170,7 +161,6 @@ export class ConsensusDriver {
         if (waiter.pending.size === 0) waiter.done(true)
       }
     }
-    for (const l of this.listeners) l(block, commit)
   }
 
   /** Fetch missed blocks in the background; the machine checks each commit before applying it. */

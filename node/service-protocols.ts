@@ -64,10 +64,9 @@ export async function registerServiceProtocols (deps: ProtocolDeps): Promise<voi
 
   await rr.handle(PROTOCOL.verify, answering(async req => {
     const { id, dataHash } = decode(VerifyRequestSchema, req, 1024)
-    const at = await store.location(id)
-    const stored = at === undefined ? undefined : await store.block(at.height)
-    const record = at === undefined ? undefined : stored?.block.records[at.index]
-    const anchoredHash = record?.dataHash ?? null
+    // The certificate path reads the record's block once and keeps it for the next request.
+    const anchored = await certificates.certificate(id)
+    const anchoredHash = anchored?.record.dataHash ?? null
     return {
       attestation: signAttestation({
         chainId: genesis.chainId,
@@ -75,7 +74,7 @@ export async function registerServiceProtocols (deps: ProtocolDeps): Promise<voi
         presentedHash: dataHash,
         anchoredHash,
         match: anchoredHash !== null && equalBytes(anchoredHash, dataHash),
-        height: at?.height ?? null,
+        height: anchored?.header.height ?? null,
         validator: deps.index,
         time: deps.now()
       }, deps.seed)
@@ -87,11 +86,7 @@ export async function registerServiceProtocols (deps: ProtocolDeps): Promise<voi
     const { ids } = decode(RecordsRequestSchema, req, MAX_REQUEST_BYTES)
     return {
       records: await Promise.all(ids.map(async id => {
-        const pending = driver.machine.mempool.get(id)
-        if (pending !== undefined) return pending
-        const at = await store.location(id)
-        if (at === undefined) return null
-        return (await certificates.certificate(id))?.record ?? null
+        return driver.machine.mempool.get(id) ?? (await certificates.certificate(id))?.record ?? null
       }))
     }
   }), { maxRequestBytes: MAX_REQUEST_BYTES })
