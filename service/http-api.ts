@@ -34,7 +34,7 @@ export interface HttpApiInit {
   certificateWaitMs: number
   genesis: Genesis
   store: ServiceStore
-  outbox: Pick<Outbox, 'notify' | 'waitForCertificate'>
+  outbox: Pick<Outbox, 'notify' | 'waitForCertificate' | 'stats'>
   nodes: Pick<NodeClient, 'verify'>
   now: () => number
   logger?: FastifyBaseLogger
@@ -78,6 +78,8 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
   const clients = new ClientKeys(init.apiKeys)
   const verifier = new CertificateVerifier(init.genesis)
   const clientOf = new WeakMap<FastifyRequest, string>()
+  /** Items newly stored since start. */
+  let storedCount = 0
 
   // Every body arrives as bytes: uploads keep their exact bytes, JSON routes parse them themselves
   // so that a bad body is a 400 in our format whatever content type the caller sent.
@@ -118,7 +120,8 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
 
   /** Store the item, hand it to the outbox and, unless told not to, wait for its certificate. */
   const anchor = async (req: FastifyRequest, reply: FastifyReply, record: LedgerRecord, wait: boolean, data?: Uint8Array): Promise<Certificate | undefined> => {
-    const { item } = await init.store.putItem({ client: client(req), record, createdAt: record.meta.clientTime ?? init.now() }, data)
+    const { item, created } = await init.store.putItem({ client: client(req), record, createdAt: record.meta.clientTime ?? init.now() }, data)
+    if (created) storedCount++
     if (item.certificate !== null) return item.certificate
     init.outbox.notify()
     if (!wait) return undefined
@@ -126,6 +129,9 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
   }
 
   app.get('/v1/health', { config: { public: true } }, async () => ({ status: 'ok' }))
+
+  // Counters since the service started (any client may read them: they reveal no item).
+  app.get('/v1/status', async () => ({ ...init.outbox.stats(), stored: storedCount }))
 
   app.post('/v1/data', { bodyLimit: init.maxBodyBytes }, async (req, reply) => {
     const query = parseQuery(StoreQuerySchema, req.query)
@@ -198,6 +204,7 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     const now = init.now()
     const records = body.hashes.map(h => ledgerRecord(init, fromHex(h), { ...body.metadata, owner, clientTime: now }))
     const stored = await init.store.putItems(records.map(record => ({ input: { client: owner, record, createdAt: now } })))
+    for (const s of stored) if (s.created) storedCount++
     init.outbox.notify()
     const ids = stored.map(s => toHex(s.item.id))
     if (query.wait === 'false') return await reply.code(202).send({ items: ids.map(id => ({ id, status: 'pending' })) })

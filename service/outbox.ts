@@ -54,6 +54,8 @@ export class Outbox implements Startable {
   /** Rounds in a row that certified nothing, and when the next round may start. */
   private failures = 0
   private retryAt = 0
+  /** Items certified since start: the figure load tests watch. */
+  private certifiedCount = 0
 
   constructor (private readonly init: OutboxInit) {
     this.maxBatch = init.maxBatch ?? 1000
@@ -83,6 +85,11 @@ export class Outbox implements Startable {
     await Promise.allSettled([...this.batches])
     for (const set of [...this.waiters.values()]) for (const w of [...set]) w(undefined)
     this.waiters.clear()
+  }
+
+  /** Counters for GET /v1/status. */
+  stats (): { certified: number, inFlight: number } {
+    return { certified: this.certifiedCount, inFlight: this.inFlight.size }
   }
 
   /** New items are in the store. */
@@ -172,6 +179,7 @@ export class Outbox implements Startable {
       const certs = await this.init.nodes.certificates(items.map(i => i.id), { waitMs: this.pollWaitMs, signal })
       const done = items.flatMap((item, i) => { const cert = certs[i]; return cert == null ? [] : [{ id: item.id, certificate: cert }] })
       await this.init.store.certifyMany(done)
+      this.certifiedCount += done.length
       for (const { id, certificate } of done) this.release(id, certificate)
       if (done.length > 0) this.failures = 0
       else this.noProgress(started)
