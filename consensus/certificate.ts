@@ -5,17 +5,25 @@
  */
 import { verifyCommit } from './commit.js'
 import { defaultEd25519, type Ed25519 } from './ed25519.js'
-import { TrustnetError, type ErrorCode } from './errors.js'
+import { TrustnetError, invalid, type ErrorCode } from './errors.js'
 import { headerHash, recordId, toHex } from './ids.js'
-import { merkleProof, verifyInclusion } from './merkle.js'
-import type { Block, Certificate, Commit, Genesis } from './types.js'
+import { merkleProof, merkleTree, verifyInclusion } from './merkle.js'
+import type { Block, BlockHeader, Certificate, Commit, Genesis, InclusionProof, LedgerRecord } from './types.js'
 import { CertificateSchema, GenesisSchema } from './types.js'
-import { validate } from './codec.js'
+import { equalBytes, validate } from './codec.js'
 import { ValidatorSet } from './validator-set.js'
 
 export type CertificateVerdict =
   | { valid: true }
   | { valid: false, reason: ErrorCode, message: string }
+
+/** A block's header with the commit that seals it: the part every certificate of the block shares. */
+export interface BlockSeal { header: BlockHeader, commit: Commit }
+
+/** The certificate of `record` at `proof` in the sealed block (shares the seal's objects). */
+export function certificateOf (record: LedgerRecord, seal: BlockSeal, proof: InclusionProof): Certificate {
+  return { v: 1, chainId: seal.header.chainId, record, header: seal.header, proof, commit: seal.commit }
+}
 
 export function buildCertificate (block: Block, commit: Commit, recordIndex: number): Certificate {
   const record = block.records[recordIndex]
@@ -65,29 +73,53 @@ export class CertificateVerifier {
   /** verify() for a value already checked against CertificateSchema (decoded with it). */
   verifyChecked (cert: Certificate): CertificateVerdict {
     try {
-      const g = this.genesis
-      if (cert.chainId !== g.chainId || cert.header.chainId !== g.chainId) {
-        return refuse('WRONG_CHAIN', `certificate is for chain ${cert.header.chainId}, genesis is ${g.chainId}`)
-      }
-      if (cert.commit.height !== cert.header.height) return refuse('INVALID_COMMIT', 'commit height differs from the block height')
-      if (cert.header.recordCount > g.params.maxBlockRecords) return refuse('INVALID_BLOCK', 'block holds more records than the network allows')
+      if (cert.chainId !== this.genesis.chainId) return refuse('WRONG_CHAIN', `certificate is for chain ${cert.chainId}, genesis is ${this.genesis.chainId}`)
+      this.checkHeader(cert.header, cert.commit)
       if (!verifyInclusion(recordId(cert.record), cert.proof, cert.header.recordCount, cert.header.recordsRoot)) {
         return refuse('INVALID_PROOF', 'the record is not included in the block under this proof')
       }
-      if (cert.header.proposer >= this.validators.size) return refuse('INVALID_BLOCK', 'block proposer is not a validator')
-      const blockHash = headerHash(cert.header)
-      // The key covers the header hash and every signed field of the commit: any change is checked afresh.
-      const key = commitKey(blockHash, cert.commit)
-      if (!this.verified.has(key)) {
-        verifyCommit(this.validators, g.chainId, cert.commit, blockHash, this.ed)
-        if (this.verified.size >= VERIFIED_COMMITS) this.verified.clear()
-        if (this.options.rememberCommits !== false) this.verified.add(key)
-      }
+      this.checkCommit(cert.header, cert.commit)
       return { valid: true }
     } catch (err) {
       if (err instanceof TrustnetError) return refuse(err.code, err.message)
       throw err
     }
+  }
+
+  /**
+   * Checks a whole block's record ids against its header and commit, and returns the inclusion
+   * proof of every id, in block order. The certificates built from them are as valid as ones a
+   * node built: same root, same commit. Throws TrustnetError when anything does not hold.
+   */
+  blockProofs (header: BlockHeader, commit: Commit, recordIds: readonly Uint8Array[]): InclusionProof[] {
+    this.checkHeader(header, commit)
+    if (recordIds.length !== header.recordCount) {
+      throw invalid('INVALID_PROOF', `block ${header.height} holds ${header.recordCount} records, ${recordIds.length} ids were given`)
+    }
+    const tree = merkleTree(recordIds)
+    if (!equalBytes(tree.root, header.recordsRoot)) throw invalid('INVALID_PROOF', `the ids do not build block ${header.height}'s records root`)
+    this.checkCommit(header, commit)
+    return tree.proofs
+  }
+
+  /** What can be checked of a header and its commit without signatures. */
+  private checkHeader (header: BlockHeader, commit: Commit): void {
+    const g = this.genesis
+    if (header.chainId !== g.chainId) throw invalid('WRONG_CHAIN', `certificate is for chain ${header.chainId}, genesis is ${g.chainId}`)
+    if (commit.height !== header.height) throw invalid('INVALID_COMMIT', 'commit height differs from the block height')
+    if (header.recordCount > g.params.maxBlockRecords) throw invalid('INVALID_BLOCK', 'block holds more records than the network allows')
+    if (header.proposer >= this.validators.size) throw invalid('INVALID_BLOCK', 'block proposer is not a validator')
+  }
+
+  /** The commit's signatures, unless this very commit of this very header was checked before. */
+  private checkCommit (header: BlockHeader, commit: Commit): void {
+    const blockHash = headerHash(header)
+    // The key covers the header hash and every signed field of the commit: any change is checked afresh.
+    const key = commitKey(blockHash, commit)
+    if (this.verified.has(key)) return
+    verifyCommit(this.validators, this.genesis.chainId, commit, blockHash, this.ed)
+    if (this.verified.size >= VERIFIED_COMMITS) this.verified.clear()
+    if (this.options.rememberCommits !== false) this.verified.add(key)
   }
 }
 

@@ -29,6 +29,12 @@ export function merkleRoot (leaves: readonly Uint8Array[]): Uint8Array {
 
 /** Inclusion proofs for every leaf, sharing the work of building the tree once. */
 export function merkleProofs (leaves: readonly Uint8Array[]): InclusionProof[] {
+  return merkleTree(leaves).proofs
+}
+
+/** The root and every leaf's inclusion proof, from one pass over the tree. */
+export function merkleTree (leaves: readonly Uint8Array[]): { root: Uint8Array, proofs: InclusionProof[] } {
+  if (leaves.length === 0) return { root: EMPTY_ROOT, proofs: [] }
   const proofs: InclusionProof[] = leaves.map((_, index) => ({ index, siblings: [] }))
   let level = leaves.map(leafHash)
   // members[i] = the leaf indices under node i of the current level
@@ -51,7 +57,7 @@ export function merkleProofs (leaves: readonly Uint8Array[]): InclusionProof[] {
     level = next
     members = nextMembers
   }
-  return proofs
+  return { root: level[0] as Uint8Array, proofs }
 }
 
 export function merkleProof (leaves: readonly Uint8Array[], index: number): InclusionProof {

@@ -59,7 +59,7 @@ export async function registerServiceProtocols (deps: ProtocolDeps): Promise<voi
   await rr.handle(PROTOCOL.certificate, answering(async (req, signal) => {
     const { ids, waitMs } = decode(CertificateRequestSchema, req, MAX_REQUEST_BYTES)
     await driver.waitForRecords(ids, waitMs, signal)
-    return { certificates: await Promise.all(ids.map(async id => await certificates.certificate(id))) }
+    return { blocks: await certificates.blockProofs(ids) }
   }), { maxRequestBytes: MAX_REQUEST_BYTES, timeoutMs: 40_000 })
 
   await rr.handle(PROTOCOL.verify, answering(async req => {

@@ -14,7 +14,7 @@ import { equalBytes, validate } from '../consensus/codec.js'
 import { TrustnetError } from '../consensus/errors.js'
 import { sha256 } from '../consensus/hash.js'
 import { fromHex, recordId, toHex } from '../consensus/ids.js'
-import { certificateFromJson, toJson } from '../consensus/json.js'
+import { certificateFromJson, toJson, type Json } from '../consensus/json.js'
 import { LIMITS } from '../consensus/limits.js'
 import { MAX_BATCH } from '../consensus/node-api.js'
 import { LedgerRecordSchema, boundedText, uint, type Certificate, type Genesis, type LedgerRecord, type RecordMetadata } from '../consensus/types.js'
@@ -34,7 +34,7 @@ export interface HttpApiInit {
   certificateWaitMs: number
   genesis: Genesis
   store: ServiceStore
-  outbox: Pick<Outbox, 'notify' | 'waitForCertificate' | 'stats'>
+  outbox: Pick<Outbox, 'add' | 'waitForCertificate' | 'waitForCertificates' | 'stats'>
   nodes: Pick<NodeClient, 'verify'>
   now: () => number
   logger?: FastifyBaseLogger
@@ -123,9 +123,9 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     const { item, created } = await init.store.putItem({ client: client(req), record, createdAt: record.meta.clientTime ?? init.now() }, data)
     if (created) storedCount++
     if (item.certificate !== null) return item.certificate
-    init.outbox.notify()
+    init.outbox.add([item])
     if (!wait) return undefined
-    return await init.outbox.waitForCertificate(item.id, init.certificateWaitMs, closeSignal(reply))
+    return await init.outbox.waitForCertificate(item.id, init.certificateWaitMs, closeSignal(reply), created)
   }
 
   app.get('/v1/health', { config: { public: true } }, async () => ({ status: 'ok' }))
@@ -142,7 +142,7 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     const id = toHex(recordId(record))
     const cert = await anchor(req, reply, record, query.wait !== 'false', data)
     if (cert === undefined) return await reply.code(202).send({ id, hash: toHex(hash), status: 'pending' })
-    return await reply.code(201).send({ id, hash: toHex(hash), size: data.length, certificate: toJson(cert) })
+    return await reply.code(201).send({ id, hash: toHex(hash), size: data.length, certificate: certificateJson(cert) })
   })
 
   app.get('/v1/data/:id', async (req, reply) => {
@@ -160,7 +160,7 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
   app.get('/v1/data/:id/certificate', async (req, reply) => {
     const item = await ownedItem(req)
     if (item.certificate === null) return await reply.code(202).send({ id: toHex(item.id), status: 'pending' })
-    return toJson(item.certificate)
+    return certificateJson(item.certificate)
   })
 
   app.post('/v1/data/:id/verify', async req => {
@@ -191,7 +191,7 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     const id = toHex(recordId(record))
     const cert = await anchor(req, reply, record, query.wait !== 'false')
     if (cert === undefined) return await reply.code(202).send({ id, status: 'pending' })
-    return await reply.code(201).send({ id, certificate: toJson(cert) })
+    return await reply.code(201).send({ id, certificate: certificateJson(cert) })
   })
 
   // Up to MAX_BATCH hashes in one request: one store write, one certificate each.
@@ -202,17 +202,26 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     if (bad !== -1) throw badRequest('INVALID_HEX', `hashes[${bad}] must be 64 lowercase hex characters (SHA-256)`)
     const owner = client(req)
     const now = init.now()
-    const records = body.hashes.map(h => ledgerRecord(init, fromHex(h), { ...body.metadata, owner, clientTime: now }))
+    // Every record of the batch differs only in its hash: the first is checked against the schema, the rest share its metadata.
+    const first = ledgerRecord(init, fromHex(body.hashes[0] as string), { ...body.metadata, owner, clientTime: now })
+    const records = body.hashes.map((h, i) => i === 0 ? first : { ...first, dataHash: fromHex(h) })
     const stored = await init.store.putItems(records.map(record => ({ input: { client: owner, record, createdAt: now } })))
     for (const s of stored) if (s.created) storedCount++
-    init.outbox.notify()
+    init.outbox.add(stored.map(s => s.item))
     const ids = stored.map(s => toHex(s.item.id))
     if (query.wait === 'false') return await reply.code(202).send({ items: ids.map(id => ({ id, status: 'pending' })) })
     const signal = closeSignal(reply)
-    const certs = await Promise.all(stored.map(async ({ item }) => item.certificate ?? await init.outbox.waitForCertificate(item.id, init.certificateWaitMs, signal)))
+    // Registered in the same turn as add(): items created here need no second look at the store.
+    const wait = async (created: boolean): Promise<void> => {
+      const which = stored.flatMap((s, i) => s.item.certificate === null && s.created === created ? [i] : [])
+      const came = await init.outbox.waitForCertificates(which.map(i => (stored[i] as { item: Item }).item.id), init.certificateWaitMs, signal, created)
+      which.forEach((i, k) => { certs[i] = came[k] })
+    }
+    const certs: Array<Certificate | undefined | null> = stored.map(s => s.item.certificate)
+    await Promise.all([wait(true), wait(false)])
     const items = ids.map((id, i) => {
       const cert = certs[i]
-      return cert == null ? { id, status: 'pending' } : { id, certificate: toJson(cert) }
+      return cert == null ? { id, status: 'pending' } : { id, certificate: certificateJson(cert) }
     })
     return await reply.code(certs.every(c => c != null) ? 201 : 202).send({ items })
   })
@@ -268,6 +277,22 @@ class ClientKeys {
 function ledgerRecord (init: HttpApiInit, dataHash: Uint8Array, meta: RecordMetadata): LedgerRecord {
   const clean = Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== undefined)) as RecordMetadata
   return parseField(LedgerRecordSchema, { v: 1, dataHash, meta: clean, service: init.serviceId }, 'record')
+}
+
+/** JSON forms of headers and commits, made once per block: a batch's certificates share them. */
+const sharedJson = new WeakMap<object, Json>()
+
+function jsonOnce (value: object): Json {
+  let json = sharedJson.get(value)
+  if (json === undefined) {
+    json = toJson(value)
+    sharedJson.set(value, json)
+  }
+  return json
+}
+
+function certificateJson (cert: Certificate): Json {
+  return { v: cert.v, chainId: cert.chainId, record: toJson(cert.record), header: jsonOnce(cert.header), proof: toJson(cert.proof), commit: jsonOnce(cert.commit) }
 }
 
 function parseId (value: unknown): Uint8Array {

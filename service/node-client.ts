@@ -11,14 +11,15 @@ import { setMaxListeners } from 'node:events'
 import type { Startable } from '@libp2p/interface'
 import { multiaddr, CODE_P2P } from '@multiformats/multiaddr'
 import type { z } from 'zod'
-import { CertificateVerifier } from '../consensus/certificate.js'
+import { CertificateVerifier, type BlockSeal } from '../consensus/certificate.js'
+import { TrustnetError } from '../consensus/errors.js'
 import { decode, encode, equalBytes } from '../consensus/codec.js'
-import { recordId, toHex } from '../consensus/ids.js'
+import { toHex } from '../consensus/ids.js'
 import {
   CertificateResponseSchema, ErrorResponseSchema, MAX_WAIT_MS, PROTOCOL, SubmitResponseSchema, VerifyResponseSchema,
   verifyAttestation, type Attestation, type CertificateRequest, type SubmitRequest, type VerifyRequest
 } from '../consensus/node-api.js'
-import type { Certificate, Genesis, LedgerRecord } from '../consensus/types.js'
+import type { Genesis, InclusionProof, LedgerRecord } from '../consensus/types.js'
 import { ValidatorSet } from '../consensus/validator-set.js'
 import { createHost, peerIdFromEd25519PublicKey, type Host } from '../node/net/host.js'
 import { RequestResponse } from '../node/net/request-response.js'
@@ -61,6 +62,9 @@ export interface VerifyOutcome {
 }
 
 export interface CallOptions { signal?: AbortSignal }
+
+/** A record's place in a block whose seal (header and quorum commit) was checked: with the record, its certificate. */
+export interface Placement { seal: BlockSeal, proof: InclusionProof }
 export interface CertificatesOptions extends CallOptions {
   /** How long nodes may hold the answer for records not yet committed. */
   waitMs: number
@@ -68,7 +72,7 @@ export interface CertificatesOptions extends CallOptions {
 
 const KiB = 1024
 const MiB = 1024 * KiB
-/** A certificate of a 1000-record batch is ~1.5 KiB in CBOR; room for deep proofs and large validator sets. */
+/** Block proofs are 32 bytes per record of each block; room for a node's largest answer (100k ids). */
 const MAX_CERTIFICATES_RESPONSE = 32 * MiB
 /** How long the first node asked for certificates has before the others are asked too. */
 const HEDGE_MS = 1500
@@ -154,20 +158,22 @@ export class NodeClient implements Startable {
   }
 
   /**
-   * Certificates for `ids`, from whichever nodes give valid ones first: every node is asked in
-   * parallel (each may hold its answer up to `waitMs`), and the rest are cancelled once every id
-   * has a verified certificate. null for ids no node certified in time. Throws
-   * NodesUnavailableError when no node answered at all.
+   * Where each of `ids` sits on chain, from whichever nodes give valid answers first: a node
+   * answers with the blocks holding the ids (header, commit, every record id), each checked here
+   * (the ids rebuild the header's root, a quorum signed the header) before any of its records
+   * counts as certified. null for ids no node placed in time. One node is asked first (rotating):
+   * every node would send the same blocks; the others are asked when it fails or has not answered
+   * within HEDGE_MS. Throws NodesUnavailableError when no node answered at all.
    */
-  async certificates (ids: Uint8Array[], opts: CertificatesOptions): Promise<Array<Certificate | null>> {
+  async certificates (ids: Uint8Array[], opts: CertificatesOptions): Promise<Array<Placement | null>> {
     const waitMs = Math.min(opts.waitMs, MAX_WAIT_MS)
     const body = encode({ ids, waitMs } satisfies CertificateRequest)
-    const found: Array<Certificate | null> = ids.map(() => null)
-    let missing = ids.length
+    const wanted = new Map<string, number>()
+    ids.forEach((id, i) => { if (!wanted.has(toHex(id))) wanted.set(toHex(id), i) })
+    const found: Array<Placement | null> = ids.map(() => null)
+    let missing = wanted.size
     let answered = 0
     const local = linkedController(opts.signal, this.controller.signal)
-    // One node first (rotating): every node would build, send and have checked the same
-    // certificates. The others are asked when it fails or has not answered within HEDGE_MS.
     const start = this.certificateRotation++ % this.endpoints.length
     const order = this.endpoints.map((_, k) => this.endpoints[(start + k) % this.endpoints.length] as NodeEndpoint)
     let hedge: () => void = () => {}
@@ -183,17 +189,24 @@ export class NodeClient implements Startable {
           timeoutMs: waitMs + this.requestTimeoutMs, maxResponseBytes: MAX_CERTIFICATES_RESPONSE, signal: local.signal
         })
         if (!answer.ok) return
-        const certs = answer.value.certificates
-        if (certs.length !== ids.length) return this.bad(node, PROTOCOL.certificate, 'certificate count differs from id count')
         answered++
-        let rejected = 0
-        certs.forEach((cert, i) => {
-          if (cert === null || found[i] !== null) return
-          if (!this.acceptable(cert, ids[i] as Uint8Array)) { rejected++; return }
-          found[i] = cert
-          missing--
-        })
-        if (rejected > 0) this.bad(node, PROTOCOL.certificate, `${rejected} certificates failed verification`)
+        for (const block of answer.value.blocks) {
+          let proofs: InclusionProof[]
+          try {
+            proofs = this.verifier.blockProofs(block.header, block.commit, block.recordIds)
+          } catch (err) {
+            if (!(err instanceof TrustnetError)) throw err
+            this.bad(node, PROTOCOL.certificate, `block ${block.header.height}: ${err.message}`)
+            continue
+          }
+          const seal: BlockSeal = { header: block.header, commit: block.commit }
+          block.recordIds.forEach((rid, at) => {
+            const i = wanted.get(toHex(rid))
+            if (i === undefined || found[i] !== null) return
+            found[i] = { seal, proof: proofs[at] as InclusionProof }
+            missing--
+          })
+        }
       }).map(async (task, k) => { try { await task } finally { if (k === 0) hedge() } }), () => missing === 0)
     } finally {
       clearTimeout(timer)
@@ -202,7 +215,8 @@ export class NodeClient implements Startable {
     }
     this.throwIfStopped(opts.signal)
     if (answered === 0 && missing > 0) throw new NodesUnavailableError('no node answered the certificate request', { nodes: this.endpoints.length })
-    return found
+    // An id asked twice has one answer.
+    return ids.map((id, i) => found[i] ?? found[wanted.get(toHex(id)) as number] ?? null)
   }
 
   /**
@@ -242,10 +256,6 @@ export class NodeClient implements Startable {
     }
     const attestations = [...byValidator.values()].sort((a, b) => a.validator - b.validator)
     return { attestations, matches, quorum, anchoredHash: mostAttested(attestations) }
-  }
-
-  private acceptable (cert: Certificate, id: Uint8Array): boolean {
-    return equalBytes(recordId(cert.record), id) && this.verifier.verifyChecked(cert).valid
   }
 
   private attestationProblem (node: NodeEndpoint, a: Attestation, id: Uint8Array, dataHash: Uint8Array): string | undefined {

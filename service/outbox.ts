@@ -1,22 +1,25 @@
 /**
- * The worker that turns stored items into certified ones. It takes outbox items in batches,
- * submits their records, long-polls the nodes for certificates (verified by the node client) and
- * stores each certificate as it comes, waking whoever waits for it. On start it picks up whatever
- * the outbox holds, so items stored before a crash are certified after the restart. Submission
- * is idempotent by record id, so resubmitting a batch (after a crash, or when certificates are
- * slow) is always safe; unreachable nodes are retried with capped exponential backoff.
+ * The worker that turns stored items into certified ones. It takes pending items in batches,
+ * submits their records, long-polls the nodes for where they were committed (checked by the node
+ * client) and stores the certificates, waking whoever waits for them. Newly stored items are
+ * handed over in memory (add); the store's outbox is read only on start and after the queue
+ * overflowed, so items stored before a crash are certified after the restart and a long outage
+ * does not hold every pending item in memory. Submission is idempotent by record id, so
+ * resubmitting a batch (after a crash, or when certificates are slow) is always safe; unreachable
+ * nodes are retried with capped exponential backoff.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Startable } from '@libp2p/interface'
+import { certificateOf } from '../consensus/certificate.js'
 import { toHex } from '../consensus/ids.js'
 import type { Certificate, LedgerRecord } from '../consensus/types.js'
-import type { CertificatesOptions, CallOptions, SubmitOutcome } from './node-client.js'
-import type { Item, ServiceStore } from './store.js'
+import type { CertificatesOptions, CallOptions, Placement, SubmitOutcome } from './node-client.js'
+import type { Certification, Item, ServiceStore } from './store.js'
 
-/** What the outbox needs from the network (NodeClient provides it). Certificates it returns are already verified. */
+/** What the outbox needs from the network (NodeClient provides it). Placements it returns are already checked. */
 export interface CertificateSource {
   submit (records: LedgerRecord[], opts?: CallOptions): Promise<SubmitOutcome>
-  certificates (ids: Uint8Array[], opts: CertificatesOptions): Promise<Array<Certificate | null>>
+  certificates (ids: Uint8Array[], opts: CertificatesOptions): Promise<Array<Placement | null>>
 }
 
 export interface OutboxInit {
@@ -28,6 +31,8 @@ export interface OutboxInit {
   concurrency?: number
   /** How long each certificate request may wait for a commit. @default 10_000 */
   pollWaitMs?: number
+  /** Pending items held in memory; beyond this they wait in the store until the queue drains. @default 200_000 */
+  maxQueued?: number
   /** Wait after a round without progress, doubling from minMs up to maxMs. @default 200..5000 */
   backoff?: { minMs?: number, maxMs?: number }
   onError?: (err: unknown) => void
@@ -41,6 +46,9 @@ export class Outbox implements Startable {
   private readonly pollWaitMs: number
   private readonly minBackoffMs: number
   private readonly maxBackoffMs: number
+  private readonly maxQueued: number
+  /** Pending items not in a batch, oldest first, by hex id. */
+  private readonly queue = new Map<string, Item>()
   /** Hex ids of items in a batch being worked on. */
   private readonly inFlight = new Set<string>()
   private readonly batches = new Set<Promise<void>>()
@@ -48,8 +56,8 @@ export class Outbox implements Startable {
   private controller = new AbortController()
   private running = false
   private loop: Promise<void> | undefined
-  /** Set by notify(); cleared before the outbox is read, so no wake-up is lost in between. */
-  private dirty = false
+  /** The store may hold pending items the queue lacks (at start, after an overflow); cleared before the store is read. */
+  private spilled = false
   private wake: (() => void) | undefined
   /** Rounds in a row that certified nothing, and when the next round may start. */
   private failures = 0
@@ -63,13 +71,15 @@ export class Outbox implements Startable {
     this.pollWaitMs = init.pollWaitMs ?? 10_000
     this.minBackoffMs = init.backoff?.minMs ?? 200
     this.maxBackoffMs = init.backoff?.maxMs ?? 5_000
+    this.maxQueued = init.maxQueued ?? 200_000
   }
 
   async start (): Promise<void> {
     if (this.running) return
     this.running = true
     this.controller = new AbortController()
-    this.dirty = true
+    this.queue.clear()
+    this.spilled = true
     this.failures = 0
     this.retryAt = 0
     this.loop = this.run()
@@ -88,46 +98,84 @@ export class Outbox implements Startable {
   }
 
   /** Counters for GET /v1/status. */
-  stats (): { certified: number, inFlight: number } {
-    return { certified: this.certifiedCount, inFlight: this.inFlight.size }
+  stats (): { certified: number, inFlight: number, queued: number } {
+    return { certified: this.certifiedCount, inFlight: this.inFlight.size, queued: this.queue.size }
   }
 
-  /** New items are in the store. */
-  notify (): void {
-    this.dirty = true
+  /** Items just stored (pending ones are queued; others are ignored). */
+  add (items: readonly Item[]): void {
+    for (const item of items) this.enqueue(item)
     this.wake?.()
+  }
+
+  /** Pending items are in the store that were not handed to add(). */
+  notify (): void {
+    this.spilled = true
+    this.wake?.()
+  }
+
+  private enqueue (item: Item): void {
+    if (item.status !== 'pending') return
+    const key = toHex(item.id)
+    if (this.queue.has(key) || this.inFlight.has(key)) return
+    if (this.queue.size >= this.maxQueued) { this.spilled = true; return }
+    this.queue.set(key, item)
   }
 
   /**
    * The item's certificate once stored, or undefined when `timeoutMs` passes, `signal` fires or
-   * the outbox stops first. Reads the store after registering, so a certificate stored in between is not missed.
+   * the outbox stops first. Reads the store after registering, so a certificate stored in between
+   * is not missed; `justAdded` skips that read for an item handed to add() in this same turn of
+   * the event loop, which no round can have certified yet.
    */
-  async waitForCertificate (id: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Certificate | undefined> {
-    if (!this.running) return undefined
-    const key = toHex(id)
-    return await new Promise<Certificate | undefined>(resolve => {
-      const set = this.waiters.get(key) ?? new Set<Waiter>()
-      this.waiters.set(key, set)
-      const done: Waiter = cert => {
+  async waitForCertificate (id: Uint8Array, timeoutMs: number, signal?: AbortSignal, justAdded = false): Promise<Certificate | undefined> {
+    return (await this.waitForCertificates([id], timeoutMs, signal, justAdded))[0]
+  }
+
+  /** waitForCertificate() for many items under one timer: what a batch request waits for. */
+  async waitForCertificates (ids: readonly Uint8Array[], timeoutMs: number, signal?: AbortSignal, justAdded = false): Promise<Array<Certificate | undefined>> {
+    const out: Array<Certificate | undefined> = ids.map(() => undefined)
+    if (!this.running || ids.length === 0) return out
+    const keys = ids.map(toHex)
+    return await new Promise(resolve => {
+      let left = ids.length
+      const registered: Array<[string, Waiter]> = []
+      const finish = (): void => {
         clearTimeout(timer)
-        signal?.removeEventListener('abort', onAbort)
-        set.delete(done)
-        if (set.size === 0 && this.waiters.get(key) === set) this.waiters.delete(key)
-        resolve(cert)
+        signal?.removeEventListener('abort', finish)
+        for (const [key, waiter] of registered) {
+          const set = this.waiters.get(key)
+          set?.delete(waiter)
+          if (set?.size === 0) this.waiters.delete(key)
+        }
+        registered.length = 0
+        resolve(out)
       }
-      const onAbort = (): void => { done(undefined) }
-      const timer = setTimeout(onAbort, timeoutMs)
-      signal?.addEventListener('abort', onAbort, { once: true })
-      set.add(done)
-      this.init.store.getItem(id).then(item => {
-        if (item?.certificate != null) done(item.certificate)
-      }, () => {})
+      const timer = setTimeout(finish, timeoutMs)
+      signal?.addEventListener('abort', finish, { once: true })
+      keys.forEach((key, i) => {
+        let answered = false
+        const waiter: Waiter = cert => {
+          if (answered) return
+          answered = true
+          out[i] = cert
+          // undefined: the outbox stopped, and so does the wait.
+          if (cert === undefined || --left === 0) finish()
+        }
+        let set = this.waiters.get(key)
+        if (set === undefined) { set = new Set(); this.waiters.set(key, set) }
+        set.add(waiter)
+        registered.push([key, waiter])
+        if (!justAdded) {
+          this.init.store.getItem(ids[i] as Uint8Array).then(item => { if (item?.certificate != null) waiter(item.certificate) }, () => {})
+        }
+      })
     })
   }
 
   private async run (): Promise<void> {
     while (this.running) {
-      if (this.batches.size >= this.concurrency || !this.dirty) {
+      if (this.batches.size >= this.concurrency || (this.queue.size === 0 && !this.spilled)) {
         await this.sleepUntilWoken()
         continue
       }
@@ -137,54 +185,77 @@ export class Outbox implements Startable {
         await this.pause(wait)
         continue
       }
-      this.dirty = false
-      let items: Item[]
-      try {
-        items = await this.init.store.pending(this.maxBatch, this.inFlight)
-      } catch (err) {
-        if (!this.running) break
-        this.init.onError?.(err)
-        this.noProgress(Date.now())
-        this.dirty = true
+      if (this.queue.size === 0) {
+        await this.refill()
         continue
       }
-      if (items.length === 0) continue
-      // A full batch suggests more is waiting behind it.
-      if (items.length === this.maxBatch) this.dirty = true
+      const items: Item[] = []
+      for (const [key, item] of this.queue) {
+        if (items.length >= this.maxBatch) break
+        this.queue.delete(key)
+        items.push(item)
+      }
       this.launch(items)
     }
+  }
+
+  /** Read pending items from the store into the empty queue. */
+  private async refill (): Promise<void> {
+    this.spilled = false
+    const limit = Math.min(this.maxQueued, 10 * this.maxBatch)
+    let items: Item[]
+    try {
+      items = await this.init.store.pending(limit, this.inFlight)
+    } catch (err) {
+      if (!this.running) return
+      this.init.onError?.(err)
+      this.noProgress(Date.now())
+      this.spilled = true
+      return
+    }
+    for (const item of items) this.enqueue(item)
+    // A full read suggests more is waiting behind it.
+    if (items.length >= limit) this.spilled = true
   }
 
   private launch (items: Item[]): void {
     const keys = items.map(i => toHex(i.id))
     for (const k of keys) this.inFlight.add(k)
-    const batch = this.round(items).catch(err => { this.init.onError?.(err) }).finally(() => {
+    const batch = this.round(items).catch(err => { this.init.onError?.(err); return items }).then(left => {
       for (const k of keys) this.inFlight.delete(k)
       this.batches.delete(batch)
-      // A slot is free, and uncertified items are back in the pool (to join the next batch).
-      this.notify()
+      // Uncertified items go back to the queue, to join the next batch.
+      for (const item of left) this.enqueue(item)
+      this.wake?.()
     })
     this.batches.add(batch)
   }
 
   /**
-   * One round for a batch: submit, long-poll for certificates, store those that came. Items left
-   * without one return to the pool, so a batch stuck on slow nodes never holds back newer items.
+   * One round for a batch: submit, long-poll for placements, store the certificates that came.
+   * Returns the items left without one, so a batch stuck on slow nodes never holds back newer items.
    */
-  private async round (items: Item[]): Promise<void> {
+  private async round (items: Item[]): Promise<Item[]> {
     const signal = this.controller.signal
     const started = Date.now()
     try {
       await this.init.nodes.submit(items.map(i => i.record), { signal })
-      const certs = await this.init.nodes.certificates(items.map(i => i.id), { waitMs: this.pollWaitMs, signal })
-      const done = items.flatMap((item, i) => { const cert = certs[i]; return cert == null ? [] : [{ id: item.id, certificate: cert }] })
+      const placements = await this.init.nodes.certificates(items.map(i => i.id), { waitMs: this.pollWaitMs, signal })
+      const done: Certification[] = []
+      const left: Item[] = []
+      items.forEach((item, i) => {
+        const p = placements[i]
+        if (p == null) left.push(item)
+        else done.push({ item, seal: p.seal, proof: p.proof })
+      })
       await this.init.store.certifyMany(done)
       this.certifiedCount += done.length
-      for (const { id, certificate } of done) this.release(id, certificate)
+      for (const { item, seal, proof } of done) this.release(item.id, () => certificateOf(item.record, seal, proof))
       if (done.length > 0) this.failures = 0
       else this.noProgress(started)
+      return left
     } catch (err) {
-      if (!this.running) return
+      if (!this.running) return []
       this.noProgress(started)
       throw err
     }
@@ -197,9 +268,12 @@ export class Outbox implements Startable {
     this.retryAt = Math.max(this.retryAt, started + this.backoffMs(this.failures))
   }
 
-  private release (id: Uint8Array, cert: Certificate): void {
+  /** Wake whoever waits for this item; the certificate is built only if someone does. */
+  private release (id: Uint8Array, certificate: () => Certificate): void {
     const set = this.waiters.get(toHex(id))
-    if (set !== undefined) for (const w of [...set]) w(cert)
+    if (set === undefined) return
+    const cert = certificate()
+    for (const w of [...set]) w(cert)
   }
 
   private backoffMs (failures: number): number {
@@ -211,7 +285,7 @@ export class Outbox implements Startable {
   private async sleepUntilWoken (): Promise<void> {
     await new Promise<void>(resolve => {
       this.wake = () => { this.wake = undefined; resolve() }
-      if (this.dirty && this.batches.size < this.concurrency) this.wake()
+      if ((this.queue.size > 0 || this.spilled) && this.batches.size < this.concurrency) this.wake()
       if (!this.running) this.wake?.()
     })
   }

@@ -1,16 +1,18 @@
 /**
  * The service's LevelDB: the bytes clients handed over, one item per ledger record (owner,
- * record, status, certificate) and an outbox of items still waiting for a certificate. An item's
+ * record), an outbox of items still waiting for a certificate, and certificates split the way
+ * they are shared: each block's header and commit once, and per item its Merkle proof. An item's
  * id is its record id, so the id a client holds can be checked against its certificate. Storing
- * (data + item + outbox entry) and certifying (certificate in, outbox entry out) are each one
+ * (data + item + outbox entry) and certifying (seal + placement in, outbox entry out) are each one
  * synced atomic batch, so a crash at any point leaves either the old state or the new one.
  */
 import { Level } from 'level'
 import { z } from 'zod'
+import { certificateOf, type BlockSeal } from '../consensus/certificate.js'
 import { decode, encode } from '../consensus/codec.js'
 import { recordId, toHex } from '../consensus/ids.js'
 import { LIMITS } from '../consensus/limits.js'
-import { CertificateSchema, LedgerRecordSchema, boundedText, uint, type Certificate, type LedgerRecord } from '../consensus/types.js'
+import { BlockHeaderSchema, CommitSchema, InclusionProofSchema, LedgerRecordSchema, boundedText, height, uint, type Certificate, type InclusionProof, type LedgerRecord } from '../consensus/types.js'
 
 /** Key prefixes: one byte, then fixed-width parts. */
 enum Prefix {
@@ -19,26 +21,32 @@ enum Prefix {
   /** 0x02 itemId(32) -> StoredItem (canonical CBOR) */
   Item = 0x02,
   /** 0x03 createdAt(u64 BE) itemId(32) -> empty: items awaiting a certificate, oldest first */
-  Outbox = 0x03
+  Outbox = 0x03,
+  /** 0x04 height(u64 BE) -> BlockSeal: header and commit, stored once for all the block's items */
+  Seal = 0x04,
+  /** 0x05 itemId(32) -> Placement: where the item's record sits; present once certified */
+  Placement = 0x05
 }
 
 const StoredItemSchema = z.strictObject({
-  v: z.literal(1),
+  v: z.literal(2),
   client: boundedText(LIMITS.ownerChars),
   record: LedgerRecordSchema,
-  status: z.enum(['pending', 'certified']),
-  certificate: CertificateSchema.nullable(),
   createdAt: uint,
   /** False for a hash anchored without its data. */
   hasData: z.boolean()
 })
 type StoredItem = z.infer<typeof StoredItemSchema>
+const SealSchema = z.strictObject({ header: BlockHeaderSchema, commit: CommitSchema })
+const PlacementSchema = z.strictObject({ height, proof: InclusionProofSchema })
 
-export type ItemStatus = StoredItem['status']
+export type ItemStatus = 'pending' | 'certified'
 
 export interface Item extends Omit<StoredItem, 'v'> {
   /** The record id: SHA-256 (domain-separated) of the record's canonical bytes. */
   id: Uint8Array
+  status: ItemStatus
+  certificate: Certificate | null
 }
 
 export interface NewItem {
@@ -47,8 +55,17 @@ export interface NewItem {
   createdAt: number
 }
 
+/** A certificate as the outbox obtained it: the record's place in a block whose seal was checked. */
+export interface Certification {
+  item: Pick<Item, 'id' | 'createdAt' | 'record'>
+  seal: BlockSeal
+  proof: InclusionProof
+}
+
 const EMPTY = new Uint8Array(0)
 const ITEM_MAX_BYTES = 64 * 1024
+/** Seals kept decoded: reads of recent items, and whole batches answered at once, share them. */
+const CACHED_SEALS = 256
 
 function key (prefix: Prefix, ...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(1 + parts.reduce((n, p) => n + p.length, 0))
@@ -68,10 +85,13 @@ function u64 (n: number): Uint8Array {
 export const dataKey = (id: Uint8Array): Uint8Array => key(Prefix.Data, id)
 const itemKey = (id: Uint8Array): Uint8Array => key(Prefix.Item, id)
 const outboxKey = (createdAt: number, id: Uint8Array): Uint8Array => key(Prefix.Outbox, u64(createdAt), id)
+const sealKey = (h: number): Uint8Array => key(Prefix.Seal, u64(h))
+const placementKey = (id: Uint8Array): Uint8Array => key(Prefix.Placement, id)
 
 export class ServiceStore {
   private readonly db: Level<Uint8Array, Uint8Array>
   private readonly locks = new KeyedLock()
+  private readonly seals = new Map<number, BlockSeal>()
 
   private queued: Array<{ input: NewItem, data?: Uint8Array, resolve: (r: { item: Item, created: boolean }) => void, reject: (err: unknown) => void }> = []
 
@@ -110,25 +130,27 @@ export class ServiceStore {
       const ops: Array<{ type: 'put', key: Uint8Array, value: Uint8Array }> = []
       // Items decided in this batch, so a record twice in one batch is stored once.
       const seen = new Map<string, Item>()
-      const results = entries.map(({ input, data }, i) => {
+      const results: Array<{ item: Item, created: boolean }> = []
+      for (const [i, { input, data }] of entries.entries()) {
         const id = ids[i] as Uint8Array
-        const key = toHex(id)
+        const hex = toHex(id)
         const bytes = stored[i]
-        const existing = seen.get(key) ?? (bytes === undefined ? undefined : decodeItem(id, bytes))
-        if (existing !== undefined && (existing.hasData || data === undefined)) return { item: existing, created: false }
+        const existing = seen.get(hex) ?? (bytes === undefined ? undefined : await this.assemble(id, bytes))
+        if (existing !== undefined && (existing.hasData || data === undefined)) { results.push({ item: existing, created: false }); continue }
         if (existing !== undefined && data !== undefined) {
           // Same record first anchored as a bare hash, now with its bytes: attach them, keep the status.
           const item: Item = { ...existing, hasData: true }
           ops.push({ type: 'put', key: dataKey(id), value: data }, { type: 'put', key: itemKey(id), value: encodeItem(item) })
-          seen.set(key, item)
-          return { item, created: false }
+          seen.set(hex, item)
+          results.push({ item, created: false })
+          continue
         }
         const item: Item = { id, ...input, status: 'pending', certificate: null, hasData: data !== undefined }
         if (data !== undefined) ops.push({ type: 'put', key: dataKey(id), value: data })
         ops.push({ type: 'put', key: itemKey(id), value: encodeItem(item) }, { type: 'put', key: outboxKey(item.createdAt, id), value: EMPTY })
-        seen.set(key, item)
-        return { item, created: true }
-      })
+        seen.set(hex, item)
+        results.push({ item, created: true })
+      }
       if (ops.length > 0) await this.db.batch(ops, { sync: true })
       return results
     })
@@ -136,7 +158,7 @@ export class ServiceStore {
 
   async getItem (id: Uint8Array): Promise<Item | undefined> {
     const bytes = await this.db.get(itemKey(id))
-    return bytes === undefined ? undefined : decodeItem(id, bytes)
+    return bytes === undefined ? undefined : await this.assemble(id, bytes)
   }
 
   async getData (id: Uint8Array): Promise<Uint8Array | undefined> {
@@ -155,50 +177,71 @@ export class ServiceStore {
     if (ids.length === 0) return []
     const values = await this.db.getMany(ids.map(itemKey))
     const items: Item[] = []
-    values.forEach((bytes, i) => {
-      if (bytes === undefined) return
-      const item = decodeItem(ids[i] as Uint8Array, bytes)
+    for (const [i, bytes] of values.entries()) {
+      if (bytes === undefined) continue
+      const item = await this.assemble(ids[i] as Uint8Array, bytes)
       // The key scan reads a snapshot: an item certified since then is no longer pending.
       if (item.status === 'pending') items.push(item)
-    })
+    }
     return items
   }
 
-  /** Record the certificate and take the item out of the outbox, in one synced batch. */
-  async certify (id: Uint8Array, certificate: Certificate): Promise<Item | undefined> {
-    return (await this.certifyMany([{ id, certificate }]))[0]
+  /**
+   * Record certificates and take their items out of the outbox, in one synced batch: each block's
+   * seal once, and per item only where its record sits. Items are not read: certifying touches
+   * no key that storing an item writes, so it cannot undo a concurrent update of the item.
+   */
+  async certifyMany (entries: readonly Certification[]): Promise<void> {
+    if (entries.length === 0) return
+    const ops: Array<{ type: 'put', key: Uint8Array, value: Uint8Array } | { type: 'del', key: Uint8Array }> = []
+    const sealed = new Set<number>()
+    for (const { item, seal, proof } of entries) {
+      const h = seal.header.height
+      if (!sealed.has(h)) {
+        sealed.add(h)
+        ops.push({ type: 'put', key: sealKey(h), value: encode({ header: seal.header, commit: seal.commit }) })
+      }
+      ops.push(
+        { type: 'put', key: placementKey(item.id), value: encode({ height: h, proof }) },
+        { type: 'del', key: outboxKey(item.createdAt, item.id) }
+      )
+    }
+    await this.db.batch(ops, { sync: true })
+    for (const { seal } of entries) this.remember(seal)
   }
 
-  /** certify() for many items in one synced batch: a block's worth of certificates costs one disk sync. */
-  async certifyMany (entries: ReadonlyArray<{ id: Uint8Array, certificate: Certificate }>): Promise<Array<Item | undefined>> {
-    if (entries.length === 0) return []
-    return await this.locks.run(entries.map(e => toHex(e.id)), async () => {
-      const values = await this.db.getMany(entries.map(e => itemKey(e.id)))
-      const ops: Array<{ type: 'put', key: Uint8Array, value: Uint8Array } | { type: 'del', key: Uint8Array }> = []
-      const out = entries.map(({ id, certificate }, i) => {
-        const bytes = values[i]
-        if (bytes === undefined) return undefined
-        const item = decodeItem(id, bytes)
-        if (item.status === 'certified') return item
-        const certified: Item = { ...item, status: 'certified', certificate }
-        ops.push({ type: 'put', key: itemKey(id), value: encodeItem(certified) }, { type: 'del', key: outboxKey(item.createdAt, id) })
-        return certified
-      })
-      if (ops.length > 0) await this.db.batch(ops, { sync: true })
-      return out
-    })
+  /** The item with its status and, once certified, its certificate built from the block's seal. */
+  private async assemble (id: Uint8Array, bytes: Uint8Array): Promise<Item> {
+    const { v: _v, ...stored } = decode(StoredItemSchema, bytes, ITEM_MAX_BYTES)
+    const placementBytes = await this.db.get(placementKey(id))
+    if (placementBytes === undefined) return { id, ...stored, status: 'pending', certificate: null }
+    const placement = decode(PlacementSchema, placementBytes)
+    const seal = await this.seal(placement.height)
+    return { id, ...stored, status: 'certified', certificate: certificateOf(stored.record, seal, placement.proof) }
+  }
+
+  private async seal (h: number): Promise<BlockSeal> {
+    const cached = this.seals.get(h)
+    if (cached !== undefined) return cached
+    const bytes = await this.db.get(sealKey(h))
+    // Written in the same batch as every placement that names it.
+    if (bytes === undefined) throw new Error(`store is missing the seal of block ${h}`)
+    return this.remember(decode(SealSchema, bytes))
+  }
+
+  private remember (seal: BlockSeal): BlockSeal {
+    const h = seal.header.height
+    if (!this.seals.has(h)) {
+      this.seals.set(h, seal)
+      if (this.seals.size > CACHED_SEALS) this.seals.delete(this.seals.keys().next().value as number)
+    }
+    return this.seals.get(h) as BlockSeal
   }
 }
 
 function encodeItem (item: Item): Uint8Array {
-  const { id: _id, ...rest } = item
-  const stored: StoredItem = { v: 1, ...rest }
+  const stored: StoredItem = { v: 2, client: item.client, record: item.record, createdAt: item.createdAt, hasData: item.hasData }
   return encode(stored)
-}
-
-function decodeItem (id: Uint8Array, bytes: Uint8Array): Item {
-  const { v: _v, ...rest } = decode(StoredItemSchema, bytes, ITEM_MAX_BYTES)
-  return { id, ...rest }
 }
 
 /**

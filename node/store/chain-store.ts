@@ -100,6 +100,17 @@ export class ChainStore {
     return { height, index }
   }
 
+  /** location() for many ids in one read. */
+  async locations (ids: readonly Uint8Array[]): Promise<Array<RecordLocation | undefined>> {
+    if (ids.length === 0) return []
+    const values = await this.db.getMany(ids.map(id => hashKey(Prefix.Record, id)))
+    return values.map(bytes => {
+      if (bytes === undefined) return undefined
+      const [height, index] = decode(LocationSchema, bytes)
+      return { height, index }
+    })
+  }
+
   /** For each id, whether it is on chain; one read for the whole batch. */
   async onChain (ids: readonly Uint8Array[]): Promise<boolean[]> {
     if (ids.length === 0) return []

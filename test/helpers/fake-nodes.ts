@@ -24,7 +24,7 @@ import { genesisHash, headerHash, recordId, toHex } from '../../consensus/ids.js
 import { toJsonText } from '../../consensus/json.js'
 import {
   CertificateRequestSchema, PROTOCOL, SubmitRequestSchema, VerifyRequestSchema, signAttestation,
-  type Attestation, type CertificateResponse, type ErrorResponse, type SubmitResponse, type VerifyResponse
+  type Attestation, type BlockProof, type CertificateResponse, type ErrorResponse, type SubmitResponse, type VerifyResponse
 } from '../../consensus/node-api.js'
 import { voteSignBytes } from '../../consensus/sign-bytes.js'
 import { DEFAULT_PARAMS, type Block, type Certificate, type Commit, type Genesis, type LedgerRecord } from '../../consensus/types.js'
@@ -95,6 +95,16 @@ export class FakeLedger {
     const cert = buildCertificate(block, commit, at.index)
     this.certificates.set(key, cert)
     return cert
+  }
+
+  /** The blocks holding those of `ids` that are committed, each once, as a node answers a certificate request. */
+  blockProofs (ids: Uint8Array[]): BlockProof[] {
+    const heights = new Set<number>()
+    for (const id of ids) { const at = this.where.get(toHex(id)); if (at !== undefined) heights.add(at.height) }
+    return [...heights].sort((a, b) => a - b).map(h => {
+      const { block, commit } = this.blocks[h - 1] as { block: Block, commit: Commit }
+      return { header: block.header, commit, recordIds: block.records.map(recordId) }
+    })
   }
 
   anchored (id: Uint8Array): { dataHash: Uint8Array, height: number } | undefined {
@@ -219,9 +229,9 @@ export class FakeNode {
 
   private async certificates (req: Uint8Array, signal: AbortSignal): Promise<CertificateResponse> {
     const { ids, waitMs } = decode(CertificateRequestSchema, req)
-    if (this.mode === 'lying') return { certificates: ids.map(id => this.forgedCertificate(id)) }
+    if (this.mode === 'lying') return { blocks: this.forgedBlocks(ids) }
     await this.ledger.waitForRecords(ids, waitMs, signal)
-    return { certificates: ids.map(id => this.ledger.certificate(id)) }
+    return { blocks: this.ledger.blockProofs(ids) }
   }
 
   private async verify (req: Uint8Array): Promise<VerifyResponse> {
@@ -242,19 +252,19 @@ export class FakeNode {
     return { attestation: signAttestation(attestation, this.seed) }
   }
 
-  /** A block of its own holding the record (if it ever saw it), "committed" by its signature alone. */
-  private forgedCertificate (id: Uint8Array): Certificate | null {
-    const record = this.kept.get(toHex(id)) ?? this.ledger.certificate(id)?.record
-    if (record === undefined) return null
+  /** A block of its own holding the records (those it ever saw), "committed" by its signature alone. */
+  private forgedBlocks (ids: Uint8Array[]): BlockProof[] {
+    const records = ids.flatMap(id => { const r = this.kept.get(toHex(id)) ?? this.ledger.certificate(id)?.record; return r === undefined ? [] : [r] })
+    if (records.length === 0) return []
     const genesis = this.ledger.genesis
     const tip = { height: 0, hash: genesisHash(genesis), time: genesis.genesisTime }
-    const block = buildBlock(genesis.chainId, tip, this.index, Date.now(), [record])
+    const block = buildBlock(genesis.chainId, tip, this.index, Date.now(), records)
     const blockHash = headerHash(block.header)
     const signature = defaultEd25519.sign(this.seed, voteSignBytes(genesis.chainId, 'precommit', 1, 0, blockHash))
     // Padded with made-up signatures of other validators to look like a quorum.
     const signatures = this.ledger.genesis.validators.map((_, validator) =>
       ({ validator, signature: validator === this.index ? signature : new Uint8Array(randomBytes(64)) }))
-    return buildCertificate(block, { height: 1, round: 0, blockHash, signatures }, 0)
+    return [{ header: block.header, commit: { height: 1, round: 0, blockHash, signatures }, recordIds: records.map(recordId) }]
   }
 }
 

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import '../../node/promise-shim.js'
-import { verifyCertificate } from '../../consensus/certificate.js'
-import { decode, encode } from '../../consensus/codec.js'
-import { recordId } from '../../consensus/ids.js'
+import { CertificateVerifier, certificateOf, verifyCertificate } from '../../consensus/certificate.js'
+import { decode, encode, equalBytes } from '../../consensus/codec.js'
+import { recordId, toHex } from '../../consensus/ids.js'
 import { CertificateResponseSchema, ErrorResponseSchema, PROTOCOL, SubmitResponseSchema, VerifyResponseSchema, decodeResponse, verifyAttestation } from '../../consensus/node-api.js'
-import type { LedgerRecord } from '../../consensus/types.js'
+import type { Certificate, InclusionProof, LedgerRecord } from '../../consensus/types.js'
 import { readGenesis } from '../../node/config.js'
 import { genesisPath, initNetwork, nodeHome } from '../../node/init.js'
 import { createHost, type Host } from '../../node/net/host.js'
@@ -52,11 +52,21 @@ describe('validators on libp2p and LevelDB', () => {
     expect(submitted.status).toEqual(records.map(() => 'pending'))
     const ids = records.map(recordId)
     for (const node of nodes) {
-      const { certificates } = decodeResponse(CertificateResponseSchema, await ask(node, PROTOCOL.certificate, { ids, waitMs: 20_000 }))
-      expect(certificates.every(c => c !== null)).toBe(true)
-      for (const c of certificates) {
+      const { blocks } = decodeResponse(CertificateResponseSchema, await ask(node, PROTOCOL.certificate, { ids, waitMs: 20_000 }))
+      // Each record's certificate, built from its block's proof the way a service does.
+      const verifier = new CertificateVerifier(genesis)
+      const certificates = new Map<string, Certificate>()
+      for (const b of blocks) {
+        const proofs = verifier.blockProofs(b.header, b.commit, b.recordIds)
+        b.recordIds.forEach((rid, at) => {
+          const record = records.find(r => equalBytes(recordId(r), rid))
+          if (record !== undefined) certificates.set(toHex(rid), certificateOf(record, b, proofs[at] as InclusionProof))
+        })
+      }
+      expect([...certificates.keys()].sort()).toEqual(ids.map(toHex).sort())
+      for (const c of certificates.values()) {
         expect(verifyCertificate(genesis, c)).toEqual({ valid: true })
-        expect(c?.commit.signatures.length).toBeGreaterThanOrEqual(3)
+        expect(c.commit.signatures.length).toBeGreaterThanOrEqual(3)
       }
     }
     // Submitting again is idempotent: the network holds each record once.

@@ -11,7 +11,7 @@ import { verifyCertificate } from '../../consensus/certificate.js'
 import { sha256 } from '../../consensus/hash.js'
 import { recordId, toHex } from '../../consensus/ids.js'
 import { certificateFromJson, fromJson } from '../../consensus/json.js'
-import { AttestationSchema, verifyAttestation, type Attestation } from '../../consensus/node-api.js'
+import { AttestationSchema, PROTOCOL, verifyAttestation, type Attestation } from '../../consensus/node-api.js'
 import { startFakeNetwork, type FakeNetwork } from '../helpers/fake-nodes.js'
 import { ALICE, BOB, SERVICE_ID, startHarness, waitFor, type Harness } from '../helpers/service-harness.js'
 
@@ -197,7 +197,7 @@ describe('service HTTP API', () => {
 
   it('never takes a lying node\'s forged certificate', async () => {
     net.nodes[0]!.mode = 'lying'
-    const served = net.nodes[0]!.served.get('/trustnet/certificate/1.0.0') ?? 0
+    const served = net.nodes[0]!.served.get(PROTOCOL.certificate) ?? 0
     // Certificates are asked of one node at a time, in turn: within n stores the liar is asked first once.
     for (let i = 0; i < net.nodes.length; i++) {
       const { status, json } = await store(`despite lies ${i}`)
@@ -207,7 +207,7 @@ describe('service HTTP API', () => {
       expect(cert.commit.signatures.length).toBeGreaterThanOrEqual(3)
     }
     // The liar was asked, and answered with a certificate of its own.
-    expect(net.nodes[0]!.served.get('/trustnet/certificate/1.0.0') ?? 0).toBeGreaterThan(served)
+    expect(net.nodes[0]!.served.get(PROTOCOL.certificate) ?? 0).toBeGreaterThan(served)
   })
 
   it('detects tampered data even when one validator vouches for it', async () => {

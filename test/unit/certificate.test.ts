@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { buildCertificate, CertificateVerifier, verifyCertificate, type CertificateVerdict } from '../../consensus/certificate.js'
+import { buildCertificate, certificateOf, CertificateVerifier, verifyCertificate, type CertificateVerdict } from '../../consensus/certificate.js'
 import { decode, encode } from '../../consensus/codec.js'
 import { defaultEd25519, nobleEd25519 } from '../../consensus/ed25519.js'
 import { TrustnetError } from '../../consensus/errors.js'
-import { headerHash } from '../../consensus/ids.js'
-import { CertificateSchema, type Certificate, type Commit } from '../../consensus/types.js'
+import { headerHash, recordId } from '../../consensus/ids.js'
+import { CertificateSchema, type Certificate, type Commit, type InclusionProof } from '../../consensus/types.js'
 import { makeCommittedBlock, makeNetwork, makeRecords, signCommit, testSeed, tipOf } from '../helpers/fixtures.js'
 import { voteSignBytes } from '../../consensus/sign-bytes.js'
 
@@ -228,5 +228,47 @@ describe('CertificateVerifier (commit checked once per block)', () => {
     expect(verifier.verify(otherTime)).toMatchObject({ valid: false, reason: 'INVALID_COMMIT' })
     // The good one is still good.
     expect(verifier.verify(cert)).toEqual({ valid: true })
+  })
+})
+
+describe('CertificateVerifier.blockProofs (a whole block proven at once)', () => {
+  const net = makeNetwork(4)
+  const { block, commit } = makeCommittedBlock(net, makeRecords(13))
+  const ids = block.records.map(recordId)
+
+  it('gives every record a proof whose certificate verifies on its own', () => {
+    const proofs = new CertificateVerifier(net.genesis).blockProofs(block.header, commit, ids)
+    expect(proofs).toHaveLength(13)
+    block.records.forEach((record, i) => {
+      const cert = certificateOf(record, { header: block.header, commit }, proofs[i] as InclusionProof)
+      expect(verifyCertificate(net.genesis, cert)).toEqual({ valid: true })
+      expect(cert).toEqual(buildCertificate(block, commit, i))
+    })
+  })
+
+  const refusal = (f: () => unknown): string | undefined => {
+    try { f() } catch (err) { return err instanceof TrustnetError ? err.code : 'not typed' }
+    return undefined
+  }
+
+  it('refuses ids that do not build the header, with a typed error', () => {
+    const verifier = new CertificateVerifier(net.genesis)
+    const swapped = [ids[1], ids[0], ...ids.slice(2)] as Uint8Array[]
+    const changed = ids.map((id, i) => i === 7 ? Uint8Array.from(id, (b, k) => k === 0 ? b ^ 1 : b) : id)
+    expect(refusal(() => verifier.blockProofs(block.header, commit, swapped))).toBe('INVALID_PROOF')
+    expect(refusal(() => verifier.blockProofs(block.header, commit, changed))).toBe('INVALID_PROOF')
+    expect(refusal(() => verifier.blockProofs(block.header, commit, ids.slice(1)))).toBe('INVALID_PROOF')
+    expect(refusal(() => verifier.blockProofs(block.header, commit, [...ids, ids[0] as Uint8Array]))).toBe('INVALID_PROOF')
+  })
+
+  it('refuses a commit without a quorum of valid signatures, and a header of another chain', () => {
+    const verifier = new CertificateVerifier(net.genesis)
+    const short = { ...commit, signatures: commit.signatures.slice(0, 2) }
+    expect(refusal(() => verifier.blockProofs(block.header, short, ids))).toBeDefined()
+    const forged = { ...commit, signatures: commit.signatures.map((s, i) => i === 0 ? { ...s, signature: new Uint8Array(64) } : s) }
+    expect(refusal(() => verifier.blockProofs(block.header, forged, ids))).toBe('BAD_SIGNATURE')
+    expect(refusal(() => verifier.blockProofs({ ...block.header, chainId: 'other' }, commit, ids))).toBe('WRONG_CHAIN')
+    // Nothing above poisoned the cache: the real block still passes.
+    expect(verifier.blockProofs(block.header, commit, ids)).toHaveLength(13)
   })
 })
