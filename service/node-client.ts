@@ -17,7 +17,7 @@ import { decode, encode, equalBytes } from '../consensus/codec.js'
 import { toHex } from '../consensus/ids.js'
 import {
   CertificateResponseSchema, ErrorResponseSchema, MAX_WAIT_MS, PROTOCOL, SubmitResponseSchema, VerifyResponseSchema,
-  verifyAttestation, type Attestation, type CertificateRequest, type SubmitRequest, type VerifyRequest
+  verifyAttestation, type Attestation, type BlockProof, type CertificateRequest, type SubmitRequest, type VerifyRequest
 } from '../consensus/node-api.js'
 import type { Genesis, InclusionProof, LedgerRecord } from '../consensus/types.js'
 import { ValidatorSet } from '../consensus/validator-set.js'
@@ -77,6 +77,18 @@ const MAX_CERTIFICATES_RESPONSE = 32 * MiB
 /** How long the first node asked for certificates has before the others are asked too. */
 const HEDGE_MS = 1500
 
+/** Blocks remembered after their check, by height. */
+const CHECKED_BLOCKS = 64
+
+interface CheckedBlock {
+  /** The block proof as encoded: another answer for the height is reused only if it is byte-for-byte the same. */
+  bytes: Uint8Array
+  seal: BlockSeal
+  proofs: InclusionProof[]
+  /** hex record id -> position in the block */
+  indexOf: Map<string, number>
+}
+
 /** Which of the two answers a request got: the expected body, or a node's refusal. */
 type Answer<T> = { ok: true, value: T } | { ok: false, reason: string }
 
@@ -89,6 +101,7 @@ export class NodeClient implements Startable {
   private host: Host | undefined
   private rr: RequestResponse | undefined
   private controller = new AbortController()
+  private readonly checkedBlocks = new Map<number, CheckedBlock>()
   private submitRotation = 0
   private certificateRotation = 0
 
@@ -191,21 +204,20 @@ export class NodeClient implements Startable {
         if (!answer.ok) return
         answered++
         for (const block of answer.value.blocks) {
-          let proofs: InclusionProof[]
+          let checked: CheckedBlock
           try {
-            proofs = this.verifier.blockProofs(block.header, block.commit, block.recordIds)
+            checked = this.checkedBlock(block)
           } catch (err) {
             if (!(err instanceof TrustnetError)) throw err
             this.bad(node, PROTOCOL.certificate, `block ${block.header.height}: ${err.message}`)
             continue
           }
-          const seal: BlockSeal = { header: block.header, commit: block.commit }
-          block.recordIds.forEach((rid, at) => {
-            const i = wanted.get(toHex(rid))
-            if (i === undefined || found[i] !== null) return
-            found[i] = { seal, proof: proofs[at] as InclusionProof }
+          for (const [key, i] of wanted) {
+            const at = checked.indexOf.get(key)
+            if (at === undefined || found[i] !== null) continue
+            found[i] = { seal: checked.seal, proof: checked.proofs[at] as InclusionProof }
             missing--
-          })
+          }
         }
       }).map(async (task, k) => { try { await task } finally { if (k === 0) hedge() } }), () => missing === 0)
     } finally {
@@ -217,6 +229,28 @@ export class NodeClient implements Startable {
     if (answered === 0 && missing > 0) throw new NodesUnavailableError('no node answered the certificate request', { nodes: this.endpoints.length })
     // An id asked twice has one answer.
     return ids.map((id, i) => found[i] ?? found[wanted.get(toHex(id)) as number] ?? null)
+  }
+
+  /**
+   * A block proof checked (root and commit) and turned into per-record proofs, once per block:
+   * many rounds in flight ask about records of the same block. A block proof that differs from
+   * the one remembered at its height in any byte is checked afresh.
+   */
+  private checkedBlock (block: BlockProof): CheckedBlock {
+    const height = block.header.height
+    const cached = this.checkedBlocks.get(height)
+    const bytes = encode(block)
+    if (cached !== undefined && equalBytes(cached.bytes, bytes)) return cached
+    const proofs = this.verifier.blockProofs(block.header, block.commit, block.recordIds)
+    const checked: CheckedBlock = {
+      bytes,
+      seal: { header: block.header, commit: block.commit },
+      proofs,
+      indexOf: new Map(block.recordIds.map((id, at) => [toHex(id), at]))
+    }
+    this.checkedBlocks.set(height, checked)
+    if (this.checkedBlocks.size > CHECKED_BLOCKS) this.checkedBlocks.delete(this.checkedBlocks.keys().next().value as number)
+    return checked
   }
 
   /**

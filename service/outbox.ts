@@ -31,6 +31,12 @@ export interface OutboxInit {
   concurrency?: number
   /** How long each certificate request may wait for a commit. @default 10_000 */
   pollWaitMs?: number
+  /**
+   * While a round is in flight, a batch short of maxBatch waits up to this long for more items:
+   * under a stream of single requests, rounds of hundreds of records instead of one each
+   * (every round is a request to each node). An idle outbox sends at once. @default 50
+   */
+  lingerMs?: number
   /** Pending items held in memory; beyond this they wait in the store until the queue drains. @default 200_000 */
   maxQueued?: number
   /** Wait after a round without progress, doubling from minMs up to maxMs. @default 200..5000 */
@@ -47,6 +53,9 @@ export class Outbox implements Startable {
   private readonly minBackoffMs: number
   private readonly maxBackoffMs: number
   private readonly maxQueued: number
+  private readonly lingerMs: number
+  /** When the queue last went from empty to not empty. */
+  private queueStartedAt = 0
   /** Pending items not in a batch, oldest first, by hex id. */
   private readonly queue = new Map<string, Item>()
   /** Hex ids of items in a batch being worked on. */
@@ -72,6 +81,7 @@ export class Outbox implements Startable {
     this.minBackoffMs = init.backoff?.minMs ?? 200
     this.maxBackoffMs = init.backoff?.maxMs ?? 5_000
     this.maxQueued = init.maxQueued ?? 200_000
+    this.lingerMs = init.lingerMs ?? 50
   }
 
   async start (): Promise<void> {
@@ -119,6 +129,7 @@ export class Outbox implements Startable {
     const key = toHex(item.id)
     if (this.queue.has(key) || this.inFlight.has(key)) return
     if (this.queue.size >= this.maxQueued) { this.spilled = true; return }
+    if (this.queue.size === 0) this.queueStartedAt = Date.now()
     this.queue.set(key, item)
   }
 
@@ -187,6 +198,11 @@ export class Outbox implements Startable {
       }
       if (this.queue.size === 0) {
         await this.refill()
+        continue
+      }
+      const linger = this.queueStartedAt + this.lingerMs - Date.now()
+      if (this.batches.size > 0 && this.queue.size < this.maxBatch && linger > 0) {
+        await this.pause(linger, true)
         continue
       }
       const items: Item[] = []
@@ -290,9 +306,19 @@ export class Outbox implements Startable {
     })
   }
 
-  /** Wait `ms`, or less when the outbox stops. */
-  private async pause (ms: number): Promise<void> {
-    await sleep(ms, undefined, { signal: this.controller.signal }).catch(() => {})
+  /** Wait `ms`, or less when the outbox stops (or, with `wakeable`, when woken). */
+  private async pause (ms: number, wakeable = false): Promise<void> {
+    if (!wakeable) {
+      await sleep(ms, undefined, { signal: this.controller.signal }).catch(() => {})
+      return
+    }
+    let timer: NodeJS.Timeout | undefined
+    await new Promise<void>(resolve => {
+      this.wake = () => { this.wake = undefined; resolve() }
+      timer = setTimeout(this.wake, ms)
+      if (!this.running) this.wake()
+    })
+    clearTimeout(timer)
   }
 
 }
