@@ -9,12 +9,12 @@
 import { setMaxListeners } from 'node:events'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { CODE_P2P, isMultiaddr, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import {
   AbortedError, NetError, PeerUnreachableError, ProtocolError, RemoteHandlerError,
   RequestTimeoutError, RequestTooLargeError, ResponseTooLargeError
 } from './errors.js'
-import type { Connection, Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
+import type { Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 
 export type RequestHandler = (req: Uint8Array, fromPeer: string, opts: { signal: AbortSignal }) => Promise<Uint8Array>
 /** A peer id string, a PeerId, or a multiaddr (string starting with '/' or object). */
@@ -45,6 +45,7 @@ const MiB = 1024 * 1024
 
 export class RequestResponse {
   private readonly log: Logger
+  private readonly parsed = new Map<string, { dialTarget: PeerId | Multiaddr, peer: PeerId | undefined }>()
 
   constructor (private readonly node: Libp2p) {
     this.log = node.logger.forComponent('trustnet:request-response')
@@ -75,14 +76,15 @@ export class RequestResponse {
   }
 
   private async open (target: RequestTarget, protocol: string, deadline: Deadline, details: Record<string, unknown>): Promise<Stream> {
-    const dialTarget = typeof target === 'string'
-      ? (target.startsWith('/') ? multiaddr(target) : peerIdFromString(target))
-      : target
-    let connection: Connection
-    try {
-      connection = await this.node.dial(dialTarget, { signal: deadline.signal })
-    } catch (err) {
-      throw deadline.failure(err, details) ?? new PeerUnreachableError('could not reach peer', details, { cause: err })
+    const { dialTarget, peer } = this.parse(target)
+    // An open connection is used as it is: dialling, even to a connected peer, costs more than the request.
+    let connection = peer === undefined ? undefined : this.node.getConnections(peer).find(c => c.status === 'open')
+    if (connection === undefined) {
+      try {
+        connection = await this.node.dial(dialTarget, { signal: deadline.signal })
+      } catch (err) {
+        throw deadline.failure(err, details) ?? new PeerUnreachableError('could not reach peer', details, { cause: err })
+      }
     }
     try {
       return await connection.newStream(protocol, { signal: deadline.signal })
@@ -94,6 +96,19 @@ export class RequestResponse {
       if (errorName(err) === 'UnsupportedProtocolError') throw new ProtocolError('protocol not supported by peer', details, { cause: err })
       throw new ProtocolError('could not open a stream', details, { cause: err })
     }
+  }
+
+  /** What to dial, and the peer it names (if known), parsed once per target string. */
+  private parse (target: RequestTarget): { dialTarget: PeerId | Multiaddr, peer: PeerId | undefined } {
+    if (typeof target !== 'string') return { dialTarget: target, peer: isMultiaddr(target) ? peerOf(target) : target }
+    let parsed = this.parsed.get(target)
+    if (parsed === undefined) {
+      const dialTarget = target.startsWith('/') ? multiaddr(target) : peerIdFromString(target)
+      parsed = { dialTarget, peer: isMultiaddr(dialTarget) ? peerOf(dialTarget) : dialTarget }
+      if (this.parsed.size >= 1024) this.parsed.clear()
+      this.parsed.set(target, parsed)
+    }
+    return parsed
   }
 
   private async exchange (stream: Stream, req: Uint8Array, maxResponseBytes: number, deadline: Deadline, details: Record<string, unknown>): Promise<Uint8Array> {
@@ -159,6 +174,11 @@ export class RequestResponse {
       return statusFrame(Status.HandlerFailed)
     }
   }
+}
+
+function peerOf (addr: Multiaddr): PeerId | undefined {
+  const id = addr.getComponents().findLast(c => c.code === CODE_P2P)?.value
+  return id === undefined ? undefined : peerIdFromString(id)
 }
 
 function statusFrame (status: Status): Uint8Array {

@@ -72,6 +72,7 @@ export function merge (results: PhaseResult[]): PhaseResult {
     firstFailure: a.firstFailure ?? r.firstFailure,
     latenciesMs: a.latenciesMs.concat(r.latenciesMs),
     dropped: a.dropped + r.dropped,
+    lateSends: a.lateSends + r.lateSends,
     certificates: a.certificates.concat(r.certificates),
     ids: a.ids.concat(r.ids),
     certified: a.certified.concat(r.certified),

@@ -17,12 +17,12 @@ export interface Window {
 }
 
 export type Phase =
-  /** Closed loop: `concurrency` requests in flight, each POST /v1/hashes with one random hash. */
-  | { kind: 'single', concurrency: number, window: Window, keepCertificates: number }
-  /** Closed loop of POST /v1/hashes/batch with `batchSize` random hashes each. */
+  /** Closed loop: `concurrency` requests in flight, each POST /v1/hashes?wait=false with one random hash (answered once stored). */
+  | { kind: 'single', concurrency: number, window: Window }
+  /** Closed loop of POST /v1/hashes/batch with `batchSize` random hashes each, waiting for the certificates. */
   | { kind: 'batch', concurrency: number, batchSize: number, window: Window, keepCertificates: number }
   /** Open loop: POST /v1/hashes sent on a fixed schedule whatever the answers; latency from the scheduled time. */
-  | { kind: 'paced', ratePerS: number, startAt: number, durationMs: number, maxInFlight: number }
+  | { kind: 'paced', ratePerS: number, startAt: number, durationMs: number, maxInFlight: number, keepCertificates: number }
   /** Store `count` small documents with POST /v1/data and return the ids certified. */
   | { kind: 'store', count: number, concurrency: number, bytes: number }
   /** Closed loop of POST /v1/data/:id/verify over `ids`. */
@@ -36,9 +36,9 @@ export type Command =
 
 export interface PhaseResult {
   kind: Phase['kind']
-  /** Records (or verifications) certified (or answered) within the window, see load-phases.ts `credit`. */
+  /** Records certified (single: accepted) or verifications answered within the window, see load-phases.ts `credit`. */
   inWindow: number
-  /** Records (or verifications) that succeeded at any time in the phase. */
+  /** Records certified (single: accepted) or verifications that succeeded at any time in the phase. */
   ok: number
   requests: number
   /** Answers without a certificate yet (202): accepted, not counted as certified. */
@@ -49,6 +49,8 @@ export interface PhaseResult {
   latenciesMs: number[]
   /** paced: requests not sent because `maxInFlight` were outstanding. */
   dropped: number
+  /** paced: requests sent more than 50 ms after their scheduled time: the client fell behind its schedule. */
+  lateSends: number
   /** A sample of certificates (JSON) for offline verification. */
   certificates: unknown[]
   /** store: ids of certified documents; soak: every certified id. */
@@ -60,5 +62,5 @@ export interface PhaseResult {
 }
 
 export function emptyResult (kind: Phase['kind']): PhaseResult {
-  return { kind, inWindow: 0, ok: 0, requests: 0, pending: 0, failures: 0, latenciesMs: [], dropped: 0, certificates: [], ids: [], certified: [], notFound: false }
+  return { kind, inWindow: 0, ok: 0, requests: 0, pending: 0, failures: 0, latenciesMs: [], dropped: 0, lateSends: 0, certificates: [], ids: [], certified: [], notFound: false }
 }
