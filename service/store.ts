@@ -90,10 +90,9 @@ const placementKey = (id: Uint8Array): Uint8Array => key(Prefix.Placement, id)
 
 export class ServiceStore {
   private readonly db: Level<Uint8Array, Uint8Array>
-  private readonly locks = new KeyedLock()
   private readonly seals = new Map<number, BlockSeal>()
-
-  private queued: Array<{ input: NewItem, data?: Uint8Array, resolve: (r: { item: Item, created: boolean }) => void, reject: (err: unknown) => void }> = []
+  private readonly writeQueue: Array<{ entries: ReadonlyArray<{ input: NewItem, data?: Uint8Array }>, resolve: (r: Array<{ item: Item, created: boolean }>) => void, reject: (err: unknown) => void }> = []
+  private writing = false
 
   constructor (readonly path: string) {
     this.db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
@@ -104,56 +103,69 @@ export class ServiceStore {
 
   /**
    * Store a new item (and its data, if any) with its outbox entry. Storing the same record again
-   * is idempotent and returns the existing item (`created: false`). Concurrent calls are grouped
-   * into one synced batch (group commit): one disk sync serves every request of the moment.
+   * is idempotent and returns the existing item (`created: false`).
    */
   async putItem (input: NewItem, data?: Uint8Array): Promise<{ item: Item, created: boolean }> {
-    return await new Promise((resolve, reject) => {
-      this.queued.push({ input, data, resolve, reject })
-      if (this.queued.length === 1) setImmediate(() => { this.flushQueued() })
-    })
+    return (await this.putItems([{ input, data }]))[0] as { item: Item, created: boolean }
   }
 
-  private flushQueued (): void {
-    const batch = this.queued.splice(0)
-    this.putItems(batch).then(
-      results => batch.forEach((q, i) => q.resolve(results[i] as { item: Item, created: boolean })),
-      err => batch.forEach(q => q.reject(err))
-    )
-  }
-
-  /** Store many items in one synced batch; each entry as putItem would. */
+  /**
+   * Store many items; each entry as putItem would. Writes are serialised and grouped: whatever
+   * arrives while one synced batch is being written goes into the next, so one disk sync serves
+   * every request of the moment, and each write sees every earlier one (no record stored twice).
+   */
   async putItems (entries: ReadonlyArray<{ input: NewItem, data?: Uint8Array }>): Promise<Array<{ item: Item, created: boolean }>> {
-    const ids = entries.map(e => recordId(e.input.record))
-    return await this.locks.run(ids.map(toHex), async () => {
-      const stored = await this.db.getMany(ids.map(itemKey))
-      const ops: Array<{ type: 'put', key: Uint8Array, value: Uint8Array }> = []
-      // Items decided in this batch, so a record twice in one batch is stored once.
-      const seen = new Map<string, Item>()
-      const results: Array<{ item: Item, created: boolean }> = []
-      for (const [i, { input, data }] of entries.entries()) {
-        const id = ids[i] as Uint8Array
-        const hex = toHex(id)
-        const bytes = stored[i]
-        const existing = seen.get(hex) ?? (bytes === undefined ? undefined : await this.assemble(id, bytes))
-        if (existing !== undefined && (existing.hasData || data === undefined)) { results.push({ item: existing, created: false }); continue }
-        if (existing !== undefined && data !== undefined) {
-          // Same record first anchored as a bare hash, now with its bytes: attach them, keep the status.
-          const item: Item = { ...existing, hasData: true }
-          ops.push({ type: 'put', key: dataKey(id), value: data }, { type: 'put', key: itemKey(id), value: encodeItem(item) })
-          seen.set(hex, item)
-          results.push({ item, created: false })
-          continue
-        }
-        const item: Item = { id, ...input, status: 'pending', certificate: null, hasData: data !== undefined }
-        if (data !== undefined) ops.push({ type: 'put', key: dataKey(id), value: data })
-        ops.push({ type: 'put', key: itemKey(id), value: encodeItem(item) }, { type: 'put', key: outboxKey(item.createdAt, id), value: EMPTY })
-        seen.set(hex, item)
-        results.push({ item, created: true })
-      }
-      if (ops.length > 0) await this.db.batch(ops, { sync: true })
-      return results
+    if (entries.length === 0) return []
+    return await new Promise((resolve, reject) => {
+      this.writeQueue.push({ entries, resolve, reject })
+      if (!this.writing) void this.writeQueued()
     })
+  }
+
+  private async writeQueued (): Promise<void> {
+    this.writing = true
+    while (this.writeQueue.length > 0) {
+      const group = this.writeQueue.splice(0)
+      try {
+        const results = await this.write(group.flatMap(g => g.entries))
+        let at = 0
+        for (const g of group) { g.resolve(results.slice(at, at + g.entries.length)); at += g.entries.length }
+      } catch (err) {
+        for (const g of group) g.reject(err)
+      }
+    }
+    this.writing = false
+  }
+
+  private async write (entries: ReadonlyArray<{ input: NewItem, data?: Uint8Array }>): Promise<Array<{ item: Item, created: boolean }>> {
+    const ids = entries.map(e => recordId(e.input.record))
+    const stored = await this.db.getMany(ids.map(itemKey))
+    const ops: Array<{ type: 'put', key: Uint8Array, value: Uint8Array }> = []
+    // Items decided in this batch, so a record twice in one batch is stored once.
+    const seen = new Map<string, Item>()
+    const results: Array<{ item: Item, created: boolean }> = []
+    for (const [i, { input, data }] of entries.entries()) {
+      const id = ids[i] as Uint8Array
+      const bytes = stored[i]
+      const hex = toHex(id)
+      const existing = seen.get(hex) ?? (bytes === undefined ? undefined : await this.assemble(id, bytes))
+      if (existing !== undefined && (existing.hasData || data === undefined)) { results.push({ item: existing, created: false }); continue }
+      if (existing !== undefined && data !== undefined) {
+        // Same record first anchored as a bare hash, now with its bytes: attach them, keep the status.
+        const item: Item = { ...existing, hasData: true }
+        ops.push({ type: 'put', key: dataKey(id), value: data }, { type: 'put', key: itemKey(id), value: encodeItem(item) })
+        seen.set(hex, item)
+        results.push({ item, created: false })
+        continue
+      }
+      const item: Item = { id, ...input, status: 'pending', certificate: null, hasData: data !== undefined }
+      if (data !== undefined) ops.push({ type: 'put', key: dataKey(id), value: data })
+      ops.push({ type: 'put', key: itemKey(id), value: encodeItem(item) }, { type: 'put', key: outboxKey(item.createdAt, id), value: EMPTY })
+      seen.set(hex, item)
+      results.push({ item, created: true })
+    }
+    if (ops.length > 0) await this.db.batch(ops, { sync: true })
+    return results
   }
 
   async getItem (id: Uint8Array): Promise<Item | undefined> {
@@ -242,26 +254,4 @@ export class ServiceStore {
 function encodeItem (item: Item): Uint8Array {
   const stored: StoredItem = { v: 2, client: item.client, record: item.record, createdAt: item.createdAt, hasData: item.hasData }
   return encode(stored)
-}
-
-/**
- * Serialises async sections per key: a read-modify-write of one item never interleaves with
- * another of the same item. A section over several keys waits for all of them; it takes them all
- * at once, synchronously, so two sections can never each hold a key the other waits for.
- */
-class KeyedLock {
-  private readonly tails = new Map<string, Promise<unknown>>()
-
-  async run<T> (names: string | string[], fn: () => Promise<T>): Promise<T> {
-    const keys = [...new Set(typeof names === 'string' ? [names] : names)]
-    const previous = Promise.all(keys.map(async k => { await this.tails.get(k) }))
-    const result = previous.then(fn)
-    const tail = result.catch(() => {})
-    for (const k of keys) this.tails.set(k, tail)
-    try {
-      return await result
-    } finally {
-      for (const k of keys) if (this.tails.get(k) === tail) this.tails.delete(k)
-    }
-  }
 }

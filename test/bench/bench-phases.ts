@@ -1,16 +1,18 @@
 /**
  * The measured phases of one cluster, driven through the load clients: certified records/s with
- * single-record and with batch requests (closed loops), request-to-certificate latency at half the
- * single-record peak (open loop), and verify requests/s on stored documents. Each phase emits its
- * figures and returns what later phases need; the bench waits for the network to drain between
- * phases so one phase's backlog does not count in the next.
+ * single-record requests that do not wait and with batch requests that do (closed loops, counted
+ * by the service), request-to-certificate latency at half the single-record peak (open loop), and
+ * verify requests/s on stored documents. Each phase emits its figures and returns what later
+ * phases need; the bench waits for the backlog to drain between phases so one phase's work does
+ * not count in the next.
  */
+import { waitFor } from '../helpers/process-cluster.js'
 import { merge, type ClientPool } from './client-pool.js'
-import type { PhaseResult, Target, Window } from './load-protocol.js'
+import type { Phase, PhaseResult, Target, Window } from './load-protocol.js'
 import type { Profile } from './profiles.js'
 import { log, type Report } from './report.js'
 import { percentile, round, sortedCopy } from './stats.js'
-import { anchorHash, randomHash } from './service-requests.js'
+import { anchorHash, randomHash, serviceStatus, type ServiceStatus } from './service-requests.js'
 import { waitIdle } from './validators-http.js'
 
 export interface Baselines { sha256PerS: number, levelPutsPerS: number }
@@ -27,6 +29,8 @@ export interface PhaseContext {
 
 /** Time for the phase command to reach every client before the common start. */
 const START_LEAD_MS = 300
+/** The paced phase keeps up to this many seconds of its requests in flight. */
+const PACED_IN_FLIGHT_S = 5
 
 function window (warmupMs: number, measureMs: number): Window {
   const startAt = Date.now() + START_LEAD_MS
@@ -61,54 +65,111 @@ export async function warmUp (ctx: PhaseContext): Promise<void> {
   log(`${ctx.validators} validators: first record certified in ${Date.now() - started} ms`)
 }
 
-/** Closed loop of single-record requests; returns records/s and the certificates kept. */
-export async function singleRecordPhase (ctx: PhaseContext): Promise<{ perS: number, certificates: unknown[] }> {
-  const p = ctx.profile
-  const w = window(p.warmupMs, p.measureMs)
-  log(`${ctx.validators} validators: single-record load, ${p.singleConcurrency} requests in flight, ${p.measureMs} ms`)
-  const r = merge(await ctx.pool.run(ctx.target, i => ({ kind: 'single', concurrency: share(p.singleConcurrency, ctx.pool.size, i), window: w, keepCertificates: p.keepCertificates })))
-  log(describe('single', r))
-  const perS = r.inWindow / (p.measureMs / 1000)
-  emitThroughput(ctx, 'certified_records_per_s_single', perS, 'records/s', ctx.validators, { concurrency: p.singleConcurrency, clients: ctx.pool.size, failures: r.failures, pending: r.pending })
-  await waitIdle(ctx.nodeUrls)
-  return { perS, certificates: r.certificates }
+/** Clock waits for the window's edges: the window's own timing, not a condition. */
+const sleepUntil = async (at: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, Math.max(0, at - Date.now()))) }
+
+/** The service's counters read at `at`, stamped with the middle of the request that read them. */
+async function sampleAt (target: Target, at: number): Promise<{ at: number, status: ServiceStatus }> {
+  await sleepUntil(at)
+  const sent = Date.now()
+  const status = await serviceStatus(target)
+  return { at: (sent + Date.now()) / 2, status }
 }
 
-/** Closed loop of batch requests; undefined when the service has no batch endpoint. */
+/**
+ * Run a closed-loop phase on every client while this process reads the service's counters at the
+ * window's start and end: records certified per second is their difference over the time between,
+ * whoever sent the records and whether or not anyone waited for the certificates.
+ */
+async function measured (ctx: PhaseContext, w: Window, phaseOf: (client: number) => Phase): Promise<{ r: PhaseResult, certifiedPerS: number, end: ServiceStatus }> {
+  const running = ctx.pool.run(ctx.target, phaseOf)
+  // A failure there is reported by the await below, not as an unhandled rejection meanwhile.
+  running.catch(() => undefined)
+  const from = await sampleAt(ctx.target, w.measureFrom)
+  const to = await sampleAt(ctx.target, w.measureTo)
+  const r = merge(await running)
+  return { r, certifiedPerS: (to.status.certified - from.status.certified) / ((to.at - from.at) / 1000), end: to.status }
+}
+
+/**
+ * Wait until the service has certified every item it stored and the validators are idle, so the
+ * next phase starts on an empty pipeline; returns how long that took. The deadline allows three
+ * times the backlog's drain at the rate just measured, within bounds.
+ */
+async function drain (ctx: PhaseContext, backlog: number, certifiedPerS: number): Promise<number> {
+  const started = Date.now()
+  const timeoutMs = Math.min(600_000, Math.max(60_000, 3000 * backlog / Math.max(certifiedPerS, 1)))
+  await waitFor(`the service to certify its backlog of ${backlog} records`, async () => {
+    const s = await serviceStatus(ctx.target)
+    return s.certified >= s.stored && s.inFlight === 0 ? true : undefined
+  }, timeoutMs, 100)
+  await waitIdle(ctx.nodeUrls)
+  return Date.now() - started
+}
+
+/**
+ * Closed loop of single-record requests that do not wait for the certificate (202 once stored);
+ * records/s is the rate at which the service certified in the window, the peak later phases use.
+ */
+export async function singleRecordPhase (ctx: PhaseContext): Promise<{ perS: number }> {
+  const p = ctx.profile
+  const w = window(p.warmupMs, p.measureMs)
+  log(`${ctx.validators} validators: single-record load (wait=false), ${p.singleConcurrency} requests in flight, ${p.measureMs} ms`)
+  const { r, certifiedPerS, end } = await measured(ctx, w, i => ({ kind: 'single', concurrency: share(p.singleConcurrency, ctx.pool.size, i), window: w }))
+  log(describe('single', r))
+  const acceptedPerS = r.inWindow / (p.measureMs / 1000)
+  const backlog = end.stored - end.certified
+  const drainedInMs = await drain(ctx, backlog, certifiedPerS)
+  log(`${ctx.validators} validators: single-record backlog of ${backlog} records certified in ${drainedInMs} ms`)
+  const load = { concurrency: p.singleConcurrency, clients: ctx.pool.size, failures: r.failures }
+  emitThroughput(ctx, 'certified_records_per_s_single', certifiedPerS, 'records/s', ctx.validators, { ...load, source: 'service counters' })
+  emitThroughput(ctx, 'accepted_records_per_s_single', acceptedPerS, 'records/s', ctx.validators, { ...load, source: 'clients (202 answers)' })
+  ctx.report.emit({ metric: 'backlog_records_single', value: backlog, unit: 'records', validators: ctx.validators, drained_in_ms: drainedInMs })
+  return { perS: certifiedPerS }
+}
+
+/** Closed loop of batch requests waiting for their certificates; undefined when the service has no batch endpoint. */
 export async function batchPhase (ctx: PhaseContext): Promise<{ perS: number, certificates: unknown[] } | undefined> {
   const p = ctx.profile
   const w = window(p.batchWarmupMs, p.batchMeasureMs)
   log(`${ctx.validators} validators: batch load, ${p.batchConcurrency} batches of ${p.batchSize} in flight, ${p.batchMeasureMs} ms`)
-  const r = merge(await ctx.pool.run(ctx.target, i => ({ kind: 'batch', concurrency: share(p.batchConcurrency, ctx.pool.size, i), batchSize: p.batchSize, window: w, keepCertificates: p.keepCertificates })))
+  const { r, certifiedPerS, end } = await measured(ctx, w, i => ({ kind: 'batch', concurrency: share(p.batchConcurrency, ctx.pool.size, i), batchSize: p.batchSize, window: w, keepCertificates: p.keepCertificates }))
   if (r.notFound) {
     ctx.report.note(`${ctx.validators} validators: batch figures not available: POST /v1/hashes/batch answered 404 (no batch endpoint on this service)`)
     ctx.report.emit({ metric: 'batch_available', value: 0, unit: 'bool', validators: ctx.validators })
     return undefined
   }
   log(describe('batch', r))
+  const drainedInMs = await drain(ctx, end.stored - end.certified, certifiedPerS)
   ctx.report.emit({ metric: 'batch_available', value: 1, unit: 'bool', validators: ctx.validators })
-  const perS = r.inWindow / (p.batchMeasureMs / 1000)
-  emitThroughput(ctx, 'certified_records_per_s_batch', perS, 'records/s', ctx.validators, { batch_size: p.batchSize, batches_in_flight: p.batchConcurrency, clients: ctx.pool.size, failures: r.failures, pending: r.pending })
-  await waitIdle(ctx.nodeUrls)
-  return { perS, certificates: r.certificates }
+  const load = { batch_size: p.batchSize, batches_in_flight: p.batchConcurrency, clients: ctx.pool.size, failures: r.failures, pending: r.pending }
+  emitThroughput(ctx, 'certified_records_per_s_batch', certifiedPerS, 'records/s', ctx.validators, { ...load, source: 'service counters', drained_in_ms: drainedInMs })
+  emitThroughput(ctx, 'delivered_records_per_s_batch', r.inWindow / (p.batchMeasureMs / 1000), 'records/s', ctx.validators, { ...load, source: 'clients (certificates received)' })
+  return { perS: certifiedPerS, certificates: r.certificates }
 }
 
-/** Open-loop single-record load at `ratePerS`; latency from scheduled send to certificate. */
-export async function latencyPhase (ctx: PhaseContext, ratePerS: number): Promise<void> {
+/**
+ * Open-loop single-record load at `ratePerS`, each request waiting for its certificate; latency
+ * from scheduled send to certificate. Returns the certificates kept.
+ */
+export async function latencyPhase (ctx: PhaseContext, ratePerS: number): Promise<{ certificates: unknown[] }> {
   const p = ctx.profile
   const startAt = Date.now() + START_LEAD_MS
   const clients = ctx.pool.size
   log(`${ctx.validators} validators: paced load at ${round(ratePerS)} requests/s for ${p.pacedMs} ms`)
   // Each client sends every clients/rate seconds, offset so that together they send evenly.
-  const r = merge(await ctx.pool.run(ctx.target, i => ({ kind: 'paced', ratePerS: ratePerS / clients, startAt: startAt + (i * 1000) / ratePerS, durationMs: p.pacedMs, maxInFlight: 5000 })))
+  // Room for every request of the last few seconds, so a latency of seconds shows as latency, not as dropped requests.
+  const maxInFlight = Math.max(64, Math.ceil(ratePerS / clients * PACED_IN_FLIGHT_S))
+  const r = merge(await ctx.pool.run(ctx.target, i => ({ kind: 'paced', ratePerS: ratePerS / clients, startAt: startAt + (i * 1000) / ratePerS, durationMs: p.pacedMs, maxInFlight, keepCertificates: p.keepCertificates })))
   log(describe('paced', r))
   const sorted = sortedCopy(r.latenciesMs)
   if (sorted.length === 0) throw new Error(`no request of the paced phase was certified (${r.failures} failed, ${r.pending} pending)`)
-  const extra = { rate_per_s: round(ratePerS), samples: sorted.length, achieved_per_s: round(r.ok / (p.pacedMs / 1000)), failures: r.failures, pending: r.pending, dropped: r.dropped }
+  const extra = { rate_per_s: round(ratePerS), samples: sorted.length, achieved_per_s: round(r.ok / (p.pacedMs / 1000)), failures: r.failures, pending: r.pending, dropped: r.dropped, late_sends: r.lateSends }
   for (const q of [50, 95, 99]) {
     ctx.report.emit({ metric: `latency_p${q}_ms`, value: round(percentile(sorted, q)), unit: 'ms', validators: ctx.validators, ...extra })
   }
   await waitIdle(ctx.nodeUrls)
+  return { certificates: r.certificates }
 }
 
 /** Store documents, then a closed loop of verify requests over them. */

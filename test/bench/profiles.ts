@@ -11,9 +11,9 @@ export interface Profile {
   verify: boolean
   /** Load-client processes; requests in flight are spread across them. */
   clients: number
-  /** Requests in flight in the single-record phase, over all clients. */
+  /** Requests in flight in the single-record phase (not waiting for certificates), over all clients. */
   singleConcurrency: number
-  /** Batch requests in flight, over all clients, and hashes per batch. */
+  /** Batch requests in flight, over all clients (enough to keep the certification pipeline full), and hashes per batch. */
   batchConcurrency: number
   batchSize: number
   warmupMs: number
@@ -37,7 +37,7 @@ const full: Profile = {
   verify: true,
   clients: 2,
   singleConcurrency: 64,
-  batchConcurrency: 8,
+  batchConcurrency: 16,
   batchSize: 1000,
   warmupMs: 3000,
   measureMs: 20_000,
@@ -55,7 +55,7 @@ const short: Profile = {
   ...full,
   name: 'short',
   // Fewer batches in flight: after the window the bench waits for those in flight to be answered.
-  batchConcurrency: 2,
+  batchConcurrency: 4,
   warmupMs: 1000,
   measureMs: 3000,
   batchWarmupMs: 1000,
