@@ -101,7 +101,7 @@ async function drain (ctx: PhaseContext, backlog: number, certifiedPerS: number)
   const timeoutMs = Math.min(600_000, Math.max(60_000, 3000 * backlog / Math.max(certifiedPerS, 1)))
   await waitFor(`the service to certify its backlog of ${backlog} records`, async () => {
     const s = await serviceStatus(ctx.target)
-    return s.certified >= s.stored && s.inFlight === 0 ? true : undefined
+    return s.certified >= s.stored && s.inFlight === 0 && s.queued === 0 ? true : undefined
   }, timeoutMs, 100)
   await waitIdle(ctx.nodeUrls)
   return Date.now() - started
@@ -156,19 +156,29 @@ export async function latencyPhase (ctx: PhaseContext, ratePerS: number): Promis
   const p = ctx.profile
   const startAt = Date.now() + START_LEAD_MS
   const clients = ctx.pool.size
-  log(`${ctx.validators} validators: paced load at ${round(ratePerS)} requests/s for ${p.pacedMs} ms`)
-  // Each client sends every clients/rate seconds, offset so that together they send evenly.
+  // The measured part follows a warm-up at the same rate, in which the clients open the connections it needs.
+  const durationMs = p.warmupMs + p.pacedMs
+  log(`${ctx.validators} validators: paced load at ${round(ratePerS)} requests/s for ${durationMs} ms (${p.warmupMs} ms warm-up)`)
   // Room for every request of the last few seconds, so a latency of seconds shows as latency, not as dropped requests.
   const maxInFlight = Math.max(64, Math.ceil(ratePerS / clients * PACED_IN_FLIGHT_S))
-  const r = merge(await ctx.pool.run(ctx.target, i => ({ kind: 'paced', ratePerS: ratePerS / clients, startAt: startAt + (i * 1000) / ratePerS, durationMs: p.pacedMs, maxInFlight, keepCertificates: p.keepCertificates })))
+  // Each client sends every clients/rate seconds, offset so that together they send evenly.
+  const r = merge(await ctx.pool.run(ctx.target, i => ({
+    kind: 'paced',
+    ratePerS: ratePerS / clients,
+    startAt: startAt + (i * 1000) / ratePerS,
+    measureFrom: startAt + p.warmupMs,
+    durationMs,
+    maxInFlight,
+    keepCertificates: p.keepCertificates
+  })))
   log(describe('paced', r))
   const sorted = sortedCopy(r.latenciesMs)
   if (sorted.length === 0) throw new Error(`no request of the paced phase was certified (${r.failures} failed, ${r.pending} pending)`)
-  const extra = { rate_per_s: round(ratePerS), samples: sorted.length, achieved_per_s: round(r.ok / (p.pacedMs / 1000)), failures: r.failures, pending: r.pending, dropped: r.dropped, late_sends: r.lateSends }
+  const extra = { rate_per_s: round(ratePerS), samples: sorted.length, achieved_per_s: round(r.ok / (durationMs / 1000)), failures: r.failures, pending: r.pending, dropped: r.dropped, late_sends: r.lateSends }
   for (const q of [50, 95, 99]) {
     ctx.report.emit({ metric: `latency_p${q}_ms`, value: round(percentile(sorted, q)), unit: 'ms', validators: ctx.validators, ...extra })
   }
-  await waitIdle(ctx.nodeUrls)
+  await drain(ctx, r.pending, ratePerS)
   return { certificates: r.certificates }
 }
 

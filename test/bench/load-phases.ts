@@ -100,7 +100,7 @@ async function paced (target: Target, p: Extract<Phase, { kind: 'paced' }>, stop
       await sleep(due - now)
       yieldedAt = Date.now()
     } else {
-      if (now - due > LATE_SEND_MS) r.lateSends++
+      if (now - due > LATE_SEND_MS && due >= p.measureFrom) r.lateSends++
       // Catching up must not starve the answers: let them in now and then.
       if (now - yieldedAt > LATE_SEND_MS) { await new Promise(resolve => setImmediate(resolve)); yieldedAt = Date.now() }
     }
@@ -111,7 +111,7 @@ async function paced (target: Target, p: Extract<Phase, { kind: 'paced' }>, stop
         r.requests++
         if (a.status === 201 && a.certificate !== undefined) {
           r.ok++
-          r.latenciesMs.push(Date.now() - due)
+          if (due >= p.measureFrom) r.latenciesMs.push(Date.now() - due)
           keep(r, p.keepCertificates, a.certificate)
         } else if (a.status === 202) r.pending++
         else fail(r, new Error(a.error ?? `status ${a.status}`))

@@ -21,8 +21,12 @@ export type Phase =
   | { kind: 'single', concurrency: number, window: Window }
   /** Closed loop of POST /v1/hashes/batch with `batchSize` random hashes each, waiting for the certificates. */
   | { kind: 'batch', concurrency: number, batchSize: number, window: Window, keepCertificates: number }
-  /** Open loop: POST /v1/hashes sent on a fixed schedule whatever the answers; latency from the scheduled time. */
-  | { kind: 'paced', ratePerS: number, startAt: number, durationMs: number, maxInFlight: number, keepCertificates: number }
+  /**
+   * Open loop: POST /v1/hashes sent on a fixed schedule whatever the answers; latency from the
+   * scheduled time, for requests scheduled from `measureFrom` (before it, connections open and the
+   * pipeline fills).
+   */
+  | { kind: 'paced', ratePerS: number, startAt: number, measureFrom: number, durationMs: number, maxInFlight: number, keepCertificates: number }
   /** Store `count` small documents with POST /v1/data and return the ids certified. */
   | { kind: 'store', count: number, concurrency: number, bytes: number }
   /** Closed loop of POST /v1/data/:id/verify over `ids`. */
@@ -45,11 +49,11 @@ export interface PhaseResult {
   pending: number
   failures: number
   firstFailure?: string
-  /** paced: request-to-certificate times of certified requests, ms. */
+  /** paced: request-to-certificate times of certified requests scheduled from `measureFrom`, ms. */
   latenciesMs: number[]
   /** paced: requests not sent because `maxInFlight` were outstanding. */
   dropped: number
-  /** paced: requests sent more than 50 ms after their scheduled time: the client fell behind its schedule. */
+  /** paced: requests scheduled from `measureFrom` but sent more than 50 ms late: the client fell behind. */
   lateSends: number
   /** A sample of certificates (JSON) for offline verification. */
   certificates: unknown[]

@@ -4,7 +4,7 @@
  * figure to count. Every request has a deadline, so a stuck service cannot hang a client forever.
  *
  * Requests go through node:http with a keep-alive agent rather than global fetch: at thousands of
- * requests/s fetch costs the client about four times the CPU per request, and the load clients
+ * requests/s fetch costs the client three to four times the CPU per request, and the load clients
  * share the machine's cores with the cluster they measure.
  */
 import { randomBytes } from 'node:crypto'
@@ -23,7 +23,7 @@ export interface Anchored { status: number, id?: string, certificate?: unknown, 
 export interface BatchAnchored { status: number, items: Array<{ id: string, certificate?: unknown }>, error?: string }
 export interface Verified { status: number, intact: boolean, error?: string }
 /** GET /v1/status: counters since the service started. */
-export interface ServiceStatus { certified: number, stored: number, inFlight: number }
+export interface ServiceStatus { certified: number, stored: number, inFlight: number, queued: number }
 
 export const randomHash = (): string => randomBytes(32).toString('hex')
 
@@ -82,9 +82,10 @@ export async function verifyDocument (target: Target, id: string): Promise<Verif
 /** GET /v1/status: items stored and certified since the service started. */
 export async function serviceStatus (target: Target): Promise<ServiceStatus> {
   const { status, json } = await call(target, 'GET', '/v1/status')
-  const { certified, stored, inFlight } = json
+  const { certified, stored, inFlight, queued } = json
   if (status !== 200 || typeof certified !== 'number' || typeof stored !== 'number') {
     throw new Error(`GET /v1/status answered ${status} ${JSON.stringify(json).slice(0, 200)}`)
   }
-  return { certified, stored, inFlight: typeof inFlight === 'number' ? inFlight : 0 }
+  const count = (v: unknown): number => typeof v === 'number' ? v : 0
+  return { certified, stored, inFlight: count(inFlight), queued: count(queued) }
 }
