@@ -3,8 +3,9 @@
  * record), an outbox of items still waiting for a certificate, and certificates split the way
  * they are shared: each block's header and commit once, and per item its Merkle proof. An item's
  * id is its record id, so the id a client holds can be checked against its certificate. Storing
- * (data + item + outbox entry) and certifying (seal + placement in, outbox entry out) are each one
- * synced atomic batch, so a crash at any point leaves either the old state or the new one.
+ * (data + item + outbox entry, synced before the client hears of it) and certifying (seal +
+ * placement in, outbox entry out) are each one atomic batch, so a crash at any point leaves
+ * either the old state or the new one.
  */
 import { Level } from 'level'
 import { z } from 'zod'
@@ -199,9 +200,11 @@ export class ServiceStore {
   }
 
   /**
-   * Record certificates and take their items out of the outbox, in one synced batch: each block's
+   * Record certificates and take their items out of the outbox, in one atomic batch: each block's
    * seal once, and per item only where its record sits. Items are not read: certifying touches
    * no key that storing an item writes, so it cannot undo a concurrent update of the item.
+   * Not synced: if the machine loses the write, the items are still in the outbox, and the
+   * network, where the records are committed, gives the same certificates again after restart.
    */
   async certifyMany (entries: readonly Certification[]): Promise<void> {
     if (entries.length === 0) return
@@ -218,7 +221,7 @@ export class ServiceStore {
         { type: 'del', key: outboxKey(item.createdAt, item.id) }
       )
     }
-    await this.db.batch(ops, { sync: true })
+    await this.db.batch(ops)
     for (const { seal } of entries) this.remember(seal)
   }
 
