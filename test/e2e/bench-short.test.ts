@@ -16,6 +16,7 @@ const REQUIRED = [
   'latency_p95_ms',
   'latency_p99_ms',
   'offline_verify_per_s',
+  'offline_verify_per_s_shared_commits',
   'verify_requests_per_s',
   'node_rss_mb_max',
   'node_bytes_per_record',
@@ -57,6 +58,8 @@ describe('bench --short', () => {
     for (const n of new Set(figures.map(f => f.validators).filter(v => v !== null))) {
       expect(at('latency_p50_ms', n)).toBeLessThanOrEqual(at('latency_p95_ms', n) as number)
       expect(at('latency_p95_ms', n)).toBeLessThanOrEqual(at('latency_p99_ms', n) as number)
+      // Remembering checked commits can only save work.
+      expect(at('offline_verify_per_s_shared_commits', n)).toBeGreaterThan(at('offline_verify_per_s', n) as number)
     }
     expect(run.stdout).toContain('validators')
   }, 150_000)
