@@ -10,7 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Startable } from '@libp2p/interface'
-import { certificateOf } from '../consensus/certificate.js'
+import { certificateOf, type BlockSeal } from '../consensus/certificate.js'
 import { toHex } from '../consensus/ids.js'
 import type { Certificate, LedgerRecord } from '../consensus/types.js'
 import type { CertificatesOptions, CallOptions, Placement, SubmitOutcome } from './node-client.js'
@@ -264,9 +264,9 @@ export class Outbox implements Startable {
         if (p == null) left.push(item)
         else done.push({ item, seal: p.seal, proof: p.proof })
       })
-      await this.init.store.certifyMany(done)
+      const seals = await this.init.store.certifyMany(done)
       this.certifiedCount += done.length
-      for (const { item, seal, proof } of done) this.release(item.id, () => certificateOf(item.record, seal, proof))
+      done.forEach(({ item, proof }, i) => { this.release(item.id, () => certificateOf(item.record, seals[i] as BlockSeal, proof)) })
       if (done.length > 0) this.failures = 0
       else this.noProgress(started)
       return left

@@ -10,8 +10,8 @@
 import { Level } from 'level'
 import { z } from 'zod'
 import { certificateOf, type BlockSeal } from '../consensus/certificate.js'
-import { decode, encode } from '../consensus/codec.js'
-import { recordId, toHex } from '../consensus/ids.js'
+import { decode, encode, equalBytes } from '../consensus/codec.js'
+import { headerHash, recordId, toHex } from '../consensus/ids.js'
 import { LIMITS } from '../consensus/limits.js'
 import { BlockHeaderSchema, CommitSchema, InclusionProofSchema, LedgerRecordSchema, boundedText, height, uint, type Certificate, type InclusionProof, type LedgerRecord } from '../consensus/types.js'
 
@@ -94,6 +94,7 @@ export class ServiceStore {
   private readonly seals = new Map<number, BlockSeal>()
   private readonly writeQueue: Array<{ entries: ReadonlyArray<{ input: NewItem, data?: Uint8Array }>, resolve: (r: Array<{ item: Item, created: boolean }>) => void, reject: (err: unknown) => void }> = []
   private writing = false
+  private certifying: Promise<unknown> = Promise.resolve()
 
   constructor (readonly path: string) {
     this.db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
@@ -204,25 +205,41 @@ export class ServiceStore {
    * seal once, and per item only where its record sits. Items are not read: certifying touches
    * no key that storing an item writes, so it cannot undo a concurrent update of the item.
    * Not synced: if the machine loses the write, the items are still in the outbox, and the
-   * network, where the records are committed, gives the same certificates again after restart.
+   * network, where the records are committed, certifies them again after restart. Returns the
+   * seal each item's certificate carries: the one stored first for its block.
    */
-  async certifyMany (entries: readonly Certification[]): Promise<void> {
-    if (entries.length === 0) return
+  async certifyMany (entries: readonly Certification[]): Promise<BlockSeal[]> {
+    if (entries.length === 0) return []
+    // One at a time, so two rounds certifying in the same block agree on which seal is first.
+    const run = this.certifying.then(async () => await this.certifyNow(entries))
+    this.certifying = run.catch(() => undefined)
+    return await run
+  }
+
+  private async certifyNow (entries: readonly Certification[]): Promise<BlockSeal[]> {
     const ops: Array<{ type: 'put', key: Uint8Array, value: Uint8Array } | { type: 'del', key: Uint8Array }> = []
-    const sealed = new Set<number>()
-    for (const { item, seal, proof } of entries) {
+    // The first seal stored for a height stays: certificates already handed out carry its commit
+    // and must be served unchanged, even when a later answer brings another quorum's signatures.
+    const sealAt = new Map<number, BlockSeal>()
+    for (const { seal } of entries) {
       const h = seal.header.height
-      if (!sealed.has(h)) {
-        sealed.add(h)
-        ops.push({ type: 'put', key: sealKey(h), value: encode({ header: seal.header, commit: seal.commit }) })
+      if (sealAt.has(h)) continue
+      const kept = await this.storedSeal(h)
+      if (kept !== undefined && !equalBytes(headerHash(kept.header), headerHash(seal.header))) {
+        throw new Error(`block ${h} was certified with two different headers: the network broke its safety guarantee`)
       }
+      if (kept === undefined) ops.push({ type: 'put', key: sealKey(h), value: encode({ header: seal.header, commit: seal.commit }) })
+      sealAt.set(h, kept ?? seal)
+    }
+    for (const { item, seal, proof } of entries) {
       ops.push(
-        { type: 'put', key: placementKey(item.id), value: encode({ height: h, proof }) },
+        { type: 'put', key: placementKey(item.id), value: encode({ height: seal.header.height, proof }) },
         { type: 'del', key: outboxKey(item.createdAt, item.id) }
       )
     }
     await this.db.batch(ops)
-    for (const { seal } of entries) this.remember(seal)
+    for (const seal of sealAt.values()) this.remember(seal)
+    return entries.map(e => sealAt.get(e.seal.header.height) as BlockSeal)
   }
 
   /** The item with its status and, once certified, its certificate built from the block's seal. */
@@ -236,12 +253,17 @@ export class ServiceStore {
   }
 
   private async seal (h: number): Promise<BlockSeal> {
+    const seal = await this.storedSeal(h)
+    // Written no later than the first placement that names it.
+    if (seal === undefined) throw new Error(`store is missing the seal of block ${h}`)
+    return seal
+  }
+
+  private async storedSeal (h: number): Promise<BlockSeal | undefined> {
     const cached = this.seals.get(h)
     if (cached !== undefined) return cached
     const bytes = await this.db.get(sealKey(h))
-    // Written in the same batch as every placement that names it.
-    if (bytes === undefined) throw new Error(`store is missing the seal of block ${h}`)
-    return this.remember(decode(SealSchema, bytes))
+    return bytes === undefined ? undefined : this.remember(decode(SealSchema, bytes))
   }
 
   private remember (seal: BlockSeal): BlockSeal {
