@@ -6,7 +6,7 @@
  */
 import { equalBytes } from '../consensus/codec.js'
 import { invalid, rejected } from '../consensus/errors.js'
-import { recordId, toHex } from '../consensus/ids.js'
+import { recordId } from '../consensus/ids.js'
 import { merkleRoot } from '../consensus/merkle.js'
 import type { LedgerRecord, Proposal } from '../consensus/types.js'
 import type { CompactProposal } from './gossip-envelope.js'
@@ -30,7 +30,7 @@ export async function assembleProposal (compact: CompactProposal, peers: string[
     missing.forEach((index, k) => {
       const record = fetched[k]
       // A record counts only if it is the one the signed header names.
-      if (record != null && toHex(recordId(record)) === toHex(ids[index] as Uint8Array)) records[index] = record
+      if (record != null && equalBytes(recordId(record), ids[index] as Uint8Array)) records[index] = record
     })
   }
   if (records.some(r => r === undefined)) throw rejected('INVALID_BLOCK', 'records of the proposal are unavailable')
