@@ -17,7 +17,8 @@ export const publicKey = bytes(LIMITS.publicKeyBytes)
 /** A string bounded in UTF-8 bytes, without control characters (they hide text in UIs and logs). */
 export const boundedText = (maxBytes: number) =>
   z.string()
-    .refine(s => utf8.encode(s).length <= maxBytes, { message: `must be at most ${maxBytes} bytes` })
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: short strings are within bounds without encoding them.
+    .refine(s => s.length * 3 <= maxBytes || utf8.encode(s).length <= maxBytes, { message: `must be at most ${maxBytes} bytes` })
     // eslint-disable-next-line no-control-regex -- matching control characters is the point
     .refine(s => !/[\u0000-\u001f\u007f]/.test(s), { message: 'must not contain control characters' })
 export const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
