@@ -30,6 +30,8 @@ const StoredBlockSchema = z.strictObject({ block: BlockSchema, commit: CommitSch
 const TipSchema = z.strictObject({ height: uint, hash: hash32, time: uint })
 const LocationSchema = z.tuple([z.number().int().min(1), uint])
 const EMPTY = new Uint8Array(0)
+/** Committed blocks kept as written: certificates for a block are asked for right after it commits. */
+const RECENT_BLOCKS = 8
 
 export interface StoredBlock { block: Block, commit: Commit }
 export interface RecordLocation { height: number, index: number }
@@ -53,6 +55,8 @@ export class ChainStore {
   private readonly db: Level<Uint8Array, Uint8Array>
   /** Next key suffix of the signed log; continues past whatever a previous run wrote, so nothing is overwritten. */
   private signedSeq = 0
+  /** The last blocks committed here, as the objects given: reading one back would decode it and recompute its record ids. */
+  private readonly recent = new Map<number, StoredBlock>()
 
   constructor (readonly path: string) {
     this.db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
@@ -89,11 +93,18 @@ export class ChainStore {
       throw err
     }
     await batch.write()
+    this.recent.set(h, { block, commit })
+    for (const key of this.recent.keys()) {
+      if (this.recent.size <= RECENT_BLOCKS) break
+      this.recent.delete(key)
+    }
     // What we signed below the tip can never be signed again: no need to keep it.
     await this.db.clear({ gte: heightKey(Prefix.Signed, 0), lt: heightKey(Prefix.Signed, h + 1) })
   }
 
   async block (height: number): Promise<StoredBlock | undefined> {
+    const recent = this.recent.get(height)
+    if (recent !== undefined) return recent
     const bytes = await this.db.get(heightKey(Prefix.Block, height))
     return bytes === undefined ? undefined : decode(StoredBlockSchema, bytes)
   }
