@@ -17,10 +17,14 @@ let buf = new Uint8Array(64 * 1024)
 let pos = 0
 let skipUndefined = false
 
-/** The canonical bytes of `value` as cborg encodes them, or undefined when cborg must do it. */
-export function encodePlain (value: unknown, ignoreUndefinedProperties: boolean): Uint8Array | undefined {
+/**
+ * The canonical bytes of `value` as cborg encodes them, after `prefix` if given (saving a copy
+ * when they are hashed under a tag), or undefined when cborg must do it.
+ */
+export function encodePlain (value: unknown, ignoreUndefinedProperties: boolean, prefix?: Uint8Array): Uint8Array | undefined {
   pos = 0
   skipUndefined = ignoreUndefinedProperties
+  if (prefix !== undefined) writeRaw(prefix)
   try {
     write(value, 0)
   } catch (err) {
@@ -84,6 +88,10 @@ function writeString (s: string): void {
 
 function writeBytes (major: number, bytes: Uint8Array): void {
   head(major, bytes.length)
+  writeRaw(bytes)
+}
+
+function writeRaw (bytes: Uint8Array): void {
   ensure(bytes.length)
   buf.set(bytes, pos)
   pos += bytes.length
@@ -140,18 +148,23 @@ function write (value: unknown, depth: number): void {
   const proto: unknown = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) throw UNSUPPORTED
   const object = value as Record<string, unknown>
-  const keys: string[] = []
-  for (const key of Object.keys(object)) {
+  const keys = Object.keys(object)
+  let n = 0
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string
     if (object[key] === undefined) {
       if (skipUndefined) continue
       throw UNSUPPORTED
     }
     if (!isAscii(key)) throw UNSUPPORTED
-    keys.push(key)
+    // Insertion sort: a handful of keys, often already in order (decoded values are).
+    let j = n++
+    while (j > 0 && keyOrder(keys[j - 1] as string, key) > 0) { keys[j] = keys[j - 1] as string; j-- }
+    keys[j] = key
   }
-  keys.sort(keyOrder)
-  head(5, keys.length)
-  for (const key of keys) {
+  head(5, n)
+  for (let i = 0; i < n; i++) {
+    const key = keys[i] as string
     writeString(key)
     write(object[key], depth + 1)
   }

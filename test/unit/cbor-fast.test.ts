@@ -94,6 +94,7 @@ describe('fast canonical encoder', () => {
       expect(hex(fast)).toBe(hex(cborg.encode(r)))
       const back = decode(LedgerRecordSchema, fast as Uint8Array)
       expect(hex(encode(back))).toBe(hex(fast))
+      expect(hex(encodePlain(r, true, Uint8Array.of(7, 0)))).toBe(`0700${hex(fast)}`)
     }
   })
 
