@@ -11,6 +11,20 @@ import type { Block, BlockHeader, ConsensusParams, LedgerRecord } from './types.
 /** What a block must extend: the last committed header's hash and time (the genesis at height 0). */
 export interface ChainTip { height: number, hash: Uint8Array, time: number }
 
+// A block's records are never changed once it is built, so the root over them is computed once
+// per records array: a proposal's assembly and its block check share it.
+const roots = new WeakMap<readonly LedgerRecord[], Uint8Array>()
+
+/** The Merkle root over the ids of `records`, in order; `ids` if the caller has them at hand. */
+export function recordsRoot (records: readonly LedgerRecord[], ids?: readonly Uint8Array[]): Uint8Array {
+  let root = roots.get(records)
+  if (root === undefined) {
+    root = merkleRoot(ids ?? records.map(recordId))
+    roots.set(records, root)
+  }
+  return root
+}
+
 export function buildBlock (chainId: string, tip: ChainTip, proposer: number, time: number, records: LedgerRecord[], ids?: Uint8Array[]): Block {
   const header: BlockHeader = {
     chainId,
@@ -18,7 +32,7 @@ export function buildBlock (chainId: string, tip: ChainTip, proposer: number, ti
     prevHash: tip.hash,
     time: Math.max(time, tip.time),
     proposer,
-    recordsRoot: merkleRoot(ids ?? records.map(recordId)),
+    recordsRoot: recordsRoot(records, ids),
     recordCount: records.length
   }
   return { header, records }
@@ -36,6 +50,6 @@ export function blockProblem (block: Block, chainId: string, tip: ChainTip, para
   if (block.records.length > params.maxBlockRecords) return 'too many records'
   const ids = block.records.map(recordId)
   if (new Set(ids.map(toHex)).size !== ids.length) return 'a record appears twice'
-  if (!equalBytes(merkleRoot(ids), h.recordsRoot)) return 'records root does not match the records'
+  if (!equalBytes(recordsRoot(block.records, ids), h.recordsRoot)) return 'records root does not match the records'
   return undefined
 }

@@ -5,6 +5,7 @@
  */
 import * as cborg from 'cborg'
 import type { z } from 'zod'
+import { encodePlain } from './cbor-fast.js'
 import { invalid } from './errors.js'
 import { LIMITS } from './limits.js'
 
@@ -23,7 +24,7 @@ const DECODE_OPTIONS: cborg.DecodeOptions = {
 const ENCODE_OPTIONS: cborg.EncodeOptions = { ignoreUndefinedProperties: true }
 
 export function encode (value: unknown): Uint8Array {
-  return cborg.encode(value, ENCODE_OPTIONS)
+  return encodePlain(value, true) ?? cborg.encode(value, ENCODE_OPTIONS)
 }
 
 /** Decode and check `bytes` against `schema`; throws InvalidInputError (MALFORMED, NON_CANONICAL, OVERSIZED, INVALID_FIELD). */
@@ -37,7 +38,7 @@ export function decode<S extends z.ZodType> (schema: S, bytes: Uint8Array, maxBy
     throw invalid('MALFORMED', `not valid CBOR: ${(err as Error).message}`)
   }
   // cborg cannot enforce map key order or float width on decode; re-encoding can.
-  if (!equalBytes(cborg.encode(value), bytes)) throw invalid('NON_CANONICAL', 'input is not in canonical form')
+  if (!equalBytes(encodePlain(value, false) ?? cborg.encode(value), bytes)) throw invalid('NON_CANONICAL', 'input is not in canonical form')
   return validate(schema, value)
 }
 

@@ -2,21 +2,31 @@
  * Identifiers derived from canonical bytes: a record's id, a block header's hash, a genesis hash.
  * Each is domain-separated so that one kind of object can never be passed off as another.
  */
+import { encodePlain } from './cbor-fast.js'
 import { encode } from './codec.js'
-import { DOMAIN, taggedHash } from './hash.js'
+import { DOMAIN, sha256, taggedHash } from './hash.js'
 import type { BlockHeader, Genesis, LedgerRecord } from './types.js'
 
 // A record's id is asked for at every stage (mempool, block check, Merkle tree, store, certificate);
 // records are never mutated once built, so the id is computed once per record object.
 const recordIds = new WeakMap<LedgerRecord, Uint8Array>()
+/** taggedHash's prefix for records, so that an id is one hash call over one buffer. */
+const RECORD_TAG = new Uint8Array([...new TextEncoder().encode(DOMAIN.record), 0])
 
 export function recordId (record: LedgerRecord): Uint8Array {
   let id = recordIds.get(record)
   if (id === undefined) {
-    id = taggedHash(DOMAIN.record, encode(record))
+    id = sha256(encodePlain(record, true, RECORD_TAG) ?? concat(RECORD_TAG, encode(record)))
     recordIds.set(record, id)
   }
   return id
+}
+
+function concat (a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length)
+  out.set(a)
+  out.set(b, a.length)
+  return out
 }
 
 export function headerHash (header: BlockHeader): Uint8Array {
@@ -28,8 +38,12 @@ export function genesisHash (genesis: Genesis): Uint8Array {
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+// Hex strings key the maps of the hot path (mempool, waiters); Node's native encoder makes flat
+// strings, where concatenation leaves ropes that every map lookup must flatten first.
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer
 
 export function toHex (bytes: Uint8Array): string {
+  if (NodeBuffer !== undefined) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
   let out = ''
   for (const b of bytes) out += HEX[b]
   return out

@@ -30,8 +30,12 @@ export type Input =
   | { type: 'start' }
   /** A message from the network, as produced by decodeMessage. */
   | { type: 'message', message: ConsensusMessage }
-  /** Records submitted locally (by a service through this node). */
-  | { type: 'submit', records: LedgerRecord[] }
+  /**
+   * Records submitted locally (by a service through this node). `checked`: every record already
+   * passed LedgerRecordSchema (the node decodes submit requests with it), so it is not checked
+   * again; leave it unset for records of any other origin.
+   */
+  | { type: 'submit', records: LedgerRecord[], checked?: true }
   | { type: 'timeout', timeout: Timeout }
 
 export type Evidence =
@@ -135,7 +139,7 @@ export class Machine {
         this.schedule('tick', this.height, 0, this.params.rebroadcastMs)
         break
       case 'submit':
-        this.onSubmit(input.records)
+        this.onSubmit(input.records, input.checked === true)
         break
       case 'message':
         this.onMessage(input.message, now)
@@ -183,9 +187,9 @@ export class Machine {
 
   // ---- inputs -------------------------------------------------------------------------------
 
-  private onSubmit (records: LedgerRecord[]): void {
-    const checked = validate(SubmitSchema, records)
-    const fresh = this.mempool.addAll(checked)
+  private onSubmit (records: LedgerRecord[], checked: boolean): void {
+    // Validating also copies: records checked before keep their identity, and with it their memoized ids.
+    const fresh = this.mempool.addAll(checked ? records : validate(SubmitSchema, records))
     if (fresh.length > 0) this.emit({ type: 'broadcast', message: { type: 'records', records: fresh } })
   }
 

@@ -31,18 +31,19 @@ export class Mempool {
   /** Adds the records not yet present; refuses the whole batch if they would not all fit. Returns the new ones. */
   addAll (records: readonly LedgerRecord[]): LedgerRecord[] {
     const fresh = this.fresh(records)
-    if (this.pending.size + fresh.length > this.capacity) {
-      throw rejected('MEMPOOL_FULL', `mempool holds ${this.pending.size} of ${this.capacity} records; ${fresh.length} more do not fit`, { size: this.pending.size, capacity: this.capacity })
+    if (this.pending.size + fresh.size > this.capacity) {
+      throw rejected('MEMPOOL_FULL', `mempool holds ${this.pending.size} of ${this.capacity} records; ${fresh.size} more do not fit`, { size: this.pending.size, capacity: this.capacity })
     }
-    for (const p of fresh) this.pending.set(toHex(p.id), p)
-    return fresh.map(p => p.record)
+    const added: LedgerRecord[] = []
+    for (const [key, p] of fresh) { this.pending.set(key, p); added.push(p.record) }
+    return added
   }
 
   /** Adds what fits and silently drops the rest: for gossip, where nobody waits for an answer. */
   addWhatFits (records: readonly LedgerRecord[]): void {
-    for (const p of this.fresh(records)) {
+    for (const [key, p] of this.fresh(records)) {
       if (this.pending.size >= this.capacity) return
-      this.pending.set(toHex(p.id), p)
+      this.pending.set(key, p)
     }
   }
 
@@ -74,15 +75,14 @@ export class Mempool {
     return [...this.pending.keys()]
   }
 
-  private fresh (records: readonly LedgerRecord[]): PendingRecord[] {
-    const seen = new Set<string>()
-    const out: PendingRecord[] = []
+  /** The records not yet present, in order, by key (hex id). */
+  private fresh (records: readonly LedgerRecord[]): Map<string, PendingRecord> {
+    const out = new Map<string, PendingRecord>()
     for (const record of records) {
       const id = recordId(record)
       const key = toHex(id)
-      if (this.pending.has(key) || this.recent.has(key) || seen.has(key)) continue
-      seen.add(key)
-      out.push({ id, record })
+      if (this.pending.has(key) || this.recent.has(key) || out.has(key)) continue
+      out.set(key, { id, record })
     }
     return out
   }

@@ -64,11 +64,15 @@ export class ConsensusDriver {
     }
   }
 
-  /** Records from a service: those already on chain are reported so; the rest enter the mempool (MEMPOOL_FULL refuses all). */
+  /**
+   * Records from a service, as decoded by the submit handler (so already checked against
+   * LedgerRecordSchema): those already on chain are reported so; the rest enter the mempool
+   * (MEMPOOL_FULL refuses all).
+   */
   async submit (records: LedgerRecord[]): Promise<SubmitStatus[]> {
     const onChain = await this.deps.store.onChain(records.map(recordId))
     const fresh = records.filter((_, i) => onChain[i] !== true)
-    if (fresh.length > 0) await this.enqueue({ type: 'submit', records: fresh })
+    if (fresh.length > 0) await this.enqueue({ type: 'submit', records: fresh, checked: true })
     return onChain.map(c => c ? 'committed' : 'pending')
   }
 
@@ -151,6 +155,7 @@ export class ConsensusDriver {
     const hash = headerHash(block.header)
     await this.deps.store.commitBlock(block, commit, hash)
     this.deps.log.debug({ height: block.header.height, records: block.records.length, round: commit.round }, 'committed')
+    if (this.waiters.size === 0) return
     for (const record of block.records) {
       const key = toHex(recordId(record))
       const set = this.waiters.get(key)
@@ -180,8 +185,14 @@ export class ConsensusDriver {
     if (message.type !== 'records' && message.type !== 'proposal') return message
     const records = message.type === 'records' ? message.records : message.proposal.block.records
     if (records.length === 0) return message
+    if (message.type === 'proposal') {
+      // A record in the mempool was checked against the store on its way in and leaves the pool
+      // when it is committed: only the others (usually none) need a read.
+      const mempool = this.deps.machine.mempool
+      const ids = records.map(recordId).filter(id => !mempool.has(id))
+      return ids.length > 0 && (await this.deps.store.onChain(ids)).includes(true) ? undefined : message
+    }
     const onChain = await this.deps.store.onChain(records.map(recordId))
-    if (message.type === 'proposal') return onChain.includes(true) ? undefined : message
     const fresh = records.filter((_, i) => onChain[i] !== true)
     return fresh.length === 0 ? undefined : { type: 'records', records: fresh }
   }

@@ -30,6 +30,8 @@ const StoredBlockSchema = z.strictObject({ block: BlockSchema, commit: CommitSch
 const TipSchema = z.strictObject({ height: uint, hash: hash32, time: uint })
 const LocationSchema = z.tuple([z.number().int().min(1), uint])
 const EMPTY = new Uint8Array(0)
+/** Committed blocks kept as written: certificates for a block are asked for right after it commits. */
+const RECENT_BLOCKS = 8
 
 export interface StoredBlock { block: Block, commit: Commit }
 export interface RecordLocation { height: number, index: number }
@@ -53,6 +55,8 @@ export class ChainStore {
   private readonly db: Level<Uint8Array, Uint8Array>
   /** Next key suffix of the signed log; continues past whatever a previous run wrote, so nothing is overwritten. */
   private signedSeq = 0
+  /** The last blocks committed here, as the objects given: reading one back would decode it and recompute its record ids. */
+  private readonly recent = new Map<number, StoredBlock>()
 
   constructor (readonly path: string) {
     this.db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
@@ -74,21 +78,33 @@ export class ChainStore {
   /** Writes the block, its record index and the new tip in one atomic batch. */
   async commitBlock (block: Block, commit: Commit, hash: Uint8Array): Promise<void> {
     const h = block.header.height
-    const ops: Array<{ type: 'put', key: Uint8Array, value: Uint8Array } | { type: 'del', key: Uint8Array }> = [
-      { type: 'put', key: heightKey(Prefix.Block, h), value: encode({ block, commit }) },
-      { type: 'put', key: TIP_KEY, value: encode({ height: h, hash, time: block.header.time }) }
-    ]
-    block.records.forEach((record, index) => {
-      const id = recordId(record)
-      ops.push({ type: 'put', key: hashKey(Prefix.Record, id), value: encode([h, index]) })
-      ops.push({ type: 'put', key: hashKey(Prefix.DataHash, record.dataHash, id), value: EMPTY })
-    })
-    await this.db.batch(ops)
+    // Chained, not an array of operations: just as atomic, and a third cheaper per entry (two entries a record).
+    const batch = this.db.batch()
+    try {
+      batch.put(heightKey(Prefix.Block, h), encode({ block, commit }))
+      batch.put(TIP_KEY, encode({ height: h, hash, time: block.header.time }))
+      block.records.forEach((record, index) => {
+        const id = recordId(record)
+        batch.put(hashKey(Prefix.Record, id), encode([h, index]))
+        batch.put(hashKey(Prefix.DataHash, record.dataHash, id), EMPTY)
+      })
+    } catch (err) {
+      await batch.close()
+      throw err
+    }
+    await batch.write()
+    this.recent.set(h, { block, commit })
+    for (const key of this.recent.keys()) {
+      if (this.recent.size <= RECENT_BLOCKS) break
+      this.recent.delete(key)
+    }
     // What we signed below the tip can never be signed again: no need to keep it.
     await this.db.clear({ gte: heightKey(Prefix.Signed, 0), lt: heightKey(Prefix.Signed, h + 1) })
   }
 
   async block (height: number): Promise<StoredBlock | undefined> {
+    const recent = this.recent.get(height)
+    if (recent !== undefined) return recent
     const bytes = await this.db.get(heightKey(Prefix.Block, height))
     return bytes === undefined ? undefined : decode(StoredBlockSchema, bytes)
   }

@@ -38,6 +38,13 @@ describe('chain store', () => {
     expect(await store.location(recordId(records[3]!))).toEqual({ height: 1, index: 3 })
     expect(await store.onChain([recordId(records[0]!), new Uint8Array(32)])).toEqual([true, false])
     expect(await store.recordsByDataHash(records[2]!.dataHash)).toEqual([recordId(records[2]!)])
+    // A block just committed is handed back as committed (its record ids are known); after a reopen it is decoded from disk.
+    expect((await store.block(1))?.block).toBe(block)
+    await store.close()
+    store = new ChainStore(dir)
+    await store.open()
+    expect(await store.block(1)).toEqual({ block, commit })
+    expect(await store.block(2)).toBeUndefined()
   })
 
   it('keeps the signed log across a reopen, and reports a damaged entry instead of trusting it', async () => {

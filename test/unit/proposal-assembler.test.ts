@@ -42,4 +42,10 @@ describe('assembling a compact proposal', () => {
     await expect(assembleProposal(forged, [], { local: id => byId.get(toHex(id)), fetch: async () => [] })).rejects.toMatchObject({ code: 'INVALID_BLOCK', name: 'InvalidInputError' })
     await expect(assembleProposal(compact, ['nobody'], { local: () => undefined, fetch: async (_peer, ids) => ids.map(() => null) })).rejects.toMatchObject({ code: 'INVALID_BLOCK', name: 'RejectedInputError' })
   })
+
+  it('checks records found locally against the signed header too', async () => {
+    const wrong = makeRecord(999)
+    await expect(assembleProposal(compact, [], { local: id => toHex(id) === toHex(compact.ids[2] as Uint8Array) ? wrong : byId.get(toHex(id)), fetch: async () => [] }))
+      .rejects.toMatchObject({ code: 'INVALID_BLOCK', name: 'InvalidInputError' })
+  })
 })
