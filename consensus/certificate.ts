@@ -102,6 +102,12 @@ export class CertificateVerifier {
     return tree.proofs
   }
 
+  /** A header and the commit sealing it, signatures included (remembered like any commit); throws TrustnetError. */
+  checkSeal (header: BlockHeader, commit: Commit): void {
+    this.checkHeader(header, commit)
+    this.checkCommit(header, commit)
+  }
+
   /** What can be checked of a header and its commit without signatures. */
   private checkHeader (header: BlockHeader, commit: Commit): void {
     const g = this.genesis

@@ -51,6 +51,7 @@ export function toHex (bytes: Uint8Array): string {
 
 export function fromHex (hex: string): Uint8Array {
   if (hex.length % 2 !== 0 || !/^[0-9a-f]*$/.test(hex)) throw new TypeError('not lowercase hex of whole bytes')
+  if (NodeBuffer !== undefined) return new Uint8Array(NodeBuffer.from(hex, 'hex'))
   const out = new Uint8Array(hex.length / 2)
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16)
   return out

@@ -291,8 +291,22 @@ function jsonOnce (value: object): Json {
   return json
 }
 
+/** Hex of Merkle tree nodes: the upper ones are siblings in the proofs of many records of a block. */
+const siblingHex = new WeakMap<Uint8Array, string>()
+
+function hexOnce (bytes: Uint8Array): string {
+  let hex = siblingHex.get(bytes)
+  if (hex === undefined) {
+    hex = toHex(bytes)
+    siblingHex.set(bytes, hex)
+  }
+  return hex
+}
+
+/** toJson(cert), sharing the work between certificates of one block. */
 function certificateJson (cert: Certificate): Json {
-  return { v: cert.v, chainId: cert.chainId, record: toJson(cert.record), header: jsonOnce(cert.header), proof: toJson(cert.proof), commit: jsonOnce(cert.commit) }
+  const proof = { index: cert.proof.index, siblings: cert.proof.siblings.map(hexOnce) }
+  return { v: cert.v, chainId: cert.chainId, record: toJson(cert.record), header: jsonOnce(cert.header), proof, commit: jsonOnce(cert.commit) }
 }
 
 function parseId (value: unknown): Uint8Array {

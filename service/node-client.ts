@@ -14,7 +14,7 @@ import type { z } from 'zod'
 import { CertificateVerifier, type BlockSeal } from '../consensus/certificate.js'
 import { TrustnetError } from '../consensus/errors.js'
 import { decode, encode, equalBytes } from '../consensus/codec.js'
-import { toHex } from '../consensus/ids.js'
+import { headerHash, toHex } from '../consensus/ids.js'
 import {
   CertificateResponseSchema, ErrorResponseSchema, MAX_WAIT_MS, PROTOCOL, SubmitResponseSchema, VerifyResponseSchema,
   verifyAttestation, type Attestation, type BlockProof, type CertificateRequest, type SubmitRequest, type VerifyRequest
@@ -77,12 +77,10 @@ const MAX_CERTIFICATES_RESPONSE = 32 * MiB
 /** How long the first node asked for certificates has before the others are asked too. */
 const HEDGE_MS = 1500
 
-/** Blocks remembered after their check, by height. */
+/** Blocks whose record ids were checked, remembered. */
 const CHECKED_BLOCKS = 64
 
 interface CheckedBlock {
-  /** The block proof as encoded: another answer for the height is reused only if it is byte-for-byte the same. */
-  bytes: Uint8Array
   seal: BlockSeal
   proofs: InclusionProof[]
   /** hex record id -> position in the block */
@@ -101,7 +99,8 @@ export class NodeClient implements Startable {
   private host: Host | undefined
   private rr: RequestResponse | undefined
   private controller = new AbortController()
-  private readonly checkedBlocks = new Map<number, CheckedBlock>()
+  /** Checked trees by header hash (hex). */
+  private readonly trees = new Map<string, Omit<CheckedBlock, 'seal'>>()
   private submitRotation = 0
   private certificateRotation = 0
 
@@ -232,24 +231,22 @@ export class NodeClient implements Startable {
   }
 
   /**
-   * A block proof checked (root and commit) and turned into per-record proofs, once per block:
-   * many rounds in flight ask about records of the same block. A block proof that differs from
-   * the one remembered at its height in any byte is checked afresh.
+   * A block proof checked and turned into per-record proofs. The tree depends on the header
+   * alone (its root and record count): once ids have been checked against a header, later
+   * answers for it (from other nodes, with other quorums' commits) need only their commit checked.
    */
   private checkedBlock (block: BlockProof): CheckedBlock {
-    const height = block.header.height
-    const cached = this.checkedBlocks.get(height)
-    const bytes = encode(block)
-    if (cached !== undefined && equalBytes(cached.bytes, bytes)) return cached
-    const proofs = this.verifier.blockProofs(block.header, block.commit, block.recordIds)
-    const checked: CheckedBlock = {
-      bytes,
-      seal: { header: block.header, commit: block.commit },
-      proofs,
-      indexOf: new Map(block.recordIds.map((id, at) => [toHex(id), at]))
+    const key = toHex(headerHash(block.header))
+    const seal: BlockSeal = { header: block.header, commit: block.commit }
+    const tree = this.trees.get(key)
+    if (tree !== undefined) {
+      this.verifier.checkSeal(block.header, block.commit)
+      return { seal, ...tree }
     }
-    this.checkedBlocks.set(height, checked)
-    if (this.checkedBlocks.size > CHECKED_BLOCKS) this.checkedBlocks.delete(this.checkedBlocks.keys().next().value as number)
+    const proofs = this.verifier.blockProofs(block.header, block.commit, block.recordIds)
+    const checked: CheckedBlock = { seal, proofs, indexOf: new Map(block.recordIds.map((id, at) => [toHex(id), at])) }
+    this.trees.set(key, { proofs: checked.proofs, indexOf: checked.indexOf })
+    if (this.trees.size > CHECKED_BLOCKS) this.trees.delete(this.trees.keys().next().value as string)
     return checked
   }
 
