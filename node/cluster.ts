@@ -24,11 +24,19 @@ export interface ReadyLine { event: 'ready', role: 'node' | 'service', http?: st
 /** The compiled CLI; tests import this module as TypeScript source, so then look in dist/. */
 export const CLI_PATH = fileURLToPath(import.meta.url.endsWith('.ts') ? new URL('../dist/node/cli.js', import.meta.url) : new URL('./cli.js', import.meta.url))
 const READY_TIMEOUT_MS = 60_000
+/**
+ * Old-generation heap per child, MiB. Under load V8 lets garbage pile up to far beyond the live
+ * heap (tens of MiB) before a full collection; a cap makes it collect sooner and keeps resident
+ * memory near 200 MiB instead of 400+. The service holds the outbox's queue in memory: more room.
+ */
+const HEAP_MIB = { node: 256, service: 512 } as const
 
 /** Start a trustnet child process and resolve with its ready line. */
 export async function spawnChild (args: string[], logFile: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess, ready: ReadyLine }> {
   // TRUSTNET_EXEC_ARGV passes Node flags NODE_OPTIONS refuses (e.g. --cpu-prof) to every child.
   const execArgv = (env.TRUSTNET_EXEC_ARGV ?? process.env.TRUSTNET_EXEC_ARGV ?? '').split(' ').filter(a => a !== '')
+  const role = args[0] === 'service' ? 'service' : 'node'
+  if (!execArgv.some(a => a.startsWith('--max-old-space-size'))) execArgv.unshift(`--max-old-space-size=${HEAP_MIB[role]}`)
   // The child writes its logs straight into the file: piped through a busy parent, a full pipe would block the child's writes.
   const log = openSync(logFile, 'a')
   const child = spawn(process.execPath, [...execArgv, CLI_PATH, ...args], { stdio: ['ignore', 'pipe', log], env: { ...process.env, ...env } })

@@ -27,6 +27,11 @@ export interface NodeHttpDeps {
 
 const HASH_HEX = /^[0-9a-f]{64}$/
 
+function memoryMiB (): { rss: number, heapUsed: number } {
+  const m = process.memoryUsage()
+  return { rss: Math.round(m.rss / 2 ** 20), heapUsed: Math.round(m.heapUsed / 2 ** 20) }
+}
+
 function fail (reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
   return reply.code(status).send({ error: { code, message } })
 }
@@ -49,6 +54,7 @@ export function buildNodeHttpApi (deps: NodeHttpDeps): FastifyInstance {
       leader: m.validators.proposer(m.height, m.currentRound),
       mempool: m.mempool.size,
       peers: deps.connectedPeers(),
+      memory: memoryMiB(),
       validators: genesis.validators.map((v, i) => ({ index: i, name: v.name, publicKey: toHex(v.publicKey), peerId: deps.validatorPeerIds[i] }))
     }
   })

@@ -78,7 +78,7 @@ const MAX_CERTIFICATES_RESPONSE = 32 * MiB
 const HEDGE_MS = 1500
 
 /** Blocks whose record ids were checked, remembered. */
-const CHECKED_BLOCKS = 64
+const CHECKED_BLOCKS = 16
 
 interface CheckedBlock {
   seal: BlockSeal
