@@ -4,6 +4,7 @@
  * producing and accepting the same signatures. `verify` never throws on peer input.
  */
 import { ed25519 } from '@noble/curves/ed25519.js'
+import { toHex } from './ids.js'
 import { LIMITS } from './limits.js'
 
 export interface Ed25519 {
@@ -91,3 +92,27 @@ const nodeCrypto: NodeCrypto | undefined =
 
 /** The fastest backend available here. */
 export const defaultEd25519: Ed25519 = nodeCrypto != null ? nodeEd25519(nodeCrypto) : nobleEd25519
+
+/**
+ * `inner`, remembering the last `capacity` signatures it found valid (key, message and signature
+ * compared in full). A validator checks a vote when gossip delivers it and again in the consensus
+ * machine, and once more inside a commit; each later check is a lookup. Failures are not
+ * remembered, and nothing here depends on time, so the machine stays deterministic.
+ */
+export function rememberingEd25519 (inner: Ed25519, capacity = 8192): Ed25519 {
+  const valid = new Set<string>()
+  return {
+    name: `${inner.name} (remembering)`,
+    publicKey: seed => inner.publicKey(seed),
+    sign: (seed, message) => inner.sign(seed, message),
+    verify: (publicKey, message, signature) => {
+      if (!wellFormed(publicKey, signature)) return false
+      const key = toHex(publicKey) + toHex(signature) + toHex(message)
+      if (valid.has(key)) return true
+      if (!inner.verify(publicKey, message, signature)) return false
+      if (valid.size >= capacity) valid.delete(valid.values().next().value as string)
+      valid.add(key)
+      return true
+    }
+  }
+}

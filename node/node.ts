@@ -4,7 +4,7 @@
  * services and block sync), the serial driver and the operator HTTP API.
  */
 import './promise-shim.js'
-import { defaultEd25519 } from '../consensus/ed25519.js'
+import { defaultEd25519, rememberingEd25519 } from '../consensus/ed25519.js'
 import { TrustnetError } from '../consensus/errors.js'
 import { encode } from '../consensus/codec.js'
 import { genesisHash } from '../consensus/ids.js'
@@ -46,7 +46,9 @@ export async function startNode (home: string): Promise<RunningNode> {
   const tip = await store.tip() ?? { height: 0, hash: genesisHash(genesis), time: genesis.genesisTime }
   const signed = await store.signed(tip.height + 1)
   if (signed.damaged) log.error({ height: tip.height + 1 }, 'the log of what this validator signed is damaged: it will not sign at this height')
-  const machine = new Machine({ genesis, self: { index: config.index, seed }, tip, ...(signed.damaged ? { abstainAt: tip.height + 1 } : {}) })
+  // Gossip checks each vote, the machine checks it again, and commits carry the same signatures.
+  const ed = rememberingEd25519(defaultEd25519)
+  const machine = new Machine({ genesis, self: { index: config.index, seed }, tip, ed, ...(signed.damaged ? { abstainAt: tip.height + 1 } : {}) })
   machine.restore(signed.messages)
 
   const topic = topics(genesis.chainId)
@@ -78,9 +80,9 @@ export async function startNode (home: string): Promise<RunningNode> {
   const validate = (data: Uint8Array): Verdict => {
     try {
       const envelope = decodeEnvelope(data)
-      if (envelope.kind === 'message') checkMessage(machine.validators, genesis.chainId, envelope.message, defaultEd25519)
+      if (envelope.kind === 'message') checkMessage(machine.validators, genesis.chainId, envelope.message, ed)
       // The signature covers the header (and through its Merkle root, the ids): checkable before the records are at hand.
-      else checkProposal(machine.validators, genesis.chainId, { ...envelope.proposal, block: { header: envelope.proposal.header, records: [] } }, defaultEd25519)
+      else checkProposal(machine.validators, genesis.chainId, { ...envelope.proposal, block: { header: envelope.proposal.header, records: [] } }, ed)
       decoded.set(data, envelope)
       return 'accept'
     } catch (err) {

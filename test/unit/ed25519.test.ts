@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { defaultEd25519, nobleEd25519, nodeEd25519, type Ed25519 } from '../../consensus/ed25519.js'
+import { defaultEd25519, nobleEd25519, nodeEd25519, rememberingEd25519, type Ed25519 } from '../../consensus/ed25519.js'
 import { testSeed } from '../helpers/fixtures.js'
 
 const nodeBackend = nodeEd25519(crypto)
@@ -125,5 +125,31 @@ describe('edge encodings', () => {
     const sig = new Uint8Array(64)
     sig.set(nonCanonicalIdentity, 0)
     expect(nobleEd25519.verify(nonCanonicalIdentity, msg, sig)).toBe(nodeBackend.verify(nonCanonicalIdentity, msg, sig))
+  })
+})
+
+describe('rememberingEd25519', () => {
+  const seed = new Uint8Array(32).fill(7)
+  const message = new TextEncoder().encode('vote bytes')
+
+  it('checks a signature once, answers repeats from memory, and never remembers a failure', () => {
+    let checks = 0
+    const counting: Ed25519 = { ...defaultEd25519, name: 'counting', verify: (k, m, s) => { checks++; return defaultEd25519.verify(k, m, s) } }
+    const ed = rememberingEd25519(counting, 2)
+    const key = ed.publicKey(seed)
+    const sig = ed.sign(seed, message)
+    expect(ed.verify(key, message, sig)).toBe(true)
+    expect(ed.verify(key, message, sig)).toBe(true)
+    expect(checks).toBe(1)
+    const bad = Uint8Array.from(sig, (b, i) => i === 0 ? b ^ 1 : b)
+    expect(ed.verify(key, message, bad)).toBe(false)
+    expect(ed.verify(key, message, bad)).toBe(false)
+    expect(checks).toBe(3)
+    // Same signature, other message: checked, refused.
+    expect(ed.verify(key, new TextEncoder().encode('other bytes'), sig)).toBe(false)
+    // Bounded: after two other valid signatures the first is checked again.
+    for (const text of ['a', 'b']) { const m = new TextEncoder().encode(text); expect(ed.verify(key, m, ed.sign(seed, m))).toBe(true) }
+    expect(ed.verify(key, message, sig)).toBe(true)
+    expect(checks).toBe(7)
   })
 })
