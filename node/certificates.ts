@@ -8,7 +8,7 @@
 import { recordId } from '../consensus/ids.js'
 import { merkleProofs } from '../consensus/merkle.js'
 import type { BlockProof } from '../consensus/node-api.js'
-import type { Certificate, InclusionProof } from '../consensus/types.js'
+import type { Certificate, InclusionProof, LedgerRecord } from '../consensus/types.js'
 import type { ChainStore, StoredBlock } from './store/chain-store.js'
 
 const CACHED_BLOCKS = 16
@@ -40,6 +40,14 @@ export class CertificateIssuer {
     if (proof === undefined) return null
     const { block, commit } = entry.stored
     return { v: 1, chainId: block.header.chainId, record, header: block.header, proof, commit }
+  }
+
+  /** The record stored under `id` and the height of its block, without building any proof: what attestations and peers need. */
+  async anchored (id: Uint8Array): Promise<{ record: LedgerRecord, height: number } | null> {
+    const at = await this.store.location(id)
+    if (at === undefined) return null
+    const record = (await this.block(at.height))?.stored.block.records[at.index]
+    return record === undefined ? null : { record, height: at.height }
   }
 
   /** The block proofs covering those of `ids` that are on chain, each block once, in height order. */

@@ -64,8 +64,8 @@ export async function registerServiceProtocols (deps: ProtocolDeps): Promise<voi
 
   await rr.handle(PROTOCOL.verify, answering(async req => {
     const { id, dataHash } = decode(VerifyRequestSchema, req, 1024)
-    // The certificate path reads the record's block once and keeps it for the next request.
-    const anchored = await certificates.certificate(id)
+    // Read through the issuer's block cache: the record's block is loaded once for many requests.
+    const anchored = await certificates.anchored(id)
     const anchoredHash = anchored?.record.dataHash ?? null
     return {
       attestation: signAttestation({
@@ -74,7 +74,7 @@ export async function registerServiceProtocols (deps: ProtocolDeps): Promise<voi
         presentedHash: dataHash,
         anchoredHash,
         match: anchoredHash !== null && equalBytes(anchoredHash, dataHash),
-        height: anchored?.header.height ?? null,
+        height: anchored?.height ?? null,
         validator: deps.index,
         time: deps.now()
       }, deps.seed)
@@ -86,7 +86,7 @@ export async function registerServiceProtocols (deps: ProtocolDeps): Promise<voi
     const { ids } = decode(RecordsRequestSchema, req, MAX_REQUEST_BYTES)
     return {
       records: await Promise.all(ids.map(async id => {
-        return driver.machine.mempool.get(id) ?? (await certificates.certificate(id))?.record ?? null
+        return driver.machine.mempool.get(id) ?? (await certificates.anchored(id))?.record ?? null
       }))
     }
   }), { maxRequestBytes: MAX_REQUEST_BYTES })
