@@ -81,7 +81,8 @@ export async function startService (config: ServiceConfig, options: StartOptions
       now,
       logger: log
     })
-    await app.listen({ host: config.http.host, port: config.http.port })
+    // A burst of new clients must wait in the accept queue, not be dropped into SYN retries (seconds each).
+    await app.listen({ host: config.http.host, port: config.http.port, backlog: 4096 })
     // Closing the server waits for requests in flight; those waiting for a certificate are
     // released by stopping the outbox, so it stops while the server drains.
     stops.push(async () => { await closeHttpApi(app, async () => { await outbox.stop() }) })
