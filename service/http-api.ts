@@ -279,29 +279,23 @@ function ledgerRecord (init: HttpApiInit, dataHash: Uint8Array, meta: RecordMeta
   return parseField(LedgerRecordSchema, { v: 1, dataHash, meta: clean, service: init.serviceId }, 'record')
 }
 
+/** `fn` with its answers kept per argument object, for as long as that object lives. */
+function memoize<K extends object, V> (fn: (key: K) => V): (key: K) => V {
+  const answers = new WeakMap<K, V>()
+  return key => {
+    let answer = answers.get(key)
+    if (answer === undefined) {
+      answer = fn(key)
+      answers.set(key, answer)
+    }
+    return answer
+  }
+}
+
 /** JSON forms of headers and commits, made once per block: a batch's certificates share them. */
-const sharedJson = new WeakMap<object, Json>()
-
-function jsonOnce (value: object): Json {
-  let json = sharedJson.get(value)
-  if (json === undefined) {
-    json = toJson(value)
-    sharedJson.set(value, json)
-  }
-  return json
-}
-
+const jsonOnce = memoize((value: object): Json => toJson(value))
 /** Hex of Merkle tree nodes: the upper ones are siblings in the proofs of many records of a block. */
-const siblingHex = new WeakMap<Uint8Array, string>()
-
-function hexOnce (bytes: Uint8Array): string {
-  let hex = siblingHex.get(bytes)
-  if (hex === undefined) {
-    hex = toHex(bytes)
-    siblingHex.set(bytes, hex)
-  }
-  return hex
-}
+const hexOnce = memoize(toHex)
 
 /** toJson(cert), sharing the work between certificates of one block. */
 function certificateJson (cert: Certificate): Json {

@@ -118,12 +118,6 @@ export class Outbox implements Startable {
     this.wake?.()
   }
 
-  /** Pending items are in the store that were not handed to add(). */
-  notify (): void {
-    this.spilled = true
-    this.wake?.()
-  }
-
   private enqueue (item: Item): void {
     if (item.status !== 'pending') return
     const key = toHex(item.id)
