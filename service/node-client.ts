@@ -180,8 +180,10 @@ export class NodeClient implements Startable {
   async certificates (ids: Uint8Array[], opts: CertificatesOptions): Promise<Array<Placement | null>> {
     const waitMs = Math.min(opts.waitMs, MAX_WAIT_MS)
     const body = encode({ ids, waitMs } satisfies CertificateRequest)
+    const keys = ids.map(toHex)
+    // hex id -> first position asked
     const wanted = new Map<string, number>()
-    ids.forEach((id, i) => { if (!wanted.has(toHex(id))) wanted.set(toHex(id), i) })
+    keys.forEach((key, i) => { if (!wanted.has(key)) wanted.set(key, i) })
     const found: Array<Placement | null> = ids.map(() => null)
     let missing = wanted.size
     let answered = 0
@@ -227,7 +229,7 @@ export class NodeClient implements Startable {
     this.throwIfStopped(opts.signal)
     if (answered === 0 && missing > 0) throw new NodesUnavailableError('no node answered the certificate request', { nodes: this.endpoints.length })
     // An id asked twice has one answer.
-    return ids.map((id, i) => found[i] ?? found[wanted.get(toHex(id)) as number] ?? null)
+    return keys.map((key, i) => found[i] ?? found[wanted.get(key) as number] ?? null)
   }
 
   /**
