@@ -22,6 +22,8 @@ import { ping, type Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import { libp2pLogger } from './quiet-logger.js'
+import { coalescingWrites } from './write-coalescing.js'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 
 // A type alias, not an interface: libp2p's ServiceMap needs an implicit index signature.
@@ -95,11 +97,13 @@ export async function createHost (init: HostInit): Promise<Host> {
   const closedMesh = init.allowedPeers != null
   const blocked = new Set<string>()
 
+  const logger = libp2pLogger()
   const node = await createLibp2p<HostServices>({
     privateKey,
+    ...(logger !== undefined ? { logger } : {}),
     addresses: { listen: init.listen ?? DEFAULT_LISTEN },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [coalescingWrites(noise())],
     streamMuxers: [yamux()],
     // A saturated CPU delays pongs; aborting on a late ping dropped whole meshes mid-run.
     connectionMonitor: { abortConnectionOnPingFailure: false },

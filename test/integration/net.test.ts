@@ -227,6 +227,17 @@ describe('net (real libp2p, in-process)', () => {
     expect(Array.from(await rr[1]!.request(hosts[0]!.peerId, ECHO, bytes(7)))).toEqual([7, 42])
   })
 
+  it('carries a multi-megabyte answer intact over the write-coalescing socket', async () => {
+    const BIG = '/trustnet/test/big/1.0.0'
+    const answer = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 31) % 251)
+    await rr[0]!.handle(BIG, async () => answer, { maxRequestBytes: 16 })
+    const got = await Promise.all([1, 2].map(async () => await rr[1]!.request(hosts[0]!.peerId, BIG, bytes(1), { timeoutMs: 20_000 })))
+    for (const g of got) {
+      expect(g.length).toBe(answer.length)
+      expect(Buffer.compare(Buffer.from(g), Buffer.from(answer))).toBe(0)
+    }
+  })
+
   it('fails with typed errors for unknown peers, unknown protocols, slow and failing handlers', async () => {
     const stranger = peerIdFromEd25519PublicKey(ed25519.getPublicKey(new Uint8Array(32).fill(0x77)))
     await expect(rr[1]!.request(stranger, ECHO, bytes(1), { timeoutMs: 2_000 }))
