@@ -189,11 +189,11 @@ export class ServiceStore {
       if (ids.length >= limit) break
     }
     if (ids.length === 0) return []
-    const values = await this.db.getMany(ids.map(itemKey))
+    const [values, placements] = await Promise.all([this.db.getMany(ids.map(itemKey)), this.db.getMany(ids.map(placementKey))])
     const items: Item[] = []
     for (const [i, bytes] of values.entries()) {
       if (bytes === undefined) continue
-      const item = await this.assemble(ids[i] as Uint8Array, bytes)
+      const item = await this.assemble(ids[i] as Uint8Array, bytes, placements[i] ?? null)
       // The key scan reads a snapshot: an item certified since then is no longer pending.
       if (item.status === 'pending') items.push(item)
     }
@@ -242,10 +242,13 @@ export class ServiceStore {
     return entries.map(e => sealAt.get(e.seal.header.height) as BlockSeal)
   }
 
-  /** The item with its status and, once certified, its certificate built from the block's seal. */
-  private async assemble (id: Uint8Array, bytes: Uint8Array): Promise<Item> {
+  /**
+   * The item with its status and, once certified, its certificate built from the block's seal.
+   * `readPlacement`: its placement bytes if the caller read them already (null: it has none).
+   */
+  private async assemble (id: Uint8Array, bytes: Uint8Array, readPlacement?: Uint8Array | null): Promise<Item> {
     const { v: _v, ...stored } = decode(StoredItemSchema, bytes, ITEM_MAX_BYTES)
-    const placementBytes = await this.db.get(placementKey(id))
+    const placementBytes = readPlacement === undefined ? await this.db.get(placementKey(id)) : readPlacement ?? undefined
     if (placementBytes === undefined) return { id, ...stored, status: 'pending', certificate: null }
     const placement = decode(PlacementSchema, placementBytes)
     const seal = await this.seal(placement.height)

@@ -3,17 +3,15 @@
  * (throughput single and batch, latency at half the single-record peak, verify requests), sample
  * every validator's memory throughout, then measure stored bytes per record on chain and, with the
  * cluster gone, offline verification of the certificates collected. The cluster and the client
- * processes are torn down whatever happens.
+ * processes are torn down whatever happens (withBenchCluster).
  */
 import { join } from 'node:path'
 import { nodeHome } from '../../node/init.js'
 import type { ProcessCluster } from '../helpers/process-cluster.js'
 import { batchPhase, emitThroughput, latencyPhase, singleRecordPhase, verifyPhase, warmUp, type Baselines, type PhaseContext } from './bench-phases.js'
-import { onInterrupt } from './cleanup.js'
-import { ClientPool } from './client-pool.js'
-import { clusterPids, startCluster, stopCluster } from './cluster-lifecycle.js'
+import { withBenchCluster } from './cluster-lifecycle.js'
 import { offlineVerifyRate } from './offline-verify.js'
-import { dirBytes, RssSampler } from './process-metrics.js'
+import { dirBytes, type RssSampler } from './process-metrics.js'
 import type { Profile } from './profiles.js'
 import { log, type Report } from './report.js'
 import { round } from './stats.js'
@@ -34,30 +32,18 @@ async function emitResources (ctx: PhaseContext, cluster: ProcessCluster, rss: R
 
 export async function benchCluster (validators: number, profile: Profile, report: Report, baselines: Baselines): Promise<void> {
   log(`--- ${validators} validators (${profile.name}) ---`)
-  const cluster = await startCluster(validators)
-  let pool: ClientPool | undefined
-  const teardown = async (): Promise<void> => { await pool?.close(); await stopCluster(cluster) }
-  const done = onInterrupt(teardown)
-  const rss = new RssSampler(() => clusterPids(cluster))
-  let certificates: unknown[] = []
-  try {
-    rss.start()
-    pool = await ClientPool.start(profile.clients)
+  const { result: certificates, cluster } = await withBenchCluster(validators, profile.clients, async ({ cluster, pool, rss }) => {
     const ctx: PhaseContext = { pool, target: { serviceUrl: cluster.serviceUrl, apiKey: cluster.apiKey }, nodeUrls: cluster.nodeUrls, validators, profile, report, baselines }
     await warmUp(ctx)
     const single = await singleRecordPhase(ctx)
     if (single.perS <= 0) throw new Error('no record was certified in the single-record phase')
     const batch = profile.batch ? await batchPhase(ctx) : undefined
     const paced = await latencyPhase(ctx, single.perS / 2)
-    // Single-record requests do not wait for certificates: those verified offline come from these.
-    certificates = [...(batch?.certificates ?? []), ...paced.certificates]
     if (profile.verify) await verifyPhase(ctx)
     await emitResources(ctx, cluster, rss)
-  } finally {
-    await rss.stop().catch(() => undefined)
-    await teardown()
-    done()
-  }
+    // Single-record requests do not wait for certificates: those verified offline come from these.
+    return [...(batch?.certificates ?? []), ...paced.certificates]
+  })
   // The cluster is gone: the verification below has the core to itself.
   const perS = offlineVerifyRate(cluster.genesis, certificates, profile.offlineVerifyMs)
   const blocks = new Set(certificates.map(c => (c as { header: { height: number } }).header.height)).size

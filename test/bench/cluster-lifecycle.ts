@@ -3,7 +3,35 @@
  * compiled CLI, via the e2e ProcessCluster), and naming their processes for the memory sampler.
  */
 import { ProcessCluster } from '../helpers/process-cluster.js'
+import { onInterrupt } from './cleanup.js'
+import { ClientPool } from './client-pool.js'
+import { RssSampler } from './process-metrics.js'
 import { log } from './report.js'
+
+/** What a bench run gets while its cluster is up: the cluster, its load clients and its memory sampler (already sampling). */
+export interface BenchCluster { cluster: ProcessCluster, pool: ClientPool, rss: RssSampler }
+
+/**
+ * Runs `body` against a fresh cluster of `validators` with `clients` load-client processes and
+ * every process's memory sampled. Everything is torn down afterwards, also when `body` throws or
+ * the bench is interrupted. The cluster object stays readable (its genesis, say) after `body`.
+ */
+export async function withBenchCluster<T> (validators: number, clients: number, body: (bench: BenchCluster) => Promise<T>): Promise<{ result: T, cluster: ProcessCluster }> {
+  const cluster = await startCluster(validators)
+  let pool: ClientPool | undefined
+  const teardown = async (): Promise<void> => { await pool?.close(); await stopCluster(cluster) }
+  const done = onInterrupt(teardown)
+  const rss = new RssSampler(() => clusterPids(cluster))
+  try {
+    rss.start()
+    pool = await ClientPool.start(clients)
+    return { result: await body({ cluster, pool, rss }), cluster }
+  } finally {
+    await rss.stop().catch(() => undefined)
+    await teardown()
+    done()
+  }
+}
 
 export async function startCluster (validators: number): Promise<ProcessCluster> {
   const cluster = await ProcessCluster.create({

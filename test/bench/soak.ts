@@ -8,11 +8,9 @@
 import { Rng } from '../helpers/rng.js'
 import type { BenchArgs } from './args.js'
 import { CHAOS, runChaos } from './chaos.js'
-import { onInterrupt } from './cleanup.js'
-import { ClientPool, merge } from './client-pool.js'
-import { clusterPids, startCluster, stopCluster } from './cluster-lifecycle.js'
+import { merge } from './client-pool.js'
+import { withBenchCluster } from './cluster-lifecycle.js'
 import type { PhaseResult } from './load-protocol.js'
-import { RssSampler } from './process-metrics.js'
 import { log, Report } from './report.js'
 import { certificatesNotServed, chainMismatches, convergedHeight, invalidCertificates, recordsMissingOnValidators } from './soak-checks.js'
 import { percentile, round, sortedCopy } from './stats.js'
@@ -29,15 +27,8 @@ export async function runSoak (args: BenchArgs): Promise<number> {
     report.emit({ metric, value: round(value), unit, validators: n, ...extra })
   }
   log(`soak: ${n} validators, ${args.minutes} min, seed ${args.seed} (replay with --seed ${args.seed})`)
-  const cluster = await startCluster(n)
-  let pool: ClientPool | undefined
-  const teardown = async (): Promise<void> => { await pool?.close(); await stopCluster(cluster) }
-  const done = onInterrupt(teardown)
-  const rss = new RssSampler(() => clusterPids(cluster))
   const violations: string[] = []
-  try {
-    rss.start()
-    pool = await ClientPool.start(CLIENTS)
+  await withBenchCluster(n, CLIENTS, async ({ cluster, pool, rss }) => {
     const target = { serviceUrl: cluster.serviceUrl, apiKey: cluster.apiKey }
     const started = Date.now()
     const loading = pool.run(target, () => ({ kind: 'soak', concurrency: CONCURRENCY_PER_CLIENT }))
@@ -81,11 +72,7 @@ export async function runSoak (args: BenchArgs): Promise<number> {
     if (invalid.length > 0) violations.push(`${invalid.length} certificates received do not verify (first ${invalid[0]})`)
     if (chaos.catchUpTimeouts > 0) violations.push(`${chaos.catchUpTimeouts} restarted validators did not catch up within ${CHAOS.catchUpTimeoutMs} ms`)
     if (load.ok === 0) violations.push('nothing was certified during the soak')
-  } finally {
-    await rss.stop().catch(() => undefined)
-    await teardown()
-    done()
-  }
+  })
   for (const v of violations) report.note(`VIOLATION: ${v}`)
   process.stdout.write('\n' + summaryTable(report, `trustnet soak: ${args.minutes} min, seed ${args.seed}: ${violations.length === 0 ? 'no violations' : `${violations.length} violations`}`))
   return violations.length === 0 ? 0 : 1
