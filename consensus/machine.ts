@@ -23,7 +23,7 @@ import { HeightVoteSet } from './vote-set.js'
 import { z } from 'zod'
 
 export type Step = 'propose' | 'prevote' | 'precommit'
-export type TimeoutKind = 'propose' | 'prevote' | 'precommit' | 'tick'
+export type TimeoutKind = 'propose' | 'prevote' | 'precommit' | 'tick' | 'gather'
 export interface Timeout { kind: TimeoutKind, height: number, round: number }
 
 export type Input =
@@ -102,6 +102,8 @@ export class Machine {
   /** Messages for the next height, verified, replayed when we get there. */
   private nextHeight: ConsensusMessage[] = []
   private lastOwnPrecommit: Vote | null = null
+  /** When this validator last decided a block (its clock); a restarted one has not. */
+  private decidedAt = Number.NEGATIVE_INFINITY
   private readonly peerHeights = new Map<number, number>()
   private syncAskedAt = -1
   private heightAtLastTick = 0
@@ -269,7 +271,8 @@ export class Machine {
       this.onTick()
       return
     }
-    if (t.height !== this.height || t.round !== this.round) return
+    // 'gather' only wakes the height: react() runs after every input.
+    if (t.kind === 'gather' || t.height !== this.height || t.round !== this.round) return
     if (t.kind === 'propose' && this.stepName === 'propose') this.castVote('prevote', null)
     else if (t.kind === 'prevote' && this.stepName === 'prevote') this.castVote('precommit', null)
     else if (t.kind === 'precommit') this.startRound(this.round + 1, now)
@@ -327,6 +330,7 @@ export class Machine {
     for (let guard = 0; guard < 10_000; guard++) {
       if (!this.active) {
         if (this.mempool.size === 0 && this.proposals.size === 0 && this.votes.isEmpty()) return
+        if (this.gathering(now)) return
         this.active = true
         this.startRound(0, now)
         continue
@@ -340,6 +344,18 @@ export class Machine {
       return
     }
     throw new Error('consensus rules did not settle') // a bug, not an input error
+  }
+
+  /**
+   * Whether this height waits for more records before it starts: only records are waiting (no
+   * proposal or vote of a peer yet), fewer than a full block, and the last commit was less than
+   * minBlockIntervalMs ago. A timeout wakes the height when the interval is over.
+   */
+  private gathering (now: number): boolean {
+    const until = this.decidedAt + (this.params.minBlockIntervalMs ?? 0)
+    if (now >= until || this.proposals.size > 0 || !this.votes.isEmpty() || this.mempool.size >= this.params.maxBlockRecords) return false
+    if (this.once('gather')) this.schedule('gather', this.height, 0, until - now)
+    return true
   }
 
   private startRound (round: number, now: number): void {
@@ -502,6 +518,7 @@ export class Machine {
     this.mempool.removeCommitted(block.records.map(recordId))
     this.tip = { height: block.header.height, hash, time: block.header.time }
     this.lastOwnPrecommit = own ?? null
+    this.decidedAt = now
     this.enterHeight(now)
   }
 
@@ -612,7 +629,8 @@ export class Machine {
       peerHeights: [...this.peerHeights].sort((a, b) => a[0] - b[0]),
       heightAtLastTick: this.heightAtLastTick,
       syncAskedAt: this.syncAskedAt,
-      lastOwnPrecommit: this.lastOwnPrecommit === null ? null : toHex(this.lastOwnPrecommit.signature)
+      lastOwnPrecommit: this.lastOwnPrecommit === null ? null : toHex(this.lastOwnPrecommit.signature),
+      decidedAt: this.decidedAt
     })
   }
 }

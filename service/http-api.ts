@@ -45,6 +45,7 @@ const JSON_BODY_BYTES = 1024 * 1024
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
 const HEX32 = /^[0-9a-f]{64}$/
 const utf8 = new TextDecoder('utf-8', { fatal: true })
+const utf8Encoder = new TextEncoder()
 
 const StoreQuerySchema = z.object({
   name: boundedText(LIMITS.nameChars).optional(),
@@ -257,18 +258,21 @@ export async function closeHttpApi (app: FastifyInstance, drain: () => Promise<v
   }
 }
 
+const BEARER = /^Bearer +(\S+)$/i
+const keyHash = (key: string): string => toHex(sha256(utf8Encoder.encode(key)))
+
 /** API keys are looked up by their hash, so the lookup time says nothing about how close a guess was. */
 class ClientKeys {
   private readonly byHash: Map<string, string>
 
   constructor (keys: readonly ApiKey[]) {
-    this.byHash = new Map(keys.map(k => [toHex(sha256(new TextEncoder().encode(k.key))), k.client]))
+    this.byHash = new Map(keys.map(k => [keyHash(k.key), k.client]))
   }
 
   authenticate (header: string | undefined): string {
     if (header === undefined) throw unauthorized('missing API key: send Authorization: Bearer <key>')
-    const match = /^Bearer +(\S+)$/i.exec(header)
-    const client = match === null ? undefined : this.byHash.get(toHex(sha256(new TextEncoder().encode(match[1] as string))))
+    const match = BEARER.exec(header)
+    const client = match === null ? undefined : this.byHash.get(keyHash(match[1] as string))
     if (client === undefined) throw unauthorized('invalid API key')
     return client
   }
@@ -334,6 +338,7 @@ function jsonBody (body: unknown): unknown {
 /** Fires when the client goes away, so a waiting request stops waiting. */
 function closeSignal (reply: FastifyReply): AbortSignal {
   const controller = new AbortController()
-  reply.raw.once('close', () => { controller.abort() })
+  // 'close' also follows every answer sent; aborting then would only build an AbortError per request.
+  reply.raw.once('close', () => { if (!reply.raw.writableFinished) controller.abort() })
   return controller.signal
 }
