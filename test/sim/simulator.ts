@@ -90,7 +90,9 @@ export const SIM_PARAMS = {
   timeoutVoteMs: 200,
   timeoutDeltaMs: 150,
   rebroadcastMs: 500,
-  maxClockDriftMs: 5_000
+  maxClockDriftMs: 5_000,
+  // Heights right after a commit gather records first: timers the adversarial schedules must cover too.
+  minBlockIntervalMs: 50
 }
 
 export function simKeys (n: number, ed: Ed25519 = defaultEd25519): { seeds: Uint8Array[], genesis: Genesis } {
