@@ -12,7 +12,6 @@ import type { Startable } from '@libp2p/interface'
 import { multiaddr, CODE_P2P } from '@multiformats/multiaddr'
 import type { z } from 'zod'
 import { CertificateVerifier, type BlockSeal } from '../consensus/certificate.js'
-import { defaultEd25519, rememberingEd25519 } from '../consensus/ed25519.js'
 import { TrustnetError } from '../consensus/errors.js'
 import { decode, encode, equalBytes } from '../consensus/codec.js'
 import { headerHash, toHex } from '../consensus/ids.js'
@@ -107,8 +106,7 @@ export class NodeClient implements Startable {
 
   constructor (private readonly init: NodeClientInit) {
     this.validators = new ValidatorSet(init.genesis)
-    // Answers for one block (one per round whose records it holds) carry the same commit: its signatures are checked once.
-    this.verifier = new CertificateVerifier(init.genesis, rememberingEd25519(defaultEd25519))
+    this.verifier = new CertificateVerifier(init.genesis)
     const byPeer = new Map(init.genesis.validators.map((v, i) => [peerIdFromEd25519PublicKey(v.publicKey), i]))
     this.endpoints = init.nodes.map(addr => {
       const peerId = multiaddr(addr).getComponents().findLast(c => c.code === CODE_P2P)?.value
