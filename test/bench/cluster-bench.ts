@@ -19,8 +19,11 @@ import { recordsOnChain, waitIdle } from './validators-http.js'
 
 async function emitResources (ctx: PhaseContext, cluster: ProcessCluster, rss: RssSampler): Promise<void> {
   await rss.stop()
-  const nodeRss = Array.from({ length: cluster.n }, (_, i) => round(rss.maxMiB.get(`node-${i}`) ?? Number.NaN))
+  const perNode = (peaks: Map<string, number>): number[] => Array.from({ length: cluster.n }, (_, i) => round(peaks.get(`node-${i}`) ?? Number.NaN))
+  const nodeRss = perNode(rss.maxMiB)
+  const nodePrivate = perNode(rss.maxPrivateMiB)
   ctx.report.emit({ metric: 'node_rss_mb_max', value: Math.max(...nodeRss), unit: 'MiB', validators: ctx.validators, per_node: nodeRss })
+  ctx.report.emit({ metric: 'node_private_mb_max', value: Math.max(...nodePrivate), unit: 'MiB', validators: ctx.validators, per_node: nodePrivate })
   ctx.report.emit({ metric: 'service_rss_mb_max', value: round(rss.maxMiB.get('service') ?? Number.NaN), unit: 'MiB', validators: ctx.validators })
   const height = await waitIdle(cluster.nodeUrls)
   const records = await recordsOnChain(cluster.nodeUrls[0] as string, height)

@@ -1,21 +1,42 @@
 /**
  * Resource figures of running processes read from Linux's /proc and the file system: a sampler
- * of resident memory (VmRSS) that keeps the maximum per process slot over a run (a restarted
- * validator keeps its slot), and the bytes a directory holds on disk.
+ * of resident memory that keeps the maximum per process slot over a run (a restarted validator
+ * keeps its slot), and the bytes a directory holds on disk.
+ *
+ * Resident memory (VmRSS) counts file pages mapped into the process as well as its own memory:
+ * the node binary's code, shared by every Node process on the machine (about 45 MiB), and the
+ * LevelDB table files a node maps to read them, which grow with its chain and which the kernel
+ * can drop at any time. The private part (RssAnon: heap, native allocations) is what a process
+ * alone holds, so both are kept.
  */
 import { readFile, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 
-/** VmRSS of a live process in MiB; undefined if it is gone. */
-export async function rssMiB (pid: number): Promise<number | undefined> {
+export interface ResidentMiB {
+  /** VmRSS: everything resident, mapped files included. */
+  rss: number
+  /** RssAnon: resident memory of the process's own (heap, native allocations). */
+  private: number
+}
+
+/** Resident memory of a live process in MiB; undefined if it is gone. */
+export async function residentMiB (pid: number): Promise<ResidentMiB | undefined> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined)
-  const kb = status === undefined ? undefined : /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]
-  return kb === undefined ? undefined : Number(kb) / 1024
+  if (status === undefined) return undefined
+  const kb = (field: string): number | undefined => {
+    const value = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(status)?.[1]
+    return value === undefined ? undefined : Number(value) / 1024
+  }
+  const rss = kb('VmRSS')
+  const anon = kb('RssAnon')
+  return rss === undefined || anon === undefined ? undefined : { rss, private: anon }
 }
 
 export class RssSampler {
   /** slot -> max RSS seen, MiB */
   readonly maxMiB = new Map<string, number>()
+  /** slot -> max private resident memory seen, MiB */
+  readonly maxPrivateMiB = new Map<string, number>()
   private timer: NodeJS.Timeout | undefined
   private sampling: Promise<void> = Promise.resolve()
 
@@ -34,8 +55,10 @@ export class RssSampler {
 
   private async sample (): Promise<void> {
     await Promise.all([...this.pids()].map(async ([slot, pid]) => {
-      const mib = pid === undefined ? undefined : await rssMiB(pid)
-      if (mib !== undefined && mib > (this.maxMiB.get(slot) ?? 0)) this.maxMiB.set(slot, mib)
+      const mib = pid === undefined ? undefined : await residentMiB(pid)
+      if (mib === undefined) return
+      if (mib.rss > (this.maxMiB.get(slot) ?? 0)) this.maxMiB.set(slot, mib.rss)
+      if (mib.private > (this.maxPrivateMiB.get(slot) ?? 0)) this.maxPrivateMiB.set(slot, mib.private)
     }))
   }
 }

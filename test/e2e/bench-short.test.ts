@@ -19,6 +19,7 @@ const REQUIRED = [
   'offline_verify_per_s_shared_commits',
   'verify_requests_per_s',
   'node_rss_mb_max',
+  'node_private_mb_max',
   'node_bytes_per_record',
   'sha256_per_s',
   'level_batch_puts_per_s'
@@ -60,6 +61,8 @@ describe('bench --short', () => {
       expect(at('latency_p95_ms', n)).toBeLessThanOrEqual(at('latency_p99_ms', n) as number)
       // Remembering checked commits can only save work.
       expect(at('offline_verify_per_s_shared_commits', n)).toBeGreaterThan(at('offline_verify_per_s', n) as number)
+      // Private memory is part of resident memory.
+      expect(at('node_private_mb_max', n)).toBeLessThanOrEqual(at('node_rss_mb_max', n) as number)
     }
     expect(run.stdout).toContain('validators')
   }, 150_000)
