@@ -34,7 +34,10 @@ export interface OutboxInit {
   /**
    * While a round is in flight, a batch short of maxBatch waits up to this long for more items:
    * under a stream of single requests, rounds of hundreds of records instead of one each
-   * (every round is a request to each node). An idle outbox sends at once. @default 50
+   * (every round is a request to each node, and each node gossips what it received). An idle
+   * outbox sends at once. About one round per block (blocks under load start at least
+   * minBlockIntervalMs, 100 ms by default, after the last commit): rounds sent more often
+   * than blocks land in the same block and only add requests and gossip. @default 150
    */
   lingerMs?: number
   /** Pending items held in memory; beyond this they wait in the store until the queue drains. @default 200_000 */
@@ -81,7 +84,7 @@ export class Outbox implements Startable {
     this.minBackoffMs = init.backoff?.minMs ?? 200
     this.maxBackoffMs = init.backoff?.maxMs ?? 5_000
     this.maxQueued = init.maxQueued ?? 200_000
-    this.lingerMs = init.lingerMs ?? 50
+    this.lingerMs = init.lingerMs ?? 150
   }
 
   async start (): Promise<void> {

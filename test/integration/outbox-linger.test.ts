@@ -1,0 +1,93 @@
+/**
+ * How the outbox groups single items into rounds: an idle outbox submits at once, and while a
+ * round is in flight, items arriving within lingerMs of the first one waiting go out together in
+ * one round rather than one round each. The nodes are a scripted CertificateSource whose
+ * certificate requests stay open until the test ends, so the first round stays in flight.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { LedgerRecord } from '../../consensus/types.js'
+import type { CertificateSource } from '../../service/outbox.js'
+import { Outbox } from '../../service/outbox.js'
+import { ServiceStore, type Item } from '../../service/store.js'
+import { makeRecord } from '../helpers/fixtures.js'
+import { waitFor } from '../helpers/process-cluster.js'
+
+/** Records each submit's size; certificate requests answer nothing until released (or their wait ends). */
+class HoldingNodes implements CertificateSource {
+  readonly submits: number[] = []
+  private readonly holds = new Set<() => void>()
+
+  async submit (records: LedgerRecord[]): Promise<{ acknowledged: number }> {
+    this.submits.push(records.length)
+    return { acknowledged: 1 }
+  }
+
+  async certificates (ids: Uint8Array[], opts: { waitMs: number, signal?: AbortSignal }): Promise<null[]> {
+    await new Promise<void>(resolve => {
+      const done = (): void => { clearTimeout(timer); this.holds.delete(done); resolve() }
+      const timer = setTimeout(done, opts.waitMs)
+      opts.signal?.addEventListener('abort', done, { once: true })
+      this.holds.add(done)
+    })
+    return ids.map(() => null)
+  }
+
+  release (): void {
+    for (const done of [...this.holds]) done()
+  }
+}
+
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+async function setUp (lingerMs: number): Promise<{ nodes: HoldingNodes, store: (i: number) => Promise<Item>, add: (i: number) => Promise<void>, outbox: Outbox }> {
+  const dir = await mkdtemp(join(tmpdir(), 'trustnet-outbox-'))
+  cleanups.push(async () => { await rm(dir, { recursive: true, force: true }) })
+  const store = new ServiceStore(join(dir, 'db'))
+  await store.open()
+  cleanups.push(async () => { await store.close() })
+  const nodes = new HoldingNodes()
+  const outbox = new Outbox({ store, nodes, lingerMs, pollWaitMs: 30_000 })
+  await outbox.start()
+  cleanups.push(async () => { nodes.release(); await outbox.stop() })
+  const storeItem = async (i: number): Promise<Item> => {
+    const [stored] = await store.putItems([{ input: { client: 'alice', record: makeRecord(i), createdAt: Date.now() } }])
+    return (stored as { item: Item }).item
+  }
+  const add = async (i: number): Promise<void> => { outbox.add([await storeItem(i)]) }
+  return { nodes, store: storeItem, add, outbox }
+}
+
+/** A macrotask boundary: the outbox's loop runs in between. */
+const nextTurn = async (): Promise<void> => { await new Promise(resolve => setTimeout(resolve, 10)) }
+
+describe('outbox rounds', () => {
+  it('submits at once when idle, then gathers the items of the linger into one round', async () => {
+    const { nodes, store, add, outbox } = await setUp(1_000)
+    await add(0)
+    await waitFor('the first round', async () => nodes.submits.length === 1 ? true : undefined, 5_000, 5)
+    expect(nodes.submits).toEqual([1])
+    // A round is in flight now: the next items, handed over one at a time, wait for each other.
+    const items = await Promise.all([1, 2, 3, 4, 5].map(store))
+    for (const item of items) {
+      outbox.add([item])
+      await nextTurn()
+    }
+    await waitFor('the second round', async () => nodes.submits.length === 2 ? true : undefined, 5_000, 5)
+    expect(nodes.submits).toEqual([1, 5])
+  })
+
+  it('with no linger, every item that finds the outbox free goes out in its own round', async () => {
+    const { nodes, add } = await setUp(0)
+    for (let i = 0; i < 5; i++) {
+      await add(i)
+      await waitFor(`round ${i + 1}`, async () => nodes.submits.length === i + 1 ? true : undefined, 5_000, 5)
+    }
+    expect(nodes.submits).toEqual([1, 1, 1, 1, 1])
+  })
+})
