@@ -19,17 +19,16 @@ export interface ResidentMiB {
   private: number
 }
 
+const VM_RSS = /^VmRSS:\s+(\d+)\s+kB/m
+const RSS_ANON = /^RssAnon:\s+(\d+)\s+kB/m
+
 /** Resident memory of a live process in MiB; undefined if it is gone. */
 export async function residentMiB (pid: number): Promise<ResidentMiB | undefined> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined)
   if (status === undefined) return undefined
-  const kb = (field: string): number | undefined => {
-    const value = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(status)?.[1]
-    return value === undefined ? undefined : Number(value) / 1024
-  }
-  const rss = kb('VmRSS')
-  const anon = kb('RssAnon')
-  return rss === undefined || anon === undefined ? undefined : { rss, private: anon }
+  const rss = VM_RSS.exec(status)?.[1]
+  const anon = RSS_ANON.exec(status)?.[1]
+  return rss === undefined || anon === undefined ? undefined : { rss: Number(rss) / 1024, private: Number(anon) / 1024 }
 }
 
 export class RssSampler {

@@ -2,7 +2,7 @@
  * How the outbox groups single items into rounds: an idle outbox submits at once, and while a
  * round is in flight, items arriving within lingerMs of the first one waiting go out together in
  * one round rather than one round each. The nodes are a scripted CertificateSource whose
- * certificate requests stay open until the test ends, so the first round stays in flight.
+ * certificate requests stay open until the outbox stops, so the first round stays in flight.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -15,10 +15,9 @@ import { ServiceStore, type Item } from '../../service/store.js'
 import { makeRecord } from '../helpers/fixtures.js'
 import { waitFor } from '../helpers/process-cluster.js'
 
-/** Records each submit's size; certificate requests answer nothing until released (or their wait ends). */
+/** Records each submit's size; certificate requests answer nothing until their wait ends or the outbox stops. */
 class HoldingNodes implements CertificateSource {
   readonly submits: number[] = []
-  private readonly holds = new Set<() => void>()
 
   async submit (records: LedgerRecord[]): Promise<{ acknowledged: number }> {
     this.submits.push(records.length)
@@ -27,16 +26,11 @@ class HoldingNodes implements CertificateSource {
 
   async certificates (ids: Uint8Array[], opts: { waitMs: number, signal?: AbortSignal }): Promise<null[]> {
     await new Promise<void>(resolve => {
-      const done = (): void => { clearTimeout(timer); this.holds.delete(done); resolve() }
+      const done = (): void => { clearTimeout(timer); resolve() }
       const timer = setTimeout(done, opts.waitMs)
       opts.signal?.addEventListener('abort', done, { once: true })
-      this.holds.add(done)
     })
     return ids.map(() => null)
-  }
-
-  release (): void {
-    for (const done of [...this.holds]) done()
   }
 }
 
@@ -54,7 +48,7 @@ async function setUp (lingerMs: number): Promise<{ nodes: HoldingNodes, store: (
   const nodes = new HoldingNodes()
   const outbox = new Outbox({ store, nodes, lingerMs, pollWaitMs: 30_000 })
   await outbox.start()
-  cleanups.push(async () => { nodes.release(); await outbox.stop() })
+  cleanups.push(async () => { await outbox.stop() })
   const storeItem = async (i: number): Promise<Item> => {
     const [stored] = await store.putItems([{ input: { client: 'alice', record: makeRecord(i), createdAt: Date.now() } }])
     return (stored as { item: Item }).item
