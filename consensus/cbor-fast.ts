@@ -7,6 +7,8 @@
  * several times per record on a validator's hot path; this is several times faster.
  */
 
+import { copyBytes } from './bytes.js'
+
 const MAX_DEPTH = 64
 const utf8 = new TextEncoder()
 
@@ -22,6 +24,15 @@ let skipUndefined = false
  * when they are hashed under a tag), or undefined when cborg must do it.
  */
 export function encodePlain (value: unknown, ignoreUndefinedProperties: boolean, prefix?: Uint8Array): Uint8Array | undefined {
+  const view = encodePlainTransient(value, ignoreUndefinedProperties, prefix)
+  return view === undefined ? undefined : copyBytes(view)
+}
+
+/**
+ * encodePlain() without the copy: a view of the encoder's own buffer, valid only until the next
+ * encoding. For bytes that are hashed or compared at once.
+ */
+export function encodePlainTransient (value: unknown, ignoreUndefinedProperties: boolean, prefix?: Uint8Array): Uint8Array | undefined {
   pos = 0
   skipUndefined = ignoreUndefinedProperties
   if (prefix !== undefined) writeRaw(prefix)
@@ -31,7 +42,7 @@ export function encodePlain (value: unknown, ignoreUndefinedProperties: boolean,
     if (err === UNSUPPORTED) return undefined
     throw err
   }
-  return buf.slice(0, pos)
+  return buf.subarray(0, pos)
 }
 
 function ensure (n: number): void {

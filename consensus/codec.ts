@@ -5,7 +5,7 @@
  */
 import * as cborg from 'cborg'
 import type { z } from 'zod'
-import { encodePlain } from './cbor-fast.js'
+import { encodePlain, encodePlainTransient } from './cbor-fast.js'
 import { invalid } from './errors.js'
 import { LIMITS } from './limits.js'
 
@@ -38,7 +38,7 @@ export function decode<S extends z.ZodType> (schema: S, bytes: Uint8Array, maxBy
     throw invalid('MALFORMED', `not valid CBOR: ${(err as Error).message}`)
   }
   // cborg cannot enforce map key order or float width on decode; re-encoding can.
-  if (!equalBytes(encodePlain(value, false) ?? cborg.encode(value), bytes)) throw invalid('NON_CANONICAL', 'input is not in canonical form')
+  if (!equalBytes(encodePlainTransient(value, false) ?? cborg.encode(value), bytes)) throw invalid('NON_CANONICAL', 'input is not in canonical form')
   return validate(schema, value)
 }
 

@@ -4,6 +4,7 @@
  * restarted node never signs against itself). Each committed block is written in one atomic batch.
  */
 import { Level } from 'level'
+import { allocBytes } from '../../consensus/bytes.js'
 import { decode, encode } from '../../consensus/codec.js'
 import { TrustnetError } from '../../consensus/errors.js'
 import type { ChainTip } from '../../consensus/block.js'
@@ -44,7 +45,7 @@ function heightKey (prefix: Prefix, height: number): Uint8Array {
 }
 
 function hashKey (prefix: Prefix, ...parts: Uint8Array[]): Uint8Array {
-  const key = new Uint8Array(1 + parts.reduce((n, p) => n + p.length, 0))
+  const key = allocBytes(1 + parts.reduce((n, p) => n + p.length, 0))
   key[0] = prefix
   let at = 1
   for (const p of parts) { key.set(p, at); at += p.length }

@@ -4,7 +4,7 @@
  */
 import * as cborg from 'cborg'
 import { describe, expect, it } from 'vitest'
-import { encodePlain } from '../../consensus/cbor-fast.js'
+import { encodePlain, encodePlainTransient } from '../../consensus/cbor-fast.js'
 import { decode, encode } from '../../consensus/codec.js'
 import { LedgerRecordSchema, type LedgerRecord, type RecordMetadata } from '../../consensus/types.js'
 import { Rng } from '../helpers/rng.js'
@@ -118,4 +118,23 @@ describe('fast canonical encoder', () => {
       expect(hex(encodePlain(v, true))).toBe(hex(cborg.encode(v)))
     }
   })
+
+  it('hands out copies that later encodings leave alone, and transient views that they overwrite', () => {
+    const rng = new Rng(13)
+    const records = Array.from({ length: 50 }, () => record(rng))
+    const copies = records.map(r => encodePlain(r, true) as Uint8Array)
+    const expected = copies.map(c => hex(c))
+    for (const r of records) {
+      const view = encodePlainTransient(r, true) as Uint8Array
+      expect(hex(view)).toBe(hex(cborg.encode(r)))
+    }
+    // Copies stay intact and are plain Uint8Arrays, whatever their size (pooled or not).
+    expect(copies.map(c => hex(c))).toEqual(expected)
+    for (const c of copies) expect(Object.getPrototypeOf(c)).toBe(Uint8Array.prototype)
+    const first = encodePlainTransient(records[0], true) as Uint8Array
+    const before = hex(first)
+    encodePlainTransient({ other: 'value that overwrites the shared buffer' }, true)
+    expect(hex(first)).not.toBe(before)
+  })
 })
+
