@@ -7,6 +7,7 @@ import * as cborg from 'cborg'
 import type { z } from 'zod'
 import { encodePlain, encodePlainTransient } from './cbor-fast.js'
 import { invalid } from './errors.js'
+import { InterningTokenizer } from './interning-tokenizer.js'
 import { LIMITS } from './limits.js'
 
 // Not `strict`: a non-minimal integer or length is then caught by the re-encoding check below and
@@ -33,7 +34,7 @@ export function decode<S extends z.ZodType> (schema: S, bytes: Uint8Array, maxBy
   if (bytes.length > maxBytes) throw invalid('OVERSIZED', `input is ${bytes.length} bytes, limit ${maxBytes}`, { size: bytes.length, limit: maxBytes })
   let value: unknown
   try {
-    value = cborg.decode(bytes, DECODE_OPTIONS)
+    value = cborg.decode(bytes, { ...DECODE_OPTIONS, tokenizer: new InterningTokenizer(bytes, DECODE_OPTIONS) })
   } catch (err) {
     throw invalid('MALFORMED', `not valid CBOR: ${(err as Error).message}`)
   }
