@@ -43,8 +43,20 @@ export function decode<S extends z.ZodType> (schema: S, bytes: Uint8Array, maxBy
   return validate(schema, value)
 }
 
+/** Checks that accept, without the schema's copy, only values their schema accepts unchanged. */
+const quickChecks = new WeakMap<z.ZodType, (value: unknown) => boolean>()
+
+/**
+ * Let `check` vouch for values of `schema` on the hot path: a value it accepts is returned as it
+ * is; anything else goes through the schema, which decides and names the problem.
+ */
+export function addQuickCheck (schema: z.ZodType, check: (value: unknown) => boolean): void {
+  quickChecks.set(schema, check)
+}
+
 /** Check an already-decoded value against a schema, with the same typed error as decode. */
 export function validate<S extends z.ZodType> (schema: S, value: unknown): z.infer<S> {
+  if (quickChecks.get(schema)?.(value) === true) return value as z.infer<S>
   const parsed = schema.safeParse(value)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]

@@ -4,9 +4,10 @@
  * with the anchored one. Every request and response is canonical CBOR.
  */
 import { z } from 'zod'
-import { decode, encode } from './codec.js'
+import { addQuickCheck, decode, encode } from './codec.js'
 import { defaultEd25519, type Ed25519 } from './ed25519.js'
 import { BlockHeaderSchema, BlockSchema, CommitSchema, LedgerRecordSchema, hash32, height, signature, uint, validatorIndex, type Genesis } from './types.js'
+import { isRecordList } from './record-check.js'
 import { ValidatorSet } from './validator-set.js'
 import { LIMITS } from './limits.js'
 
@@ -23,6 +24,8 @@ export const MAX_WAIT_MS = 30_000
 export const MAX_SYNC_BLOCKS = 50
 
 export const SubmitRequestSchema = z.strictObject({ records: z.array(LedgerRecordSchema).min(1).max(MAX_BATCH) })
+// Every submitted record is decoded by every validator: checked without the schema's copy.
+addQuickCheck(SubmitRequestSchema, value => isRecordList(value, 1, MAX_BATCH))
 export type SubmitRequest = z.infer<typeof SubmitRequestSchema>
 export const SubmitResponseSchema = z.strictObject({
   /** Per record, in request order: already on chain, or now pending in the mempool. */
