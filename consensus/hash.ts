@@ -35,9 +35,9 @@ export function sha256 (...parts: Uint8Array[]): Uint8Array {
 }
 
 /**
- * A digest handed over as a 'binary' (latin1) string (one char per byte), copied into a fresh 32-byte array.
- * Three times faster than a Buffer digest: a Buffer made by native code gets its own backing
- * store, while arrays up to 64 bytes live on V8's heap.
+ * A digest handed over as a 'binary' (latin1) string, one char per byte, copied into fresh
+ * bytes. Three times faster than a Buffer digest: a Buffer made by native code gets a backing
+ * store of its own, while arrays of up to 64 bytes live on V8's heap.
  */
 function digestBytes (binary: string): Uint8Array {
   const out = new Uint8Array(binary.length)

@@ -2,8 +2,8 @@
  * cborg's tokenizer, with short ASCII text strings taken from a small cache instead of built anew.
  * Every record repeats the same map keys ("dataHash", "meta", "clientTime", ...) and usually
  * the same owner and service names; cborg builds each one a character at a time, which made
- * string building the largest single source of garbage on a validator (about a sixth of what
- * it allocates under load). A cached string is only used when its characters equal the bytes
+ * string building the largest single source of garbage on a validator (15% of what it
+ * allocated under batch load). A cached string is only used when its characters equal the bytes
  * at hand, so the decoded value is exactly cborg's; anything else goes to cborg's own code.
  */
 import { Token, Tokenizer, Type, type DecodeOptions } from 'cborg'
