@@ -14,13 +14,15 @@ export const bytes = (length: number) =>
 export const hash32 = bytes(LIMITS.hashBytes)
 export const signature = bytes(LIMITS.signatureBytes)
 export const publicKey = bytes(LIMITS.publicKeyBytes)
-/** A string bounded in UTF-8 bytes, without control characters (they hide text in UIs and logs). */
+/** Characters bounded text may not hold: they hide text in UIs and logs. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/
+/** A string bounded in UTF-8 bytes, without control characters. */
 export const boundedText = (maxBytes: number) =>
   z.string()
     // A UTF-16 unit takes at most 3 UTF-8 bytes: short strings need no encoding to be measured.
     .refine(s => s.length * 3 <= maxBytes || utf8.encode(s).length <= maxBytes, { message: `must be at most ${maxBytes} bytes` })
-    // eslint-disable-next-line no-control-regex -- matching control characters is the point
-    .refine(s => !/[\u0000-\u001f\u007f]/.test(s), { message: 'must not contain control characters' })
+    .refine(s => !CONTROL_CHARACTERS.test(s), { message: 'must not contain control characters' })
 export const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 export const height = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
 export const round = z.number().int().nonnegative().max(LIMITS.roundCeiling)
