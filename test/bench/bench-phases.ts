@@ -156,9 +156,10 @@ export async function latencyPhase (ctx: PhaseContext, ratePerS: number): Promis
   const p = ctx.profile
   const startAt = Date.now() + START_LEAD_MS
   const clients = ctx.pool.size
-  // The measured part follows a warm-up at the same rate, in which the clients open the connections it needs.
-  const durationMs = p.warmupMs + p.pacedMs
-  log(`${ctx.validators} validators: paced load at ${round(ratePerS)} requests/s for ${durationMs} ms (${p.warmupMs} ms warm-up)`)
+  // The rate rises over the ramp, so the clients open the connections it needs a few at a time;
+  // the measured part follows a warm-up at the full rate.
+  const durationMs = p.pacedRampMs + p.warmupMs + p.pacedMs
+  log(`${ctx.validators} validators: paced load at ${round(ratePerS)} requests/s for ${durationMs} ms (${p.pacedRampMs} ms rising to it, ${p.warmupMs} ms warm-up)`)
   // Room for every request of the last few seconds, so a latency of seconds shows as latency, not as dropped requests.
   const maxInFlight = Math.max(64, Math.ceil(ratePerS / clients * PACED_IN_FLIGHT_S))
   // Each client sends every clients/rate seconds, offset so that together they send evenly.
@@ -166,7 +167,8 @@ export async function latencyPhase (ctx: PhaseContext, ratePerS: number): Promis
     kind: 'paced',
     ratePerS: ratePerS / clients,
     startAt: startAt + (i * 1000) / ratePerS,
-    measureFrom: startAt + p.warmupMs,
+    rampUntil: startAt + p.pacedRampMs,
+    measureFrom: startAt + p.pacedRampMs + p.warmupMs,
     durationMs,
     maxInFlight,
     keepCertificates: p.keepCertificates
@@ -174,7 +176,7 @@ export async function latencyPhase (ctx: PhaseContext, ratePerS: number): Promis
   log(describe('paced', r))
   const sorted = sortedCopy(r.latenciesMs)
   if (sorted.length === 0) throw new Error(`no request of the paced phase was certified (${r.failures} failed, ${r.pending} pending)`)
-  const extra = { rate_per_s: round(ratePerS), samples: sorted.length, achieved_per_s: round(r.ok / (durationMs / 1000)), failures: r.failures, pending: r.pending, dropped: r.dropped, late_sends: r.lateSends }
+  const extra = { rate_per_s: round(ratePerS), samples: sorted.length, achieved_per_s: round(sorted.length / (p.pacedMs / 1000)), failures: r.failures, pending: r.pending, dropped: r.dropped, late_sends: r.lateSends }
   for (const q of [50, 95, 99]) {
     ctx.report.emit({ metric: `latency_p${q}_ms`, value: round(percentile(sorted, q)), unit: 'ms', validators: ctx.validators, ...extra })
   }

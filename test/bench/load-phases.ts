@@ -84,14 +84,29 @@ async function batch (target: Target, p: Extract<Phase, { kind: 'batch' }>, stop
   return r
 }
 
+/**
+ * When the `i`-th request of a paced phase is due: the rate rises evenly from zero to `ratePerS`
+ * over the ramp, then holds. A jump from idle to the full rate would make the clients open a
+ * connection for every request of the first second at once, and the service's accept queue
+ * overflows (each dropped connection attempt is retried 1 s, then 3 s later): that measures a
+ * connection storm, not the latency at this rate.
+ */
+export function pacedDueAt (p: Pick<Extract<Phase, { kind: 'paced' }>, 'ratePerS' | 'startAt' | 'rampUntil'>, i: number): number {
+  const perMs = p.ratePerS / 1000
+  const rampMs = Math.max(0, p.rampUntil - p.startAt)
+  // Requests sent during the ramp: the area under the rising rate.
+  const inRamp = perMs * rampMs / 2
+  if (i < inRamp) return p.startAt + Math.sqrt(2 * i * rampMs / perMs)
+  return p.startAt + rampMs + (i - inRamp) / perMs
+}
+
 async function paced (target: Target, p: Extract<Phase, { kind: 'paced' }>, stop: () => boolean): Promise<PhaseResult> {
   const r = emptyResult('paced')
-  const intervalMs = 1000 / p.ratePerS
   const end = p.startAt + p.durationMs
   const inFlight = new Set<Promise<void>>()
   let yieldedAt = Date.now()
   for (let i = 0; !stop(); i++) {
-    const due = p.startAt + i * intervalMs
+    const due = pacedDueAt(p, i)
     if (due >= end) break
     // The schedule's own timing: the one place the load waits for the clock, not for a condition.
     // A timer fires no sooner than a millisecond: every request already due is sent on waking.

@@ -24,9 +24,10 @@ export type Phase =
   /**
    * Open loop: POST /v1/hashes sent on a fixed schedule whatever the answers; latency from the
    * scheduled time, for requests scheduled from `measureFrom` (before it, connections open and the
-   * pipeline fills).
+   * pipeline fills). The rate rises evenly from zero at `startAt` to `ratePerS` at `rampUntil`,
+   * then holds.
    */
-  | { kind: 'paced', ratePerS: number, startAt: number, measureFrom: number, durationMs: number, maxInFlight: number, keepCertificates: number }
+  | { kind: 'paced', ratePerS: number, startAt: number, rampUntil: number, measureFrom: number, durationMs: number, maxInFlight: number, keepCertificates: number }
   /** Store `count` small documents with POST /v1/data and return the ids certified. */
   | { kind: 'store', count: number, concurrency: number, bytes: number }
   /** Closed loop of POST /v1/data/:id/verify over `ids`. */

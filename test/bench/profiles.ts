@@ -21,7 +21,8 @@ export interface Profile {
   /** Batches take seconds each: their window is longer, so it holds several answers per client. */
   batchWarmupMs: number
   batchMeasureMs: number
-  /** The latency phase's measured part, after a warm-up of `warmupMs` at the same rate. */
+  /** The latency phase's rise from zero to its rate, then its measured part (after `warmupMs` more at the rate). */
+  pacedRampMs: number
   pacedMs: number
   /** Documents stored for the verify phase, and verify requests in flight. */
   documents: number
@@ -44,6 +45,7 @@ const full: Profile = {
   measureMs: 20_000,
   batchWarmupMs: 5000,
   batchMeasureMs: 25_000,
+  pacedRampMs: 6000,
   pacedMs: 20_000,
   documents: 200,
   verifyConcurrency: 16,
@@ -61,6 +63,7 @@ const short: Profile = {
   measureMs: 3000,
   batchWarmupMs: 1000,
   batchMeasureMs: 5000,
+  pacedRampMs: 1000,
   pacedMs: 3000,
   documents: 32,
   verifyMeasureMs: 1500,
