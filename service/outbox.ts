@@ -8,6 +8,7 @@
  * resubmitting a batch (after a crash, or when certificates are slow) is always safe; unreachable
  * nodes are retried with capped exponential backoff.
  */
+import { setMaxListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Startable } from '@libp2p/interface'
 import { certificateOf, type BlockSeal } from '../consensus/certificate.js'
@@ -91,6 +92,8 @@ export class Outbox implements Startable {
     if (this.running) return
     this.running = true
     this.controller = new AbortController()
+    // Every request of every round in flight (up to `concurrency`) links its own signal to this one.
+    setMaxListeners(Infinity, this.controller.signal)
     this.queue.clear()
     this.spilled = true
     this.failures = 0
