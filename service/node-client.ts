@@ -64,7 +64,12 @@ export interface VerifyOutcome {
 export interface CallOptions { signal?: AbortSignal }
 
 /** A record's place in a block whose seal (header and quorum commit) was checked: with the record, its certificate. */
-export interface Placement { seal: BlockSeal, proof: InclusionProof }
+export interface Placement {
+  seal: BlockSeal
+  proof: InclusionProof
+  /** Every record id of the block, in order (checked against the header's root): what rebuilds the proof later. */
+  blockIds: readonly Uint8Array[]
+}
 export interface CertificatesOptions extends CallOptions {
   /** How long nodes may hold the answer for records not yet committed. */
   waitMs: number
@@ -82,6 +87,7 @@ const CHECKED_BLOCKS = 16
 
 interface CheckedBlock {
   seal: BlockSeal
+  ids: readonly Uint8Array[]
   proofs: InclusionProof[]
   /** hex record id -> position in the block */
   indexOf: Map<string, number>
@@ -216,7 +222,7 @@ export class NodeClient implements Startable {
           for (const [key, i] of wanted) {
             const at = checked.indexOf.get(key)
             if (at === undefined || found[i] !== null) continue
-            found[i] = { seal: checked.seal, proof: checked.proofs[at] as InclusionProof }
+            found[i] = { seal: checked.seal, proof: checked.proofs[at] as InclusionProof, blockIds: checked.ids }
             missing--
           }
         }
@@ -246,8 +252,8 @@ export class NodeClient implements Startable {
       return { seal, ...tree }
     }
     const proofs = this.verifier.blockProofs(block.header, block.commit, block.recordIds)
-    const checked: CheckedBlock = { seal, proofs, indexOf: new Map(block.recordIds.map((id, at) => [toHex(id), at])) }
-    this.trees.set(key, { proofs: checked.proofs, indexOf: checked.indexOf })
+    const checked: CheckedBlock = { seal, ids: block.recordIds, proofs, indexOf: new Map(block.recordIds.map((id, at) => [toHex(id), at])) }
+    this.trees.set(key, { ids: checked.ids, proofs: checked.proofs, indexOf: checked.indexOf })
     if (this.trees.size > CHECKED_BLOCKS) this.trees.delete(this.trees.keys().next().value as string)
     return checked
   }

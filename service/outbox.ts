@@ -262,7 +262,7 @@ export class Outbox implements Startable {
       items.forEach((item, i) => {
         const p = placements[i]
         if (p == null) left.push(item)
-        else done.push({ item, seal: p.seal, proof: p.proof })
+        else done.push({ item, seal: p.seal, proof: p.proof, blockIds: p.blockIds })
       })
       const seals = await this.init.store.certifyMany(done)
       this.certifiedCount += done.length

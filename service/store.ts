@@ -1,7 +1,9 @@
 /**
  * The service's LevelDB: the bytes clients handed over, one item per ledger record (owner,
  * record), an outbox of items still waiting for a certificate, and certificates split the way
- * they are shared: each block's header and commit once, and per item its Merkle proof. An item's
+ * they are shared: each block's header, commit and record ids once, and per item its place in
+ * the block, from which its Merkle proof is rebuilt when read (a stored proof is ten times the
+ * bytes of its block's id, and every certified item would write one). An item's
  * id is its record id, so the id a client holds can be checked against its certificate. Storing
  * (data + item + outbox entry, synced before the client hears of it) and certifying (seal +
  * placement in, outbox entry out) are each one atomic batch, so a crash at any point leaves
@@ -13,6 +15,7 @@ import { certificateOf, type BlockSeal } from '../consensus/certificate.js'
 import { decode, encode, equalBytes } from '../consensus/codec.js'
 import { headerHash, recordId, toHex } from '../consensus/ids.js'
 import { LIMITS } from '../consensus/limits.js'
+import { merkleTree } from '../consensus/merkle.js'
 import { BlockHeaderSchema, CommitSchema, InclusionProofSchema, LedgerRecordSchema, boundedText, height, uint, type Certificate, type InclusionProof, type LedgerRecord } from '../consensus/types.js'
 
 /** Key prefixes: one byte, then fixed-width parts. */
@@ -26,7 +29,9 @@ enum Prefix {
   /** 0x04 height(u64 BE) -> BlockSeal: header and commit, stored once for all the block's items */
   Seal = 0x04,
   /** 0x05 itemId(32) -> Placement: where the item's record sits; present once certified */
-  Placement = 0x05
+  Placement = 0x05,
+  /** 0x06 height(u64 BE) -> the block's record ids, 32 bytes each, in block order */
+  BlockIds = 0x06
 }
 
 const StoredItemSchema = z.strictObject({
@@ -39,7 +44,11 @@ const StoredItemSchema = z.strictObject({
 })
 type StoredItem = z.infer<typeof StoredItemSchema>
 const SealSchema = z.strictObject({ header: BlockHeaderSchema, commit: CommitSchema })
-const PlacementSchema = z.strictObject({ height, proof: InclusionProofSchema })
+const PlacementSchema = z.union([
+  z.strictObject({ height, index: uint }),
+  // As stores written before block ids were kept hold them: the proof itself.
+  z.strictObject({ height, proof: InclusionProofSchema })
+])
 
 export type ItemStatus = 'pending' | 'certified'
 
@@ -56,17 +65,22 @@ export interface NewItem {
   createdAt: number
 }
 
-/** A certificate as the outbox obtained it: the record's place in a block whose seal was checked. */
+/** A certificate as the outbox obtained it: the record's place in a block whose seal and ids were checked. */
 export interface Certification {
   item: Pick<Item, 'id' | 'createdAt' | 'record'>
   seal: BlockSeal
   proof: InclusionProof
+  /** Every record id of the block, in order: they rebuild the proof when the item is read. */
+  blockIds: readonly Uint8Array[]
 }
 
 const EMPTY = new Uint8Array(0)
 const ITEM_MAX_BYTES = 64 * 1024
 /** Seals kept decoded: reads of recent items, and whole batches answered at once, share them. */
 const CACHED_SEALS = 256
+/** Blocks whose proofs are kept built: up to 10,000 proofs each. */
+const CACHED_BLOCK_PROOFS = 8
+const ID_BYTES = 32
 
 function key (prefix: Prefix, ...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(1 + parts.reduce((n, p) => n + p.length, 0))
@@ -88,10 +102,15 @@ const itemKey = (id: Uint8Array): Uint8Array => key(Prefix.Item, id)
 const outboxKey = (createdAt: number, id: Uint8Array): Uint8Array => key(Prefix.Outbox, u64(createdAt), id)
 const sealKey = (h: number): Uint8Array => key(Prefix.Seal, u64(h))
 const placementKey = (id: Uint8Array): Uint8Array => key(Prefix.Placement, id)
+const blockIdsKey = (h: number): Uint8Array => key(Prefix.BlockIds, u64(h))
 
 export class ServiceStore {
   private readonly db: Level<Uint8Array, Uint8Array>
   private readonly seals = new Map<number, BlockSeal>()
+  /** Proofs of recently read blocks, by height. */
+  private readonly blockProofs = new Map<number, InclusionProof[]>()
+  /** Heights known to have their ids stored. */
+  private readonly idsStored = new Set<number>()
   private readonly writeQueue: Array<{ entries: ReadonlyArray<{ input: NewItem, data?: Uint8Array }>, resolve: (r: Array<{ item: Item, created: boolean }>) => void, reject: (err: unknown) => void }> = []
   private writing = false
   private certifying: Promise<unknown> = Promise.resolve()
@@ -221,7 +240,7 @@ export class ServiceStore {
     // The first seal stored for a height stays: certificates already handed out carry its commit
     // and must be served unchanged, even when a later answer brings another quorum's signatures.
     const sealAt = new Map<number, BlockSeal>()
-    for (const { seal } of entries) {
+    for (const { seal, blockIds } of entries) {
       const h = seal.header.height
       if (sealAt.has(h)) continue
       const kept = await this.storedSeal(h)
@@ -229,17 +248,53 @@ export class ServiceStore {
         throw new Error(`block ${h} was certified with two different headers: the network broke its safety guarantee`)
       }
       if (kept === undefined) ops.push({ type: 'put', key: sealKey(h), value: encode({ header: seal.header, commit: seal.commit }) })
+      // A seal stored before block ids were kept has none yet.
+      if (kept === undefined || !(await this.hasBlockIds(h))) ops.push({ type: 'put', key: blockIdsKey(h), value: concatIds(blockIds) })
       sealAt.set(h, kept ?? seal)
     }
     for (const { item, seal, proof } of entries) {
       ops.push(
-        { type: 'put', key: placementKey(item.id), value: encode({ height: seal.header.height, proof }) },
+        { type: 'put', key: placementKey(item.id), value: encode({ height: seal.header.height, index: proof.index }) },
         { type: 'del', key: outboxKey(item.createdAt, item.id) }
       )
     }
     await writeBatch(this.db, ops, { sync: false })
     for (const seal of sealAt.values()) this.remember(seal)
+    for (const h of sealAt.keys()) this.noteIdsStored(h)
     return entries.map(e => sealAt.get(e.seal.header.height) as BlockSeal)
+  }
+
+  private async hasBlockIds (h: number): Promise<boolean> {
+    if (this.idsStored.has(h)) return true
+    const stored = await this.db.has(blockIdsKey(h))
+    if (stored) this.noteIdsStored(h)
+    return stored
+  }
+
+  private noteIdsStored (h: number): void {
+    this.idsStored.add(h)
+    if (this.idsStored.size > CACHED_SEALS) this.idsStored.delete(this.idsStored.values().next().value as number)
+  }
+
+  /** The proof of the record at `index` of block `h`, rebuilt from the block's stored ids and checked against its seal. */
+  private async proofAt (seal: BlockSeal, index: number): Promise<InclusionProof> {
+    const h = seal.header.height
+    let proofs = this.blockProofs.get(h)
+    if (proofs === undefined) {
+      const bytes = await this.db.get(blockIdsKey(h))
+      if (bytes === undefined) throw new Error(`store is missing the record ids of block ${h}`)
+      const ids = splitIds(bytes)
+      const tree = merkleTree(ids)
+      if (ids.length !== seal.header.recordCount || !equalBytes(tree.root, seal.header.recordsRoot)) {
+        throw new Error(`store holds record ids for block ${h} that do not build its records root`)
+      }
+      proofs = tree.proofs
+      this.blockProofs.set(h, proofs)
+      if (this.blockProofs.size > CACHED_BLOCK_PROOFS) this.blockProofs.delete(this.blockProofs.keys().next().value as number)
+    }
+    const proof = proofs[index]
+    if (proof === undefined) throw new Error(`store places an item at ${index} in block ${h}, which holds ${proofs.length} records`)
+    return proof
   }
 
   /**
@@ -252,7 +307,8 @@ export class ServiceStore {
     if (placementBytes === undefined) return { id, ...stored, status: 'pending', certificate: null }
     const placement = decode(PlacementSchema, placementBytes)
     const seal = await this.seal(placement.height)
-    return { id, ...stored, status: 'certified', certificate: certificateOf(stored.record, seal, placement.proof) }
+    const proof = 'proof' in placement ? placement.proof : await this.proofAt(seal, placement.index)
+    return { id, ...stored, status: 'certified', certificate: certificateOf(stored.record, seal, proof) }
   }
 
   private async seal (h: number): Promise<BlockSeal> {
@@ -294,6 +350,17 @@ async function writeBatch (db: Level<Uint8Array, Uint8Array>, ops: readonly Batc
     throw err
   }
   await batch.write(options)
+}
+
+function concatIds (ids: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(ids.length * ID_BYTES)
+  ids.forEach((id, i) => { out.set(id, i * ID_BYTES) })
+  return out
+}
+
+function splitIds (bytes: Uint8Array): Uint8Array[] {
+  if (bytes.length % ID_BYTES !== 0) throw new Error(`stored block ids are ${bytes.length} bytes, not a multiple of ${ID_BYTES}`)
+  return Array.from({ length: bytes.length / ID_BYTES }, (_, i) => bytes.slice(i * ID_BYTES, (i + 1) * ID_BYTES))
 }
 
 function encodeItem (item: Item): Uint8Array {
