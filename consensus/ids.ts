@@ -2,6 +2,7 @@
  * Identifiers derived from canonical bytes: a record's id, a block header's hash, a genesis hash.
  * Each is domain-separated so that one kind of object can never be passed off as another.
  */
+import { concat } from 'uint8arrays/concat'
 import { encodePlainTransient } from './cbor-fast.js'
 import { encode } from './codec.js'
 import { DOMAIN, sha256, taggedHash } from './hash.js'
@@ -16,17 +17,10 @@ const RECORD_TAG = new Uint8Array([...new TextEncoder().encode(DOMAIN.record), 0
 export function recordId (record: LedgerRecord): Uint8Array {
   let id = recordIds.get(record)
   if (id === undefined) {
-    id = sha256(encodePlainTransient(record, true, RECORD_TAG) ?? concat(RECORD_TAG, encode(record)))
+    id = sha256(encodePlainTransient(record, true, RECORD_TAG) ?? concat([RECORD_TAG, encode(record)]))
     recordIds.set(record, id)
   }
   return id
-}
-
-function concat (a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a)
-  out.set(b, a.length)
-  return out
 }
 
 export function headerHash (header: BlockHeader): Uint8Array {

@@ -10,6 +10,7 @@
  * either the old state or the new one.
  */
 import { Level } from 'level'
+import { concat } from 'uint8arrays/concat'
 import { z } from 'zod'
 import { certificateOf, type BlockSeal } from '../consensus/certificate.js'
 import { decode, encode, equalBytes } from '../consensus/codec.js'
@@ -249,7 +250,7 @@ export class ServiceStore {
       }
       if (kept === undefined) ops.push({ type: 'put', key: sealKey(h), value: encode({ header: seal.header, commit: seal.commit }) })
       // A seal stored before block ids were kept has none yet.
-      if (kept === undefined || !(await this.hasBlockIds(h))) ops.push({ type: 'put', key: blockIdsKey(h), value: concatIds(blockIds) })
+      if (kept === undefined || !(await this.hasBlockIds(h))) ops.push({ type: 'put', key: blockIdsKey(h), value: concat([...blockIds], blockIds.length * ID_BYTES) })
       sealAt.set(h, kept ?? seal)
     }
     for (const { item, seal, proof } of entries) {
@@ -350,12 +351,6 @@ async function writeBatch (db: Level<Uint8Array, Uint8Array>, ops: readonly Batc
     throw err
   }
   await batch.write(options)
-}
-
-function concatIds (ids: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(ids.length * ID_BYTES)
-  ids.forEach((id, i) => { out.set(id, i * ID_BYTES) })
-  return out
 }
 
 function splitIds (bytes: Uint8Array): Uint8Array[] {
