@@ -4,6 +4,8 @@
  * allocate and more to sweep. Under Node, larger arrays are cut from Buffer's shared pool instead
  * (as plain Uint8Array views, about 0.2 µs). Meant for short-lived bytes (encodings on their way
  * to a hash, a store write or a socket): a pooled view keeps its whole 8 KiB pool slab alive.
+ * Store keys (a prefix byte, then fixed-width parts) are built here for the validators' and the
+ * service's LevelDB alike.
  */
 const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer
 const ON_HEAP_BYTES = 64
@@ -19,5 +21,21 @@ export function allocBytes (n: number): Uint8Array {
 export function copyBytes (bytes: Uint8Array): Uint8Array {
   const out = allocBytes(bytes.length)
   out.set(bytes)
+  return out
+}
+
+/** A LevelDB key: one prefix byte, then `parts` back to back. */
+export function prefixedKey (prefix: number, ...parts: Uint8Array[]): Uint8Array {
+  const key = allocBytes(1 + parts.reduce((n, p) => n + p.length, 0))
+  key[0] = prefix
+  let at = 1
+  for (const p of parts) { key.set(p, at); at += p.length }
+  return key
+}
+
+/** `n` as 8 big-endian bytes, so that keys sort by it. */
+export function uint64BE (n: number): Uint8Array {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, BigInt(n))
   return out
 }

@@ -12,6 +12,7 @@
 import { Level } from 'level'
 import { concat } from 'uint8arrays/concat'
 import { z } from 'zod'
+import { prefixedKey, uint64BE } from '../consensus/bytes.js'
 import { certificateOf, type BlockSeal } from '../consensus/certificate.js'
 import { decode, encode, equalBytes } from '../consensus/codec.js'
 import { headerHash, recordId, toHex } from '../consensus/ids.js'
@@ -83,27 +84,14 @@ const CACHED_SEALS = 256
 const CACHED_BLOCK_PROOFS = 8
 const ID_BYTES = 32
 
-function key (prefix: Prefix, ...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(1 + parts.reduce((n, p) => n + p.length, 0))
-  out[0] = prefix
-  let at = 1
-  for (const p of parts) { out.set(p, at); at += p.length }
-  return out
-}
-
-function u64 (n: number): Uint8Array {
-  const out = new Uint8Array(8)
-  new DataView(out.buffer).setBigUint64(0, BigInt(n))
-  return out
-}
 
 /** Key of an item's data; exported so tests can tamper with stored bytes the way an intruder would. */
-export const dataKey = (id: Uint8Array): Uint8Array => key(Prefix.Data, id)
-const itemKey = (id: Uint8Array): Uint8Array => key(Prefix.Item, id)
-const outboxKey = (createdAt: number, id: Uint8Array): Uint8Array => key(Prefix.Outbox, u64(createdAt), id)
-const sealKey = (h: number): Uint8Array => key(Prefix.Seal, u64(h))
-const placementKey = (id: Uint8Array): Uint8Array => key(Prefix.Placement, id)
-const blockIdsKey = (h: number): Uint8Array => key(Prefix.BlockIds, u64(h))
+export const dataKey = (id: Uint8Array): Uint8Array => prefixedKey(Prefix.Data, id)
+const itemKey = (id: Uint8Array): Uint8Array => prefixedKey(Prefix.Item, id)
+const outboxKey = (createdAt: number, id: Uint8Array): Uint8Array => prefixedKey(Prefix.Outbox, uint64BE(createdAt), id)
+const sealKey = (h: number): Uint8Array => prefixedKey(Prefix.Seal, uint64BE(h))
+const placementKey = (id: Uint8Array): Uint8Array => prefixedKey(Prefix.Placement, id)
+const blockIdsKey = (h: number): Uint8Array => prefixedKey(Prefix.BlockIds, uint64BE(h))
 
 export class ServiceStore {
   private readonly db: Level<Uint8Array, Uint8Array>

@@ -4,7 +4,7 @@
  * restarted node never signs against itself). Each committed block is written in one atomic batch.
  */
 import { Level } from 'level'
-import { allocBytes } from '../../consensus/bytes.js'
+import { prefixedKey, uint64BE } from '../../consensus/bytes.js'
 import { decode, encode } from '../../consensus/codec.js'
 import { TrustnetError } from '../../consensus/errors.js'
 import type { ChainTip } from '../../consensus/block.js'
@@ -37,20 +37,7 @@ const RECENT_BLOCKS = 8
 export interface StoredBlock { block: Block, commit: Commit }
 export interface RecordLocation { height: number, index: number }
 
-function heightKey (prefix: Prefix, height: number): Uint8Array {
-  const key = new Uint8Array(9)
-  key[0] = prefix
-  new DataView(key.buffer).setBigUint64(1, BigInt(height))
-  return key
-}
-
-function hashKey (prefix: Prefix, ...parts: Uint8Array[]): Uint8Array {
-  const key = allocBytes(1 + parts.reduce((n, p) => n + p.length, 0))
-  key[0] = prefix
-  let at = 1
-  for (const p of parts) { key.set(p, at); at += p.length }
-  return key
-}
+const heightKey = (prefix: Prefix, height: number): Uint8Array => prefixedKey(prefix, uint64BE(height))
 
 export class ChainStore {
   private readonly db: Level<Uint8Array, Uint8Array>
@@ -86,8 +73,8 @@ export class ChainStore {
       batch.put(TIP_KEY, encode({ height: h, hash, time: block.header.time }))
       block.records.forEach((record, index) => {
         const id = recordId(record)
-        batch.put(hashKey(Prefix.Record, id), encode([h, index]))
-        batch.put(hashKey(Prefix.DataHash, record.dataHash, id), EMPTY)
+        batch.put(prefixedKey(Prefix.Record, id), encode([h, index]))
+        batch.put(prefixedKey(Prefix.DataHash, record.dataHash, id), EMPTY)
       })
     } catch (err) {
       await batch.close()
@@ -111,7 +98,7 @@ export class ChainStore {
   }
 
   async location (id: Uint8Array): Promise<RecordLocation | undefined> {
-    const bytes = await this.db.get(hashKey(Prefix.Record, id))
+    const bytes = await this.db.get(prefixedKey(Prefix.Record, id))
     if (bytes === undefined) return undefined
     const [height, index] = decode(LocationSchema, bytes)
     return { height, index }
@@ -120,7 +107,7 @@ export class ChainStore {
   /** location() for many ids in one read. */
   async locations (ids: readonly Uint8Array[]): Promise<Array<RecordLocation | undefined>> {
     if (ids.length === 0) return []
-    const values = await this.db.getMany(ids.map(id => hashKey(Prefix.Record, id)))
+    const values = await this.db.getMany(ids.map(id => prefixedKey(Prefix.Record, id)))
     return values.map(bytes => {
       if (bytes === undefined) return undefined
       const [height, index] = decode(LocationSchema, bytes)
@@ -131,13 +118,13 @@ export class ChainStore {
   /** For each id, whether it is on chain; one read for the whole batch. */
   async onChain (ids: readonly Uint8Array[]): Promise<boolean[]> {
     if (ids.length === 0) return []
-    const values = await this.db.getMany(ids.map(id => hashKey(Prefix.Record, id)))
+    const values = await this.db.getMany(ids.map(id => prefixedKey(Prefix.Record, id)))
     return values.map(v => v !== undefined)
   }
 
   /** Ids of the records anchoring this data hash, oldest first. */
   async recordsByDataHash (dataHash: Uint8Array, limit = 100): Promise<Uint8Array[]> {
-    const prefix = hashKey(Prefix.DataHash, dataHash)
+    const prefix = prefixedKey(Prefix.DataHash, dataHash)
     const out: Uint8Array[] = []
     for await (const key of this.db.keys({ gte: prefix, lt: upperBound(prefix), limit })) out.push(Uint8Array.from(key.subarray(prefix.length)))
     return out
