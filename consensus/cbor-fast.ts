@@ -159,6 +159,31 @@ function write (value: unknown, depth: number): void {
   const proto: unknown = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) throw UNSUPPORTED
   const object = value as Record<string, unknown>
+  // Decoded and schema-built values usually hold their keys in canonical order already: count and
+  // check them without the array Object.keys would allocate, and sort only when needed.
+  let n = 0
+  let previous: string | undefined
+  for (const key in object) {
+    if (object[key] === undefined) {
+      if (skipUndefined) continue
+      throw UNSUPPORTED
+    }
+    if (!isAscii(key)) throw UNSUPPORTED
+    if (previous !== undefined && keyOrder(previous, key) > 0) { writeSorted(object, depth); return }
+    previous = key
+    n++
+  }
+  head(5, n)
+  for (const key in object) {
+    const item = object[key]
+    if (item === undefined) continue
+    writeString(key)
+    write(item, depth + 1)
+  }
+}
+
+/** An object whose keys are not in canonical order. */
+function writeSorted (object: Record<string, unknown>, depth: number): void {
   const keys = Object.keys(object)
   let n = 0
   for (let i = 0; i < keys.length; i++) {
@@ -168,7 +193,7 @@ function write (value: unknown, depth: number): void {
       throw UNSUPPORTED
     }
     if (!isAscii(key)) throw UNSUPPORTED
-    // Insertion sort: a handful of keys, often already in order (decoded values are).
+    // Insertion sort: a handful of keys.
     let j = n++
     while (j > 0 && keyOrder(keys[j - 1] as string, key) > 0) { keys[j] = keys[j - 1] as string; j-- }
     keys[j] = key

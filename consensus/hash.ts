@@ -34,6 +34,16 @@ export function sha256 (...parts: Uint8Array[]): Uint8Array {
   return h.digest()
 }
 
+/** SHA-256 of `input` written into `out` at `offset`: many hashes (a Merkle level) without an array each. */
+export function sha256Into (input: Uint8Array, out: Uint8Array, offset: number): void {
+  if (nodeCrypto == null) {
+    out.set(nobleSha256(input), offset)
+    return
+  }
+  const binary = nodeCrypto.hash('sha256', input, 'binary')
+  for (let i = 0; i < binary.length; i++) out[offset + i] = binary.charCodeAt(i)
+}
+
 /**
  * A digest handed over as a 'binary' (latin1) string, one char per byte, copied into fresh
  * bytes. Three times faster than a Buffer digest: a Buffer made by native code gets a backing

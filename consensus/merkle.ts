@@ -3,7 +3,7 @@
  * with distinct prefixes (0x00, 0x01) and the tree is split at the largest power of two, so an
  * odd leaf count or a duplicated last leaf yields a different root and no forged proof.
  */
-import { sha256 } from './hash.js'
+import { sha256, sha256Into } from './hash.js'
 import type { InclusionProof } from './types.js'
 
 const LEAF = Uint8Array.of(0)
@@ -13,18 +13,38 @@ const EMPTY_ROOT = sha256(new Uint8Array(0))
 export const leafHash = (leaf: Uint8Array): Uint8Array => sha256(LEAF, leaf)
 export const nodeHash = (left: Uint8Array, right: Uint8Array): Uint8Array => sha256(NODE, left, right)
 
-/** Root over leaves; iterative so 10k leaves do not recurse. Equal to RFC 9162 MTH. */
+const HASH_BYTES = 32
+
+/**
+ * Root over leaves; iterative so 10k leaves do not recurse. Equal to RFC 9162 MTH. One buffer
+ * holds a level's hashes, each level written over the one below it (node i of a level is written
+ * after nodes 2i and 2i+1 below were read), so a root costs no array per node.
+ */
 export function merkleRoot (leaves: readonly Uint8Array[]): Uint8Array {
   if (leaves.length === 0) return EMPTY_ROOT
-  let level = leaves.map(leafHash)
-  // Pairing left to right and carrying an odd last node up unchanged builds the same tree as splitting at the largest power of two.
-  while (level.length > 1) {
-    const next: Uint8Array[] = []
-    for (let i = 0; i + 1 < level.length; i += 2) next.push(nodeHash(level[i] as Uint8Array, level[i + 1] as Uint8Array))
-    if (level.length % 2 === 1) next.push(level[level.length - 1] as Uint8Array)
-    level = next
+  const hashes = new Uint8Array(leaves.length * HASH_BYTES)
+  let input = new Uint8Array(0)
+  for (let i = 0; i < leaves.length; i++) {
+    const leaf = leaves[i] as Uint8Array
+    // Record ids are all 32 bytes: one input buffer serves every leaf.
+    if (input.length !== 1 + leaf.length) input = new Uint8Array(1 + leaf.length)
+    input[0] = LEAF[0] as number
+    input.set(leaf, 1)
+    sha256Into(input, hashes, i * HASH_BYTES)
   }
-  return level[0] as Uint8Array
+  const pair = new Uint8Array(1 + 2 * HASH_BYTES)
+  pair[0] = NODE[0] as number
+  // Pairing left to right and carrying an odd last node up unchanged builds the same tree as splitting at the largest power of two.
+  for (let count = leaves.length; count > 1;) {
+    let next = 0
+    for (let i = 0; i + 1 < count; i += 2) {
+      for (let k = 0; k < 2 * HASH_BYTES; k++) pair[1 + k] = hashes[i * HASH_BYTES + k] as number
+      sha256Into(pair, hashes, next++ * HASH_BYTES)
+    }
+    if (count % 2 === 1) hashes.copyWithin(next++ * HASH_BYTES, (count - 1) * HASH_BYTES, count * HASH_BYTES)
+    count = next
+  }
+  return hashes.slice(0, HASH_BYTES)
 }
 
 /** Inclusion proofs for every leaf, sharing the work of building the tree once. */

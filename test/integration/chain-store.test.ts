@@ -1,6 +1,7 @@
 /**
  * The validator's store on a real LevelDB: committed blocks are found again by height, record
- * and data hash; the log of what the validator signed survives a reopen, and a damaged entry in
+ * and data hash (and no other record is, whether the in-memory filter of committed ids is
+ * complete yet or not); the log of what the validator signed survives a reopen, and a damaged entry in
  * it is reported, not trusted.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -10,7 +11,7 @@ import { Level } from 'level'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { recordId } from '../../consensus/ids.js'
 import { ChainStore } from '../../node/store/chain-store.js'
-import { makeCommittedBlock, makeNetwork, makeRecords, signVote } from '../helpers/fixtures.js'
+import { makeCommittedBlock, makeNetwork, makeRecords, signVote, tipOf } from '../helpers/fixtures.js'
 
 const net = makeNetwork(4)
 
@@ -45,6 +46,45 @@ describe('chain store', () => {
     await store.open()
     expect(await store.block(1)).toEqual({ block, commit })
     expect(await store.block(2)).toBeUndefined()
+  })
+
+  it('locates the records of every block, recent or not, before and after a reopen, and no others', async () => {
+    // More blocks than the store keeps in memory, so that older ones are answered from disk.
+    const blocks = []
+    let tip
+    for (let h = 1; h <= 12; h++) {
+      const committed = makeCommittedBlock(net, makeRecords(h, 100 * h), tip === undefined ? {} : { tip })
+      await store.commitBlock(committed.block, committed.commit, committed.hash)
+      blocks.push(committed.block)
+      tip = tipOf(committed.block)
+    }
+    const ids = blocks.flatMap(b => b.records.map(recordId))
+    const expected = blocks.flatMap(b => b.records.map((_, index) => ({ height: b.header.height, index })))
+    const unknown = makeRecords(50, 10_000).map(recordId)
+    const check = async (): Promise<void> => {
+      expect(await store.locations([...ids, ...unknown])).toEqual([...expected, ...unknown.map(() => undefined)])
+      expect(await store.onChain([unknown[0]!, ids[0]!, ids[ids.length - 1]!])).toEqual([false, true, true])
+      expect(await store.location(ids[5]!)).toEqual(expected[5])
+    }
+    expect(await store.filterReady()).toBe(true)
+    await check()
+    await store.close()
+    store = new ChainStore(dir)
+    await store.open()
+    // Right after opening, while the filter is being filled, and once it is complete.
+    await check()
+    expect(await store.filterReady()).toBe(true)
+    await check()
+  })
+
+  it('closes while the filter is still being filled', async () => {
+    const { block, commit, hash } = makeCommittedBlock(net, makeRecords(3))
+    await store.commitBlock(block, commit, hash)
+    await store.close()
+    store = new ChainStore(dir)
+    await store.open()
+    await store.close()
+    expect(await store.filterReady()).toBe(false)
   })
 
   it('keeps the signed log across a reopen, and reports a damaged entry instead of trusting it', async () => {
