@@ -19,6 +19,7 @@ import { LIMITS } from '../consensus/limits.js'
 import { MAX_BATCH } from '../consensus/node-api.js'
 import { LedgerRecordSchema, boundedText, uint, type Certificate, type Genesis, type LedgerRecord, type RecordMetadata } from '../consensus/types.js'
 import type { ApiKey } from './config.js'
+import { listAnswer } from './json-answer.js'
 import { StoppedError } from './errors.js'
 import { badRequest, conflict, notFound, toErrorReply, unauthorized } from './http-errors.js'
 import type { NodeClient } from './node-client.js'
@@ -43,6 +44,8 @@ export interface HttpApiInit {
 /** JSON bodies are small (the largest is a certificate); uploads have their own limit. */
 const JSON_BODY_BYTES = 1024 * 1024
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
+/** What fastify labels the JSON it serializes itself; answers serialized here say the same. */
+const JSON_TYPE = 'application/json; charset=utf-8'
 const HEX32 = /^[0-9a-f]{64}$/
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 const utf8Encoder = new TextEncoder()
@@ -210,7 +213,7 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     for (const s of stored) if (s.created) storedCount++
     init.outbox.add(stored.map(s => s.item))
     const ids = stored.map(s => toHex(s.item.id))
-    if (query.wait === 'false') return await reply.code(202).send({ items: ids.map(id => ({ id, status: 'pending' })) })
+    if (query.wait === 'false') return await reply.code(202).type(JSON_TYPE).send(listAnswer('items', ids.map(id => ({ id, status: 'pending' }))))
     const signal = closeSignal(reply)
     // Registered in the same turn as add(): items created here need no second look at the store.
     const wait = async (created: boolean): Promise<void> => {
@@ -220,11 +223,11 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     }
     const certs: Array<Certificate | undefined | null> = stored.map(s => s.item.certificate)
     await Promise.all([wait(true), wait(false)])
-    const items = ids.map((id, i) => {
+    const items = ids.map((id, i): Json => {
       const cert = certs[i]
       return cert == null ? { id, status: 'pending' } : { id, certificate: certificateJson(cert) }
     })
-    return await reply.code(certs.every(c => c != null) ? 201 : 202).send({ items })
+    return await reply.code(certs.every(c => c != null) ? 201 : 202).type(JSON_TYPE).send(listAnswer('items', items))
   })
 
   app.post('/v1/certificates/verify', async req => {

@@ -79,6 +79,7 @@ describe('service HTTP API', () => {
     const hashes = Array.from({ length: 50 }, (_, i) => toHex(sha256(utf8.encode(`batch item ${i}`))))
     const res = await h.request('POST', '/v1/hashes/batch', { body: JSON.stringify({ hashes, metadata: { contentType: 'text/plain' } }), contentType: 'application/json' })
     expect(res.status).toBe(201)
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8')
     const items = res.json.items as Array<{ id: string, certificate: unknown }>
     expect(items).toHaveLength(50)
     items.forEach((item, i) => {
