@@ -7,7 +7,7 @@ import { z } from 'zod'
 import { addQuickCheck, decode, encode } from './codec.js'
 import { defaultEd25519, type Ed25519 } from './ed25519.js'
 import { BlockHeaderSchema, BlockSchema, CommitSchema, LedgerRecordSchema, hash32, height, signature, uint, validatorIndex, type Genesis } from './types.js'
-import { isRecordList } from './record-check.js'
+import { hasExactly, isHashList, isRecordList } from './record-check.js'
 import { ValidatorSet } from './validator-set.js'
 import { LIMITS } from './limits.js'
 
@@ -32,6 +32,9 @@ export const SubmitResponseSchema = z.strictObject({
   status: z.array(z.enum(['committed', 'pending']))
 })
 export type SubmitResponse = z.infer<typeof SubmitResponseSchema>
+// A service reads one status per record from every validator it submits to.
+addQuickCheck(SubmitResponseSchema, value => hasExactly(value, ['status']) && Array.isArray(value.status) &&
+  value.status.every(s => s === 'committed' || s === 'pending'))
 
 export const CertificateRequestSchema = z.strictObject({
   ids: z.array(hash32).min(1).max(MAX_BATCH),
@@ -57,6 +60,11 @@ export const CertificateResponseSchema = z.strictObject({
   blocks: z.array(BlockProofSchema).max(MAX_BATCH)
 })
 export type CertificateResponse = z.infer<typeof CertificateResponseSchema>
+// A thousand record ids per block, each checked by the schema, cost a service more than the
+// commit's signatures: the ids are checked here, the small header and commit by their schemas.
+addQuickCheck(CertificateResponseSchema, value => hasExactly(value, ['blocks']) && Array.isArray(value.blocks) && value.blocks.length <= MAX_BATCH &&
+  value.blocks.every(b => hasExactly(b, ['header', 'commit', 'recordIds']) && isHashList(b.recordIds, LIMITS.blockRecordsCeiling) &&
+    BlockHeaderSchema.safeParse(b.header).success && CommitSchema.safeParse(b.commit).success))
 
 export const VerifyRequestSchema = z.strictObject({ id: hash32, dataHash: hash32 })
 export type VerifyRequest = z.infer<typeof VerifyRequestSchema>

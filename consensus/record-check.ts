@@ -74,3 +74,21 @@ export function isRecordList (value: unknown, min: number, max: number): boolean
   for (const record of records) if (!isLedgerRecord(record)) return false
   return true
 }
+
+/** True only if `value` is an array of at most `max` 32-byte hashes (record ids), as z.array(hash32).max(max) accepts. */
+export function isHashList (value: unknown, max: number): boolean {
+  if (!Array.isArray(value) || value.length > max) return false
+  for (const id of value) if (!(id instanceof Uint8Array) || id.length !== LIMITS.hashBytes) return false
+  return true
+}
+
+/** True only if `value` is a plain object whose own keys are exactly `keys`, in any order. */
+export function hasExactly (value: unknown, keys: readonly string[]): value is Record<string, unknown> {
+  if (!isPlainObject(value)) return false
+  let n = 0
+  for (const key in value) {
+    if (!keys.includes(key)) return false
+    n++
+  }
+  return n === keys.length
+}

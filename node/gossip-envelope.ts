@@ -6,19 +6,21 @@
  * ourselves: the periodic re-sending that heals lost messages must change the bytes.
  */
 import { z } from 'zod'
-import { decode, encode } from '../consensus/codec.js'
+import { addQuickCheck, decode, encode } from '../consensus/codec.js'
 import { recordId } from '../consensus/ids.js'
 import { LIMITS } from '../consensus/limits.js'
+import { hasExactly, isHashList } from '../consensus/record-check.js'
 import { BlockHeaderSchema, ConsensusMessageSchema, hash32, height, round, signature, uint, type ConsensusMessage, type Proposal } from '../consensus/types.js'
 
-export const CompactProposalSchema = z.strictObject({
+/** A compact proposal but for its record ids. */
+const CompactProposalHeadSchema = z.strictObject({
   height,
   round,
   validRound: z.number().int().min(-1).max(LIMITS.roundCeiling),
   header: BlockHeaderSchema,
-  ids: z.array(hash32).max(LIMITS.blockRecordsCeiling),
   signature
 })
+export const CompactProposalSchema = CompactProposalHeadSchema.extend({ ids: z.array(hash32).max(LIMITS.blockRecordsCeiling) })
 export type CompactProposal = z.infer<typeof CompactProposalSchema>
 
 const GossipEnvelopeSchema = z.discriminatedUnion('kind', [
@@ -26,6 +28,14 @@ const GossipEnvelopeSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('compact-proposal'), proposal: CompactProposalSchema, resend: uint })
 ])
 export type GossipEnvelope = z.infer<typeof GossipEnvelopeSchema>
+// Every validator decodes every proposal and its thousands of ids: the ids are checked here,
+// the rest by the schema.
+addQuickCheck(GossipEnvelopeSchema, value => {
+  if (!hasExactly(value, ['kind', 'proposal', 'resend']) || value.kind !== 'compact-proposal' || !uint.safeParse(value.resend).success) return false
+  if (!hasExactly(value.proposal, ['height', 'round', 'validRound', 'header', 'ids', 'signature'])) return false
+  const { ids, ...head } = value.proposal
+  return isHashList(ids, LIMITS.blockRecordsCeiling) && CompactProposalHeadSchema.safeParse(head).success
+})
 
 export function toCompact (p: Proposal): CompactProposal {
   return { height: p.height, round: p.round, validRound: p.validRound, header: p.block.header, ids: p.block.records.map(recordId), signature: p.signature }

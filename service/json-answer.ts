@@ -9,19 +9,27 @@
 import type { Json } from '../consensus/json.js'
 
 const ITEMS_PER_PIECE = 32
+const COMMA = 0x2c
+const CLOSE_BRACE = 0x7d
 
 /** The UTF-8 bytes of JSON.stringify({ [key]: items }). */
 export function listAnswer (key: string, items: readonly Json[]): Buffer {
-  const pieces = [`{${JSON.stringify(key)}:[`]
-  for (let i = 0; i < items.length; i += ITEMS_PER_PIECE) {
-    const text = JSON.stringify(items.slice(i, i + ITEMS_PER_PIECE))
-    pieces.push((i === 0 ? '' : ',') + text.slice(1, -1))
-  }
-  pieces.push(']}')
-  let length = 0
+  const head = `{${JSON.stringify(key)}:`
+  // Each piece is a JSON array of up to ITEMS_PER_PIECE items (one empty array for no items).
+  const pieces: string[] = []
+  for (let i = 0; i === 0 || i < items.length; i += ITEMS_PER_PIECE) pieces.push(JSON.stringify(items.slice(i, i + ITEMS_PER_PIECE)))
+  let length = Buffer.byteLength(head) + 1 - (pieces.length - 1)
   for (const piece of pieces) length += Buffer.byteLength(piece)
   const out = Buffer.allocUnsafe(length)
-  let at = 0
-  for (const piece of pieces) at += out.write(piece, at)
+  let at = out.write(head)
+  pieces.forEach((piece, k) => {
+    // A piece's '[' is written over the previous piece's ']' and becomes the comma between them:
+    // cutting the brackets off the text instead would copy it.
+    if (k > 0) at--
+    const start = at
+    at += out.write(piece, at)
+    if (k > 0) out[start] = COMMA
+  })
+  out[at] = CLOSE_BRACE
   return out
 }

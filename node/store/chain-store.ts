@@ -5,7 +5,7 @@
  */
 import { Level } from 'level'
 import { prefixedKey, uint64BE } from '../../consensus/bytes.js'
-import { decode, encode } from '../../consensus/codec.js'
+import { addQuickCheck, decode, encode } from '../../consensus/codec.js'
 import { TrustnetError } from '../../consensus/errors.js'
 import type { ChainTip } from '../../consensus/block.js'
 import { recordId } from '../../consensus/ids.js'
@@ -31,6 +31,9 @@ const TIP_KEY = Uint8Array.of(Prefix.Meta, 0x74)
 const StoredBlockSchema = z.strictObject({ block: BlockSchema, commit: CommitSchema })
 const TipSchema = z.strictObject({ height: uint, hash: hash32, time: uint })
 const LocationSchema = z.tuple([z.number().int().min(1), uint])
+// Read for every id of every certificate request.
+addQuickCheck(LocationSchema, value => Array.isArray(value) && value.length === 2 &&
+  Number.isSafeInteger(value[0]) && (value[0] as number) >= 1 && Number.isSafeInteger(value[1]) && (value[1] as number) >= 0)
 const EMPTY = new Uint8Array(0)
 /** Committed blocks kept as written: certificates for a block are asked for right after it commits. */
 const RECENT_BLOCKS = 8

@@ -77,6 +77,25 @@ describe('chain store', () => {
     await check()
   })
 
+  it('refuses a damaged location entry instead of reading a wrong place from it', async () => {
+    const { block, commit, hash } = makeCommittedBlock(net, makeRecords(2))
+    await store.commitBlock(block, commit, hash)
+    await store.close()
+    const raw = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
+    const id = recordId(block.records[1]!)
+    // [0, 1]: height 0 does not exist; [1, -1], [1]: not a place at all.
+    const damaged = [Uint8Array.of(0x82, 0x00, 0x01), Uint8Array.of(0x82, 0x01, 0x20), Uint8Array.of(0x81, 0x01)]
+    for (const value of damaged) {
+      await raw.open()
+      await raw.put(Uint8Array.of(0x03, ...id), value)
+      await raw.close()
+      store = new ChainStore(dir)
+      await store.open()
+      await expect(store.location(id)).rejects.toMatchObject({ code: 'INVALID_FIELD' })
+      await store.close()
+    }
+  })
+
   it('closes while the filter is still being filled', async () => {
     const { block, commit, hash } = makeCommittedBlock(net, makeRecords(3))
     await store.commitBlock(block, commit, hash)
