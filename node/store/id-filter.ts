@@ -3,8 +3,9 @@
  * from the ids themselves. Record ids are SHA-256 outputs, evenly spread, so each of their first
  * seven 32-bit words already is an independent hash of the record and a lookup hashes nothing.
  * "No" is certain and spares a LevelDB read (about 8 µs per id, every id of every submitted
- * batch); "maybe" (every id added, and a few others) is for the store to settle. False
- * positives stay near 0.2% up to 5 million ids in the default 8 MiB and rise gradually beyond.
+ * batch); "maybe" (every id added, and a few others) is for the store to settle. In the default
+ * 4 MiB, false positives stay near 0.2% up to 2.5 million ids, 5% at 5 million, and the filter
+ * fades into reading the store for every id as the chain grows beyond.
  */
 const WORDS_USED = 7
 
@@ -13,8 +14,8 @@ export class IdFilter {
   private readonly mask: number
   private count = 0
 
-  /** `log2Bits`: the filter holds 2^log2Bits bits (default 2^26, 8 MiB). */
-  constructor (log2Bits = 26) {
+  /** `log2Bits`: the filter holds 2^log2Bits bits (default 2^25, 4 MiB). */
+  constructor (log2Bits = 25) {
     if (!Number.isInteger(log2Bits) || log2Bits < 5 || log2Bits > 32) throw new RangeError('log2Bits must be an integer from 5 to 32')
     this.bits = new Uint32Array(2 ** (log2Bits - 5))
     this.mask = 2 ** log2Bits - 1
