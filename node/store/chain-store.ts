@@ -2,6 +2,8 @@
  * The node's LevelDB: committed blocks by height, where each record sits, records by data hash,
  * the chain tip, and the node's own signed consensus messages (written before they are sent, so a
  * restarted node never signs against itself). Each committed block is written in one atomic batch.
+ * Whether a record is on chain is asked of every record a service submits; an in-memory filter of
+ * the committed ids answers most of those questions (the new records) without a read.
  */
 import { Level } from 'level'
 import { prefixedKey, uint64BE } from '../../consensus/bytes.js'
