@@ -18,6 +18,7 @@ import { decode, encode, equalBytes } from '../consensus/codec.js'
 import { headerHash, recordId, toHex } from '../consensus/ids.js'
 import { LIMITS } from '../consensus/limits.js'
 import { merkleTree } from '../consensus/merkle.js'
+import { StoredIdFilter } from '../node/store/id-filter.js'
 import { BlockHeaderSchema, CommitSchema, InclusionProofSchema, LedgerRecordSchema, boundedText, height, uint, type Certificate, type InclusionProof, type LedgerRecord } from '../consensus/types.js'
 
 /** Key prefixes: one byte, then fixed-width parts. */
@@ -103,13 +104,28 @@ export class ServiceStore {
   private readonly writeQueue: Array<{ entries: ReadonlyArray<{ input: NewItem, data?: Uint8Array }>, resolve: (r: Array<{ item: Item, created: boolean }>) => void, reject: (err: unknown) => void }> = []
   private writing = false
   private certifying: Promise<unknown> = Promise.resolve()
+  /** The ids of stored items, and a few others: new items (nearly all of them) are known new without a read. */
+  private readonly itemIds: StoredIdFilter
 
   constructor (readonly path: string) {
     this.db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
+    this.itemIds = new StoredIdFilter(this.db, Prefix.Item)
   }
 
-  async open (): Promise<void> { await this.db.open() }
-  async close (): Promise<void> { await this.db.close() }
+  async open (): Promise<void> {
+    await this.db.open()
+    this.itemIds.start()
+  }
+
+  async close (): Promise<void> {
+    await this.itemIds.stop()
+    await this.db.close()
+  }
+
+  /** Resolves once storing new items no longer reads the store first (true), or never will (false). */
+  async filterReady (): Promise<boolean> {
+    return await this.itemIds.ready()
+  }
 
   /**
    * Store a new item (and its data, if any) with its outbox entry. Storing the same record again
@@ -149,7 +165,7 @@ export class ServiceStore {
 
   private async write (entries: ReadonlyArray<{ input: NewItem, data?: Uint8Array }>): Promise<Array<{ item: Item, created: boolean }>> {
     const ids = entries.map(e => recordId(e.input.record))
-    const stored = await this.db.getMany(ids.map(itemKey))
+    const stored = await this.itemIds.values(ids)
     const ops: Array<{ type: 'put', key: Uint8Array, value: Uint8Array }> = []
     // Items decided in this batch, so a record twice in one batch is stored once.
     const seen = new Map<string, Item>()
@@ -175,6 +191,7 @@ export class ServiceStore {
       results.push({ item, created: true })
     }
     if (ops.length > 0) await writeBatch(this.db, ops, { sync: true })
+    for (const { item, created } of results) if (created) this.itemIds.add(item.id)
     return results
   }
 

@@ -13,7 +13,7 @@ import type { ChainTip } from '../../consensus/block.js'
 import { recordId } from '../../consensus/ids.js'
 import { BlockSchema, CommitSchema, ConsensusMessageSchema, hash32, uint, type Block, type Commit, type ConsensusMessage } from '../../consensus/types.js'
 import { z } from 'zod'
-import { IdFilter } from './id-filter.js'
+import { StoredIdFilter } from './id-filter.js'
 
 /** Key prefixes: one byte, then the fixed-width parts. */
 enum Prefix {
@@ -51,58 +51,30 @@ export class ChainStore {
   private signedSeq = 0
   /** The last blocks committed here, as the objects given: reading one back would decode it and recompute its record ids. */
   private readonly recent = new Map<number, StoredBlock>()
-  /**
-   * Every id on chain, and a few others: most ids looked up are new, and the filter answers them
-   * without a read. Filled from the store in the background after open (about 3 s per million
-   * records); until then every lookup reads the store.
-   */
-  private readonly committed = new IdFilter()
-  private filterComplete = false
-  private filling: Promise<void> = Promise.resolve()
-  private closing = false
+  /** Every id on chain, and a few others: most ids looked up are new, and the filter answers them without a read. */
+  private readonly committed: StoredIdFilter
 
   constructor (readonly path: string) {
     this.db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
+    this.committed = new StoredIdFilter(this.db, Prefix.Record)
   }
 
   async open (): Promise<void> {
     await this.db.open()
-    this.closing = false
-    this.filterComplete = false
     for await (const key of this.db.keys({ gte: Uint8Array.of(Prefix.Signed), lt: Uint8Array.of(Prefix.Signed + 1), reverse: true, limit: 1 })) {
       this.signedSeq = new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(9) + 1
     }
-    // Ids committed from here on are added by commitBlock; the scan adds every one before.
-    this.filling = this.fillFilter()
+    this.committed.start()
   }
 
   async close (): Promise<void> {
-    this.closing = true
-    await this.filling
+    await this.committed.stop()
     await this.db.close()
   }
 
-  /** Resolves once lookups of ids not on chain no longer read the store. */
+  /** Resolves once lookups of ids not on chain no longer read the store (true), or never will (false). */
   async filterReady (): Promise<boolean> {
-    await this.filling
-    return this.filterComplete
-  }
-
-  private async fillFilter (): Promise<void> {
-    const keys = this.db.keys({ gte: Uint8Array.of(Prefix.Record), lt: Uint8Array.of(Prefix.Record + 1) })
-    try {
-      for (;;) {
-        if (this.closing) return
-        const batch = await keys.nextv(1000)
-        if (batch.length === 0) break
-        for (const key of batch) this.committed.add(key.subarray(1))
-      }
-      this.filterComplete = true
-    } catch {
-      // The filter stays incomplete and lookups keep reading the store: slower, never wrong.
-    } finally {
-      await keys.close().catch(() => undefined)
-    }
+    return await this.committed.ready()
   }
 
   async tip (): Promise<ChainTip | undefined> {
@@ -151,7 +123,7 @@ export class ChainStore {
 
   /** location() for many ids. */
   async locations (ids: readonly Uint8Array[]): Promise<Array<RecordLocation | undefined>> {
-    return (await this.recordEntries(ids)).map(bytes => {
+    return (await this.committed.values(ids)).map(bytes => {
       if (bytes === undefined) return undefined
       const [height, index] = decode(LocationSchema, bytes)
       return { height, index }
@@ -160,17 +132,7 @@ export class ChainStore {
 
   /** For each id, whether it is on chain. */
   async onChain (ids: readonly Uint8Array[]): Promise<boolean[]> {
-    return (await this.recordEntries(ids)).map(bytes => bytes !== undefined)
-  }
-
-  /** The stored location entry of each id, with one read for the ids the filter cannot rule out. */
-  private async recordEntries (ids: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
-    const out: Array<Uint8Array | undefined> = ids.map(() => undefined)
-    const unknown = this.filterComplete ? ids.flatMap((id, i) => this.committed.mayHave(id) ? [i] : []) : ids.map((_, i) => i)
-    if (unknown.length === 0) return out
-    const values = await this.db.getMany(unknown.map(i => prefixedKey(Prefix.Record, ids[i] as Uint8Array)))
-    values.forEach((bytes, k) => { out[unknown[k] as number] = bytes })
-    return out
+    return (await this.committed.values(ids)).map(bytes => bytes !== undefined)
   }
 
   /** Ids of the records anchoring this data hash, oldest first. */

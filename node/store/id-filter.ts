@@ -7,6 +7,9 @@
  * 4 MiB, false positives stay near 0.2% up to 2.5 million ids, 5% at 5 million, and the filter
  * fades into reading the store for every id as the chain grows beyond.
  */
+import type { Level } from 'level'
+import { prefixedKey } from '../../consensus/bytes.js'
+
 const WORDS_USED = 7
 
 export class IdFilter {
@@ -53,4 +56,72 @@ export class IdFilter {
 
 function checkLength (id: Uint8Array): void {
   if (id.length < 4 * WORDS_USED) throw new RangeError(`an id must have at least ${4 * WORDS_USED} bytes`)
+}
+
+/**
+ * An IdFilter of the ids stored under one key prefix of a LevelDB (keys: the prefix byte, then
+ * the id). It fills itself from the store in the background (about 3 s per million keys); ids
+ * written after start() must be added by the store's owner. Until the fill completes, every id is
+ * a candidate, so answers stay exact while it runs, and if it fails or the store closes first.
+ */
+export class StoredIdFilter {
+  private readonly filter: IdFilter
+  private complete = false
+  private filling: Promise<void> = Promise.resolve()
+  private stopping = false
+
+  constructor (private readonly db: Level<Uint8Array, Uint8Array>, private readonly prefix: number, log2Bits?: number) {
+    this.filter = new IdFilter(log2Bits)
+  }
+
+  /** Begins filling from the open store: every key there now, and add() for later writes. */
+  start (): void {
+    this.stopping = false
+    this.complete = false
+    this.filling = this.fill()
+  }
+
+  /** Ends the fill early; resolves once the store is no longer read. */
+  async stop (): Promise<void> {
+    this.stopping = true
+    await this.filling
+  }
+
+  add (id: Uint8Array): void {
+    this.filter.add(id)
+  }
+
+  /** The value stored under each id (undefined if none), reading only the ids the filter cannot rule out. */
+  async values (ids: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    const out: Array<Uint8Array | undefined> = ids.map(() => undefined)
+    const candidates = this.complete ? ids.flatMap((id, i) => this.filter.mayHave(id) ? [i] : []) : ids.map((_, i) => i)
+    if (candidates.length === 0) return out
+    const values = await this.db.getMany(candidates.map(i => prefixedKey(this.prefix, ids[i] as Uint8Array)))
+    values.forEach((bytes, k) => { out[candidates[k] as number] = bytes })
+    return out
+  }
+
+  /** Resolves once the fill has ended: true if the filter is complete. */
+  async ready (): Promise<boolean> {
+    await this.filling
+    return this.complete
+  }
+
+  private async fill (): Promise<void> {
+    // A LevelDB iterator reads a snapshot: keys written after this point come through add().
+    const keys = this.db.keys({ gte: Uint8Array.of(this.prefix), lt: Uint8Array.of(this.prefix + 1) })
+    try {
+      for (;;) {
+        if (this.stopping) return
+        const batch = await keys.nextv(1000)
+        if (batch.length === 0) break
+        for (const key of batch) this.filter.add(key.subarray(1))
+      }
+      this.complete = true
+    } catch {
+      // The filter stays incomplete and every id stays a candidate: slower, never wrong.
+    } finally {
+      await keys.close().catch(() => undefined)
+    }
+  }
 }

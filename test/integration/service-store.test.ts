@@ -40,6 +40,25 @@ describe('service store', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
+  it('stores each record once, before and after a restart, whether or not its filter of stored ids is complete', async () => {
+    const records = makeRecords(30)
+    const put = async (from: number, to: number): Promise<boolean[]> =>
+      (await store.putItems(records.slice(from, to).map(record => ({ input: { client: 'c', record, createdAt: 1 } })))).map(r => r.created)
+    expect(await store.filterReady()).toBe(true)
+    expect(await put(0, 10)).toEqual(Array(10).fill(true))
+    expect(await put(5, 15)).toEqual([...Array(5).fill(false), ...Array(5).fill(true)])
+    for (const waitForFilter of [false, true]) {
+      await store.close()
+      store = new ServiceStore(join(dir, 'db'))
+      await store.open()
+      if (waitForFilter) expect(await store.filterReady()).toBe(true)
+      const from = waitForFilter ? 20 : 15
+      expect(await put(0, from + 5)).toEqual([...Array(from).fill(false), ...Array(5).fill(true)])
+    }
+    // The items read back are the ones first stored.
+    expect((await store.getItem(recordId(records[3]!)))?.record).toEqual(records[3])
+  })
+
   it('serves every certificate of a block with the seal stored first, across rounds and restarts', async () => {
     const net = makeNetwork(4)
     const records = makeRecords(6)
