@@ -67,8 +67,7 @@ export function isLedgerRecord (value: unknown): boolean {
 
 /** True only if `{ records }` with between `min` and `max` records passes an object schema of that shape unchanged. */
 export function isRecordList (value: unknown, min: number, max: number): boolean {
-  if (!isPlainObject(value)) return false
-  for (const key in value) if (key !== 'records') return false
+  if (!hasExactly(value, ['records'])) return false
   const { records } = value
   if (!Array.isArray(records) || records.length < min || records.length > max) return false
   for (const record of records) if (!isLedgerRecord(record)) return false
