@@ -4,7 +4,7 @@
  * Returns a reason instead of throwing: an invalid block is voted nil, not an error of the sender's message.
  */
 import { equalBytes } from './codec.js'
-import { recordId, toHex } from './ids.js'
+import { idKey, recordId } from './ids.js'
 import { merkleRoot } from './merkle.js'
 import type { Block, BlockHeader, ConsensusParams, LedgerRecord } from './types.js'
 
@@ -49,7 +49,7 @@ export function blockProblem (block: Block, chainId: string, tip: ChainTip, para
   if (h.recordCount !== block.records.length) return 'record count does not match the records'
   if (block.records.length > params.maxBlockRecords) return 'too many records'
   const ids = block.records.map(recordId)
-  if (new Set(ids.map(toHex)).size !== ids.length) return 'a record appears twice'
+  if (new Set(ids.map(idKey)).size !== ids.length) return 'a record appears twice'
   if (!equalBytes(recordsRoot(block.records, ids), h.recordsRoot)) return 'records root does not match the records'
   return undefined
 }

@@ -5,12 +5,13 @@
  * cannot slip back in and be proposed twice (the node's store check is the full guard).
  */
 import { rejected } from './errors.js'
-import { recordId, toHex } from './ids.js'
+import { idKey, recordId, toHex } from './ids.js'
 import type { LedgerRecord } from './types.js'
 
 export interface PendingRecord { id: Uint8Array, record: LedgerRecord }
 
 export class Mempool {
+  /** By idKey(id). */
   private readonly pending = new Map<string, PendingRecord>()
   private readonly recent = new Set<string>()
 
@@ -21,11 +22,11 @@ export class Mempool {
   }
 
   has (id: Uint8Array): boolean {
-    return this.pending.has(toHex(id))
+    return this.pending.has(idKey(id))
   }
 
   get (id: Uint8Array): LedgerRecord | undefined {
-    return this.pending.get(toHex(id))?.record
+    return this.pending.get(idKey(id))?.record
   }
 
   /** Adds the records not yet present; refuses the whole batch if they would not all fit. Returns the new ones. */
@@ -60,7 +61,7 @@ export class Mempool {
   /** Forget records that are now on chain, and refuse them from now on. */
   removeCommitted (ids: readonly Uint8Array[]): void {
     for (const id of ids) {
-      const key = toHex(id)
+      const key = idKey(id)
       this.pending.delete(key)
       this.recent.add(key)
     }
@@ -71,16 +72,17 @@ export class Mempool {
     }
   }
 
+  /** Hex ids of the records waiting, in arrival order. */
   ids (): string[] {
-    return [...this.pending.keys()]
+    return [...this.pending.values()].map(p => toHex(p.id))
   }
 
-  /** The records not yet present, in order, by key (hex id). */
+  /** The records not yet present, in order, by key. */
   private fresh (records: readonly LedgerRecord[]): Map<string, PendingRecord> {
     const out = new Map<string, PendingRecord>()
     for (const record of records) {
       const id = recordId(record)
-      const key = toHex(id)
+      const key = idKey(id)
       if (this.pending.has(key) || this.recent.has(key) || out.has(key)) continue
       out.set(key, { id, record })
     }

@@ -6,7 +6,7 @@
  * twice on chain) happen here, before the machine sees a message.
  */
 import type { Logger } from 'pino'
-import { headerHash, recordId, toHex } from '../consensus/ids.js'
+import { headerHash, idKey, recordId } from '../consensus/ids.js'
 import type { Action, Input, Machine } from '../consensus/machine.js'
 import type { Block, Commit, ConsensusMessage, LedgerRecord } from '../consensus/types.js'
 import { TrustnetError } from '../consensus/errors.js'
@@ -32,7 +32,7 @@ interface Waiter { pending: Set<string>, done: (all: boolean) => void }
 export class ConsensusDriver {
   private tail: Promise<void> = Promise.resolve()
   private readonly timers = new Set<NodeJS.Timeout>()
-  /** record id (hex) -> callers waiting for it to be committed */
+  /** idKey(record id) -> callers waiting for it to be committed */
   private readonly waiters = new Map<string, Set<Waiter>>()
   private syncing = false
   private stopped = false
@@ -79,7 +79,7 @@ export class ConsensusDriver {
   /** Resolves when every id is on chain, or after `ms`; true if all are. */
   async waitForRecords (ids: Uint8Array[], ms: number, signal?: AbortSignal): Promise<boolean> {
     const onChain = await this.deps.store.onChain(ids)
-    const pending = new Set(ids.filter((_, i) => onChain[i] !== true).map(toHex))
+    const pending = new Set(ids.filter((_, i) => onChain[i] !== true).map(idKey))
     if (pending.size === 0) return true
     if (ms <= 0 || signal?.aborted === true) return false
     return await new Promise<boolean>(resolve => {
@@ -157,7 +157,7 @@ export class ConsensusDriver {
     this.deps.log.debug({ height: block.header.height, records: block.records.length, round: commit.round }, 'committed')
     if (this.waiters.size === 0) return
     for (const record of block.records) {
-      const key = toHex(recordId(record))
+      const key = idKey(recordId(record))
       const set = this.waiters.get(key)
       if (set === undefined) continue
       this.waiters.delete(key)

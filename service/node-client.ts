@@ -14,7 +14,7 @@ import type { z } from 'zod'
 import { CertificateVerifier, type BlockSeal } from '../consensus/certificate.js'
 import { TrustnetError } from '../consensus/errors.js'
 import { decode, encode, equalBytes } from '../consensus/codec.js'
-import { headerHash, toHex } from '../consensus/ids.js'
+import { headerHash, idKey, toHex } from '../consensus/ids.js'
 import {
   CertificateResponseSchema, ErrorResponseSchema, MAX_WAIT_MS, PROTOCOL, SubmitResponseSchema, VerifyResponseSchema,
   verifyAttestation, type Attestation, type BlockProof, type CertificateRequest, type SubmitRequest, type VerifyRequest
@@ -89,7 +89,7 @@ interface CheckedBlock {
   seal: BlockSeal
   ids: readonly Uint8Array[]
   proofs: InclusionProof[]
-  /** hex record id -> position in the block */
+  /** idKey(record id) -> position in the block */
   indexOf: Map<string, number>
 }
 
@@ -186,8 +186,8 @@ export class NodeClient implements Startable {
   async certificates (ids: Uint8Array[], opts: CertificatesOptions): Promise<Array<Placement | null>> {
     const waitMs = Math.min(opts.waitMs, MAX_WAIT_MS)
     const body = encode({ ids, waitMs } satisfies CertificateRequest)
-    const keys = ids.map(toHex)
-    // hex id -> first position asked
+    const keys = ids.map(idKey)
+    // idKey(id) -> first position asked
     const wanted = new Map<string, number>()
     keys.forEach((key, i) => { if (!wanted.has(key)) wanted.set(key, i) })
     const found: Array<Placement | null> = ids.map(() => null)
@@ -252,7 +252,7 @@ export class NodeClient implements Startable {
       return { seal, ...tree }
     }
     const proofs = this.verifier.blockProofs(block.header, block.commit, block.recordIds)
-    const checked: CheckedBlock = { seal, ids: block.recordIds, proofs, indexOf: new Map(block.recordIds.map((id, at) => [toHex(id), at])) }
+    const checked: CheckedBlock = { seal, ids: block.recordIds, proofs, indexOf: new Map(block.recordIds.map((id, at) => [idKey(id), at])) }
     this.trees.set(key, { ids: checked.ids, proofs: checked.proofs, indexOf: checked.indexOf })
     if (this.trees.size > CHECKED_BLOCKS) this.trees.delete(this.trees.keys().next().value as string)
     return checked

@@ -12,7 +12,7 @@ import { setMaxListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Startable } from '@libp2p/interface'
 import { certificateOf, type BlockSeal } from '../consensus/certificate.js'
-import { toHex } from '../consensus/ids.js'
+import { idKey } from '../consensus/ids.js'
 import type { Certificate, LedgerRecord } from '../consensus/types.js'
 import type { CertificatesOptions, CallOptions, Placement, SubmitOutcome } from './node-client.js'
 import type { Certification, Item, ServiceStore } from './store.js'
@@ -60,9 +60,9 @@ export class Outbox implements Startable {
   private readonly lingerMs: number
   /** When the queue last went from empty to not empty. */
   private queueStartedAt = 0
-  /** Pending items not in a batch, oldest first, by hex id. */
+  /** Pending items not in a batch, oldest first, by idKey(id). */
   private readonly queue = new Map<string, Item>()
-  /** Hex ids of items in a batch being worked on. */
+  /** idKey(id) of items in a batch being worked on. */
   private readonly inFlight = new Set<string>()
   private readonly batches = new Set<Promise<void>>()
   private readonly waiters = new Map<string, Set<Waiter>>()
@@ -126,7 +126,7 @@ export class Outbox implements Startable {
 
   private enqueue (item: Item): void {
     if (item.status !== 'pending') return
-    const key = toHex(item.id)
+    const key = idKey(item.id)
     if (this.queue.has(key) || this.inFlight.has(key)) return
     if (this.queue.size >= this.maxQueued) { this.spilled = true; return }
     if (this.queue.size === 0) this.queueStartedAt = Date.now()
@@ -147,7 +147,7 @@ export class Outbox implements Startable {
   async waitForCertificates (ids: readonly Uint8Array[], timeoutMs: number, signal?: AbortSignal, justAdded = false): Promise<Array<Certificate | undefined>> {
     const out: Array<Certificate | undefined> = ids.map(() => undefined)
     if (!this.running || ids.length === 0) return out
-    const keys = ids.map(toHex)
+    const keys = ids.map(idKey)
     return await new Promise(resolve => {
       let left = ids.length
       const registered: Array<[string, Waiter]> = []
@@ -235,7 +235,7 @@ export class Outbox implements Startable {
   }
 
   private launch (items: Item[]): void {
-    const keys = items.map(i => toHex(i.id))
+    const keys = items.map(i => idKey(i.id))
     for (const k of keys) this.inFlight.add(k)
     const batch = this.round(items).catch(err => { this.init.onError?.(err); return items }).then(left => {
       for (const k of keys) this.inFlight.delete(k)
@@ -286,7 +286,7 @@ export class Outbox implements Startable {
 
   /** Wake whoever waits for this item; the certificate is built only if someone does. */
   private release (id: Uint8Array, certificate: () => Certificate): void {
-    const set = this.waiters.get(toHex(id))
+    const set = this.waiters.get(idKey(id))
     if (set === undefined) return
     const cert = certificate()
     for (const w of [...set]) w(cert)

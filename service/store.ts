@@ -15,7 +15,7 @@ import { z } from 'zod'
 import { prefixedKey, uint64BE } from '../consensus/bytes.js'
 import { certificateOf, type BlockSeal } from '../consensus/certificate.js'
 import { decode, encode, equalBytes } from '../consensus/codec.js'
-import { headerHash, recordId, toHex } from '../consensus/ids.js'
+import { headerHash, idKey, recordId } from '../consensus/ids.js'
 import { LIMITS } from '../consensus/limits.js'
 import { merkleTree } from '../consensus/merkle.js'
 import { StoredIdFilter } from '../node/store/id-filter.js'
@@ -173,21 +173,21 @@ export class ServiceStore {
     for (const [i, { input, data }] of entries.entries()) {
       const id = ids[i] as Uint8Array
       const bytes = stored[i]
-      const hex = toHex(id)
-      const existing = seen.get(hex) ?? (bytes === undefined ? undefined : await this.assemble(id, bytes))
+      const key = idKey(id)
+      const existing = seen.get(key) ?? (bytes === undefined ? undefined : await this.assemble(id, bytes))
       if (existing !== undefined && (existing.hasData || data === undefined)) { results.push({ item: existing, created: false }); continue }
       if (existing !== undefined && data !== undefined) {
         // Same record first anchored as a bare hash, now with its bytes: attach them, keep the status.
         const item: Item = { ...existing, hasData: true }
         ops.push({ type: 'put', key: dataKey(id), value: data }, { type: 'put', key: itemKey(id), value: encodeItem(item) })
-        seen.set(hex, item)
+        seen.set(key, item)
         results.push({ item, created: false })
         continue
       }
       const item: Item = { id, ...input, status: 'pending', certificate: null, hasData: data !== undefined }
       if (data !== undefined) ops.push({ type: 'put', key: dataKey(id), value: data })
       ops.push({ type: 'put', key: itemKey(id), value: encodeItem(item) }, { type: 'put', key: outboxKey(item.createdAt, id), value: EMPTY })
-      seen.set(hex, item)
+      seen.set(key, item)
       results.push({ item, created: true })
     }
     if (ops.length > 0) await writeBatch(this.db, ops, { sync: true })
@@ -204,12 +204,12 @@ export class ServiceStore {
     return await this.db.get(dataKey(id))
   }
 
-  /** Up to `limit` items of the outbox, oldest first, leaving out the ids (hex) in `skip`. */
+  /** Up to `limit` items of the outbox, oldest first, leaving out those whose idKey is in `skip`. */
   async pending (limit: number, skip: ReadonlySet<string> = new Set()): Promise<Item[]> {
     const ids: Uint8Array[] = []
     for await (const k of this.db.keys({ gte: Uint8Array.of(Prefix.Outbox), lt: Uint8Array.of(Prefix.Outbox + 1) })) {
       const id = k.subarray(9)
-      if (skip.has(toHex(id))) continue
+      if (skip.has(idKey(id))) continue
       ids.push(id)
       if (ids.length >= limit) break
     }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { encode } from '../../consensus/codec.js'
 import { DOMAIN, taggedHash } from '../../consensus/hash.js'
-import { fromHex, recordId, toHex } from '../../consensus/ids.js'
+import { fromHex, idKey, recordId, toHex } from '../../consensus/ids.js'
 import { makeRecord } from '../helpers/fixtures.js'
 
 describe('ids', () => {
@@ -20,5 +20,15 @@ describe('ids', () => {
     expect(toHex(all.subarray(250, 253))).toBe('fafbfc')
     expect(toHex(new Uint8Array(0))).toBe('')
     expect(fromHex(toHex(all))).toEqual(all)
+  })
+
+  it('an id key is one character per byte, for views too, and tells ids apart that hex tells apart', () => {
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i)
+    const key = idKey(all)
+    expect(key.length).toBe(256)
+    expect(Array.from(key, c => c.charCodeAt(0))).toEqual(Array.from(all))
+    expect(idKey(all.subarray(250, 253))).toBe('\u00fa\u00fb\u00fc')
+    const ids = Array.from({ length: 200 }, (_, i) => Uint8Array.of(i % 7, i % 11, i % 13, 0, 255))
+    expect(new Set(ids.map(idKey)).size).toBe(new Set(ids.map(toHex)).size)
   })
 })
