@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { emptyResult, type Phase, type PhaseResult, type Target, type Window } from './load-protocol.js'
-import { anchorBatch, anchorHash, randomHash, storeDocument, verifyDocument } from './service-requests.js'
+import { anchorBatch, anchorHash, randomHash, randomHashes, storeDocument, verifyDocument } from './service-requests.js'
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, Math.max(0, ms))) }
 /** After a failed request a worker pauses this long, so a refusing service is not hammered in a tight loop. */
@@ -69,7 +69,7 @@ async function batch (target: Target, p: Extract<Phase, { kind: 'batch' }>, stop
   const r = emptyResult('batch')
   await sleep(p.window.startAt - Date.now())
   await closedLoop(p.concurrency, r, p.window.measureTo, () => stop() || r.notFound, async () => {
-    const hashes = Array.from({ length: p.batchSize }, randomHash)
+    const hashes = randomHashes(p.batchSize)
     const sentAt = Date.now()
     const a = await anchorBatch(target, hashes)
     r.requests++
