@@ -19,7 +19,7 @@ import { LIMITS } from '../consensus/limits.js'
 import { MAX_BATCH } from '../consensus/node-api.js'
 import { LedgerRecordSchema, boundedText, uint, type Certificate, type Genesis, type LedgerRecord, type RecordMetadata } from '../consensus/types.js'
 import type { ApiKey } from './config.js'
-import { listAnswer } from './json-answer.js'
+import { batchAnswer } from './batch-answer.js'
 import { StoppedError } from './errors.js'
 import { badRequest, conflict, notFound, toErrorReply, unauthorized } from './http-errors.js'
 import type { NodeClient } from './node-client.js'
@@ -212,8 +212,7 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     const stored = await init.store.putItems(records.map(record => ({ input: { client: owner, record, createdAt: now } })))
     for (const s of stored) if (s.created) storedCount++
     init.outbox.add(stored.map(s => s.item))
-    const ids = stored.map(s => toHex(s.item.id))
-    if (query.wait === 'false') return await reply.code(202).type(JSON_TYPE).send(listAnswer('items', ids.map(id => ({ id, status: 'pending' }))))
+    if (query.wait === 'false') return await reply.code(202).type(JSON_TYPE).send(batchAnswer(stored.map(s => ({ id: s.item.id }))))
     const signal = closeSignal(reply)
     // Registered in the same turn as add(): items created here need no second look at the store.
     const wait = async (created: boolean): Promise<void> => {
@@ -223,11 +222,8 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     }
     const certs: Array<Certificate | undefined | null> = stored.map(s => s.item.certificate)
     await Promise.all([wait(true), wait(false)])
-    const items = ids.map((id, i): Json => {
-      const cert = certs[i]
-      return cert == null ? { id, status: 'pending' } : { id, certificate: certificateJson(cert) }
-    })
-    return await reply.code(certs.every(c => c != null) ? 201 : 202).type(JSON_TYPE).send(listAnswer('items', items))
+    const items = stored.map((s, i) => ({ id: s.item.id, certificate: certs[i] }))
+    return await reply.code(certs.every(c => c != null) ? 201 : 202).type(JSON_TYPE).send(batchAnswer(items))
   })
 
   app.post('/v1/certificates/verify', async req => {
