@@ -37,9 +37,16 @@ export function prefixedKey (prefix: number, ...parts: Uint8Array[]): Uint8Array
 export function uint64BE (n: number): Uint8Array {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${n} is not a non-negative safe integer`)
   const out = new Uint8Array(8)
-  // Two 32-bit halves: a BigInt per key cost more than the rest of the key.
-  const view = new DataView(out.buffer)
-  view.setUint32(0, Math.floor(n / 0x1_0000_0000))
-  view.setUint32(4, n >>> 0)
+  // Byte by byte from two 32-bit halves: a BigInt or a DataView per key cost more than the rest of the key.
+  const high = Math.floor(n / 0x1_0000_0000)
+  const low = n >>> 0
+  out[0] = high >>> 24
+  out[1] = high >>> 16
+  out[2] = high >>> 8
+  out[3] = high
+  out[4] = low >>> 24
+  out[5] = low >>> 16
+  out[6] = low >>> 8
+  out[7] = low
   return out
 }
