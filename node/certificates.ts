@@ -11,7 +11,8 @@ import type { BlockProof } from '../consensus/node-api.js'
 import type { Certificate, InclusionProof, LedgerRecord } from '../consensus/types.js'
 import type { ChainStore, StoredBlock } from './store/chain-store.js'
 
-const CACHED_BLOCKS = 16
+/** As few as the chain store keeps recent blocks, for the same reason: their records stay on the heap. */
+const CACHED_BLOCKS = 4
 /** Ids per certificate answer, over all its blocks (32 bytes each): the rest is asked for again. */
 const MAX_IDS_PER_ANSWER = 100_000
 

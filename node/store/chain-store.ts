@@ -37,8 +37,12 @@ const LocationSchema = z.tuple([z.number().int().min(1), uint])
 addQuickCheck(LocationSchema, value => Array.isArray(value) && value.length === 2 &&
   Number.isSafeInteger(value[0]) && (value[0] as number) >= 1 && Number.isSafeInteger(value[1]) && (value[1] as number) >= 0)
 const EMPTY = new Uint8Array(0)
-/** Committed blocks kept as written: certificates for a block are asked for right after it commits. */
-const RECENT_BLOCKS = 8
+/**
+ * Committed blocks kept as written: certificates for a block are asked for right after it commits.
+ * Few, since every record they hold stays on the heap: under batch load, blocks of thousands of
+ * records each made most of a validator's live heap, which every full collection marks.
+ */
+const RECENT_BLOCKS = 4
 
 export interface StoredBlock { block: Block, commit: Commit }
 export interface RecordLocation { height: number, index: number }
