@@ -295,7 +295,7 @@ function memoize<K extends object, V> (fn: (key: K) => V): (key: K) => V {
   }
 }
 
-/** JSON forms of headers and commits, made once per block: a batch's certificates share them. */
+/** JSON forms of headers and commits, made once per block: the answers for its records share them. */
 const jsonOnce = memoize((value: object): Json => toJson(value))
 /** Hex of Merkle tree nodes: the upper ones are siblings in the proofs of many records of a block. */
 const hexOnce = memoize(toHex)
@@ -308,8 +308,8 @@ function certificateJson (cert: Certificate): Json {
 
 /**
  * toJson(record) for the one shape a record has: its only bytes are the data hash, and its
- * metadata (text and numbers) is its own JSON. A batch answer converts a thousand of them, and
- * the generic walk cost as much as serializing the whole certificate.
+ * metadata (text and numbers) is its own JSON. The generic walk cost as much as serializing the
+ * whole certificate.
  */
 function recordJson (record: LedgerRecord): Json {
   return { v: record.v, dataHash: toHex(record.dataHash), meta: record.meta as Record<string, Json>, service: record.service }
