@@ -81,8 +81,8 @@ const EMPTY = new Uint8Array(0)
 const ITEM_MAX_BYTES = 64 * 1024
 /** Seals kept decoded: reads of recent items, and whole batches answered at once, share them. */
 const CACHED_SEALS = 256
-/** Blocks whose proofs are kept built: up to 10,000 proofs each. */
-const CACHED_BLOCK_PROOFS = 8
+/** Blocks whose proofs are kept built: up to 10,000 proofs each, so few. */
+const CACHED_BLOCK_PROOFS = 4
 const ID_BYTES = 32
 
 
