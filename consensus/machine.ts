@@ -94,6 +94,8 @@ export class Machine {
   private validRound = -1
   private validBlock: Block | null = null
   private proposals = new Map<number, ReceivedProposal>()
+  /** Proposals this validator has on disk: a block of thousands of records is written once, not again as a lock's justification. */
+  private readonly persistedProposals = new WeakSet<Proposal>()
   /** Hashes of the blocks proposed at this height: conflicting votes for them are counted. */
   private knownBlocks = new Set<string>()
   private votes = new HeightVoteSet()
@@ -166,6 +168,7 @@ export class Machine {
     if (own === undefined) return
     for (const m of persisted) {
       if (m.type === 'proposal' && m.proposal.height === this.height) {
+        this.persistedProposals.add(m.proposal)
         this.addProposal(m.proposal, this.checkProposal(m.proposal), Number.POSITIVE_INFINITY)
       } else if (m.type === 'vote' && m.vote.height === this.height) {
         this.checkVoteSignature(m.vote)
@@ -373,7 +376,7 @@ export class Machine {
       const proposal: Proposal = { height: this.height, round, validRound, block, signature }
       this.proposals.set(round, { proposal, hash, valid: true })
       this.learnBlock(hash)
-      this.emit({ type: 'persist', message: { type: 'proposal', proposal } })
+      this.persistProposal(proposal)
       this.emit({ type: 'broadcast', message: { type: 'proposal', proposal } })
     } else {
       this.schedule('propose', this.height, round, this.params.timeoutProposeMs + round * this.params.timeoutDeltaMs)
@@ -503,13 +506,19 @@ export class Machine {
     // justify it: without them no peer could ever be convinced to re-propose it, and we could not unlock.
     const justification = this.proposals.get(this.round)
     if (type === 'precommit' && blockHash !== null && justification !== undefined) {
-      this.emit({ type: 'persist', message: { type: 'proposal', proposal: justification.proposal } })
+      this.persistProposal(justification.proposal)
       for (const prevote of this.votes.get(this.round, 'prevote').votesFor(blockHash)) {
         if (prevote.validator !== this.self.index) this.emit({ type: 'persist', message: { type: 'vote', vote: prevote } })
       }
     }
     this.emit({ type: 'persist', message: { type: 'vote', vote } })
     this.emit({ type: 'broadcast', message: { type: 'vote', vote } })
+  }
+
+  private persistProposal (proposal: Proposal): void {
+    if (this.persistedProposals.has(proposal)) return
+    this.persistedProposals.add(proposal)
+    this.emit({ type: 'persist', message: { type: 'proposal', proposal } })
   }
 
   private decide (block: Block, hash: Uint8Array, commit: Commit, now: number): void {

@@ -86,4 +86,29 @@ describe('restarting a validator', () => {
     expect(votes.filter(v => v.round === 0)).toEqual([])
     expect(votes.filter(v => v.round === 1 && v.type === 'prevote').map(v => v.blockHash)).toEqual([null])
   })
+  it('a leader writes its block once, though it locks on it too, and restored from that log proposes the same block again', () => {
+    // Validator 1 leads height 1, round 0: it proposes, prevotes, and on a polka precommits (locks) its own block.
+    const seed = net.seeds[1] as Uint8Array
+    const leader = new Machine({ genesis: net.genesis, self: { index: 1, seed }, tip: genesisTip(net) })
+    const out: Action[] = []
+    out.push(...leader.step({ type: 'start' }, NOW))
+    out.push(...leader.step({ type: 'submit', records: makeRecords(5, 300) }, NOW + (leader.params.minBlockIntervalMs ?? 0)))
+    const proposal = out.flatMap(a => a.type === 'broadcast' && a.message.type === 'proposal' ? [a.message.proposal] : [])[0] as Proposal
+    expect(proposal).toBeDefined()
+    const hash = headerHash(proposal.block.header)
+    for (const v of [0, 2]) out.push(...leader.step({ type: 'message', message: { type: 'vote', vote: signVote(net, v, 'prevote', 1, 0, hash) } }, NOW))
+    const log = out.flatMap(a => a.type === 'persist' ? [a.message] : [])
+    expect(log.filter(m => m.type === 'vote' && m.vote.validator === 1).map(m => m.type === 'vote' ? m.vote.type : '')).toEqual(['prevote', 'precommit'])
+    expect(log.filter(m => m.type === 'proposal')).toHaveLength(1)
+
+    // Restarted from that log, it sends the very same proposal again when its round comes back.
+    const again = new Machine({ genesis: net.genesis, self: { index: 1, seed }, tip: genesisTip(net) })
+    again.restore(log)
+    expect(again.currentStep).toBe('precommit')
+    const resent = again.step({ type: 'start' }, NOW)
+    resent.push(...again.step({ type: 'timeout', timeout: { kind: 'tick', height: 1, round: 0 } }, NOW))
+    const proposals = resent.flatMap(a => a.type === 'broadcast' && a.message.type === 'proposal' ? [a.message.proposal] : [])
+    expect(proposals.length).toBeGreaterThan(0)
+    for (const p of proposals) expect(headerHash(p.block.header)).toEqual(hash)
+  })
 })
