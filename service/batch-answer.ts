@@ -112,7 +112,7 @@ class JsonBytes {
 
   /** Text known to be ASCII (punctuation, field names, numbers). */
   ascii (s: string): void {
-    this.room(s.length)
+    this.reserve(s.length)
     // Short strings by hand: a call into Buffer's native writer costs more than the copy.
     const buf = this.buf
     for (let i = 0; i < s.length; i++) buf[this.at + i] = s.charCodeAt(i)
@@ -121,7 +121,7 @@ class JsonBytes {
 
   /** Any text: ASCII by hand, anything else through the UTF-8 encoder (at most 3 bytes per UTF-16 unit). */
   text (s: string): void {
-    this.room(3 * s.length)
+    this.reserve(3 * s.length)
     const buf = this.buf
     for (let i = 0; i < s.length; i++) {
       const c = s.charCodeAt(i)
@@ -144,13 +144,13 @@ class JsonBytes {
   }
 
   bytes (b: Uint8Array): void {
-    this.room(b.length)
+    this.reserve(b.length)
     this.buf.set(b, this.at)
     this.at += b.length
   }
 
   hex (b: Uint8Array): void {
-    this.room(2 * b.length)
+    this.reserve(2 * b.length)
     const buf = this.buf
     let at = this.at
     for (let i = 0; i < b.length; i++) {
@@ -165,16 +165,12 @@ class JsonBytes {
     return this.at
   }
 
-  /** Room for `n` more bytes. */
-  reserve (n: number): void {
-    this.room(n)
-  }
-
   done (): Buffer {
     return this.buf.subarray(0, this.at)
   }
 
-  private room (n: number): void {
+  /** Room for `n` more bytes. */
+  reserve (n: number): void {
     if (this.at + n <= this.buf.length) return
     const grown = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.at + n))
     this.buf.copy(grown, 0, 0, this.at)
