@@ -31,6 +31,8 @@ export interface PhaseContext {
 const START_LEAD_MS = 300
 /** The paced phase keeps up to this many seconds of its requests in flight. */
 const PACED_IN_FLIGHT_S = 5
+/** Connections each client opens before the paced phase: enough for this many seconds of its requests in flight. */
+const PACED_CONNECTIONS_S = 3
 
 function window (warmupMs: number, measureMs: number): Window {
   const startAt = Date.now() + START_LEAD_MS
@@ -154,10 +156,16 @@ export async function batchPhase (ctx: PhaseContext): Promise<{ perS: number, ce
  */
 export async function latencyPhase (ctx: PhaseContext, ratePerS: number): Promise<{ certificates: unknown[] }> {
   const p = ctx.profile
-  const startAt = Date.now() + START_LEAD_MS
   const clients = ctx.pool.size
-  // The rate rises over the ramp, so the clients open the connections it needs a few at a time;
-  // the measured part follows a warm-up at the full rate.
+  // Opened now, not by the phase's requests: under load the service takes new connections one
+  // per turn of its event loop, and a burst of them (whenever latency rises, more requests are in
+  // flight) waited in its accept queue for seconds: p99 of 4-7 s in some cold runs at 1,000/s.
+  const connections = Math.ceil(ratePerS / clients * PACED_CONNECTIONS_S)
+  const opened = merge(await ctx.pool.run(ctx.target, () => ({ kind: 'connect', count: connections })))
+  if (opened.failures > 0) log(describe('connect', opened))
+  const startAt = Date.now() + START_LEAD_MS
+  // The rate rises over the ramp and holds through a warm-up before the measured part, so the
+  // pipeline (outbox rounds, blocks) is full when measuring starts.
   const durationMs = p.pacedRampMs + p.warmupMs + p.pacedMs
   log(`${ctx.validators} validators: paced load at ${round(ratePerS)} requests/s for ${durationMs} ms (${p.pacedRampMs} ms rising to it, ${p.warmupMs} ms warm-up)`)
   // Room for every request of the last few seconds, so a latency of seconds shows as latency, not as dropped requests.

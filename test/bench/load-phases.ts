@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { emptyResult, type Phase, type PhaseResult, type Target, type Window } from './load-protocol.js'
-import { anchorBatch, anchorHash, randomHash, randomHashes, storeDocument, verifyDocument } from './service-requests.js'
+import { anchorBatch, anchorHash, health, randomHash, randomHashes, storeDocument, verifyDocument } from './service-requests.js'
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, Math.max(0, ms))) }
 /** After a failed request a worker pauses this long, so a refusing service is not hammered in a tight loop. */
@@ -86,10 +86,8 @@ async function batch (target: Target, p: Extract<Phase, { kind: 'batch' }>, stop
 
 /**
  * When the `i`-th request of a paced phase is due: the rate rises evenly from zero to `ratePerS`
- * over the ramp, then holds. A jump from idle to the full rate would make the clients open a
- * connection for every request of the first second at once, and the service's accept queue
- * overflows (each dropped connection attempt is retried 1 s, then 3 s later): that measures a
- * connection storm, not the latency at this rate.
+ * over the ramp, then holds. A jump from idle to the full rate would measure how the pipeline
+ * (outbox rounds, blocks) starts up, not the latency at this rate.
  */
 export function pacedDueAt (p: Pick<Extract<Phase, { kind: 'paced' }>, 'ratePerS' | 'startAt' | 'rampUntil'>, i: number): number {
   const perMs = p.ratePerS / 1000
@@ -138,6 +136,27 @@ async function paced (target: Target, p: Extract<Phase, { kind: 'paced' }>, stop
     void request.finally(() => inFlight.delete(request))
   }
   await Promise.all(inFlight)
+  return r
+}
+
+/**
+ * Open `count` connections at once: each request in flight holds its own socket, and the agent
+ * keeps them open for later requests. The service accepts one new connection per turn of its
+ * event loop (Node's behaviour), so connections opened in a burst under load wait in its accept
+ * queue for seconds: opened here, before the paced phase, they are ready when its requests come.
+ */
+async function connect (target: Target, p: Extract<Phase, { kind: 'connect' }>): Promise<PhaseResult> {
+  const r = emptyResult('connect')
+  await Promise.all(Array.from({ length: p.count }, async () => {
+    try {
+      const a = await health(target)
+      r.requests++
+      if (a.status === 200) r.ok++
+      else fail(r, new Error(a.error ?? `status ${a.status}`))
+    } catch (err) {
+      fail(r, err)
+    }
+  }))
   return r
 }
 
@@ -195,6 +214,7 @@ export async function runPhase (target: Target, phase: Phase, stop: () => boolea
     case 'single': return await single(target, phase, stop)
     case 'batch': return await batch(target, phase, stop)
     case 'paced': return await paced(target, phase, stop)
+    case 'connect': return await connect(target, phase)
     case 'store': return await store(target, phase, stop)
     case 'verify': return await verify(target, phase, stop)
     case 'soak': return await soak(target, phase, stop)

@@ -28,6 +28,11 @@ export type Phase =
    * then holds.
    */
   | { kind: 'paced', ratePerS: number, startAt: number, rampUntil: number, measureFrom: number, durationMs: number, maxInFlight: number, keepCertificates: number }
+  /**
+   * Open `count` keep-alive connections to the service (GET /v1/health, all at once) and keep them
+   * for the phases that follow, so a paced phase does not open them while it is measured.
+   */
+  | { kind: 'connect', count: number }
   /** Store `count` small documents with POST /v1/data and return the ids certified. */
   | { kind: 'store', count: number, concurrency: number, bytes: number }
   /** Closed loop of POST /v1/data/:id/verify over `ids`. */
@@ -43,7 +48,7 @@ export interface PhaseResult {
   kind: Phase['kind']
   /** Records certified (single: accepted) or verifications answered within the window, see load-phases.ts `credit`. */
   inWindow: number
-  /** Records certified (single: accepted) or verifications that succeeded at any time in the phase. */
+  /** Records certified (single: accepted) or verifications that succeeded at any time in the phase; connect: connections open. */
   ok: number
   requests: number
   /** Answers without a certificate yet (202): accepted, not counted as certified. */

@@ -98,6 +98,12 @@ export async function verifyDocument (target: Target, id: string): Promise<Verif
   return { status, intact: json.intact === true, error: errorOf(status, json) }
 }
 
+/** GET /v1/health: what the connect phase sends to open a connection. */
+export async function health (target: Target): Promise<{ status: number, error?: string }> {
+  const { status, json } = await call(target, 'GET', '/v1/health')
+  return { status, error: errorOf(status, json) }
+}
+
 /** GET /v1/status: items stored and certified since the service started. */
 export async function serviceStatus (target: Target): Promise<ServiceStatus> {
   const { status, json } = await call(target, 'GET', '/v1/status')
