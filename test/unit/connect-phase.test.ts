@@ -38,7 +38,9 @@ describe('connect phase', () => {
     const r = await runPhase(target, { kind: 'connect', count: 12 }, () => false)
     expect(r).toMatchObject({ kind: 'connect', requests: 12, ok: 12, failures: 0 })
     expect(service.connections()).toBe(12)
-    // As many requests at once again: every one finds an open connection.
+    // As many requests at once again, once the client has taken the answered connections back
+    // (undici does so one event-loop turn after an answer): every one finds an open connection.
+    await new Promise(resolve => setImmediate(resolve))
     const again = await Promise.all(Array.from({ length: 12 }, async () => await health(target)))
     expect(again.every(a => a.status === 200)).toBe(true)
     expect(service.connections()).toBe(12)
