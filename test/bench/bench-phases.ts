@@ -6,8 +6,10 @@
  * phases need; the bench waits for the backlog to drain between phases so one phase's work does
  * not count in the next.
  */
+import { availableParallelism } from 'node:os'
 import { waitFor } from '../helpers/process-cluster.js'
 import { merge, type ClientPool } from './client-pool.js'
+import { cpuBetween, type CpuMeter, type CpuSample } from './cpu-meter.js'
 import type { Phase, PhaseResult, Target, Window } from './load-protocol.js'
 import type { Profile } from './profiles.js'
 import { log, type Report } from './report.js'
@@ -25,6 +27,8 @@ export interface PhaseContext {
   profile: Profile
   report: Report
   baselines: Baselines
+  /** CPU time of every process of the run: validators (node-i), the service, the load clients (client-i). */
+  cpu: CpuMeter
 }
 
 /** Time for the phase command to reach every client before the common start. */
@@ -70,26 +74,52 @@ export async function warmUp (ctx: PhaseContext): Promise<void> {
 /** Clock waits for the window's edges: the window's own timing, not a condition. */
 const sleepUntil = async (at: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, Math.max(0, at - Date.now()))) }
 
-/** The service's counters read at `at`, stamped with the middle of the request that read them. */
-async function sampleAt (target: Target, at: number): Promise<{ at: number, status: ServiceStatus }> {
+/** The service's counters read at `at`, stamped with the middle of the request that read them, and every process's CPU time. */
+async function sampleAt (ctx: PhaseContext, at: number): Promise<{ at: number, status: ServiceStatus, cpu: CpuSample }> {
   await sleepUntil(at)
   const sent = Date.now()
-  const status = await serviceStatus(target)
-  return { at: (sent + Date.now()) / 2, status }
+  const [status, cpu] = await Promise.all([serviceStatus(ctx.target), ctx.cpu.sample()])
+  return { at: (sent + Date.now()) / 2, status, cpu }
+}
+
+/**
+ * CPU per record certified between two samples, all processes together, split by role. Each core
+ * gives 1,000,000 µs a second, so on a machine they share, this total bounds records/s.
+ */
+function emitCpu (ctx: PhaseContext, phase: string, from: { status: ServiceStatus, cpu: CpuSample }, to: { status: ServiceStatus, cpu: CpuSample }): void {
+  const records = to.status.certified - from.status.certified
+  if (records <= 0) return
+  const use = cpuBetween(from.cpu, to.cpu)
+  const slots = [...use.processes.keys()]
+  const usPerRecord = (of: string[]): number => round(of.reduce((sum, slot) => sum + (use.processes.get(slot) ?? 0), 0) * 1e6 / records)
+  ctx.report.emit({
+    metric: `cpu_us_per_record_${phase}`,
+    value: usPerRecord(slots),
+    unit: 'us/record',
+    validators: ctx.validators,
+    per_validator: slots.filter(s => s.startsWith('node-')).map(s => usPerRecord([s])),
+    service: usPerRecord(['service']),
+    load_clients: usPerRecord(slots.filter(s => s.startsWith('client-'))),
+    machine_busy: round(use.machineBusy, 3),
+    cores: availableParallelism(),
+    records
+  })
 }
 
 /**
  * Run a closed-loop phase on every client while this process reads the service's counters at the
  * window's start and end: records certified per second is their difference over the time between,
- * whoever sent the records and whether or not anyone waited for the certificates.
+ * whoever sent the records and whether or not anyone waited for the certificates. The CPU each
+ * record cost is emitted as `cpu_us_per_record_<phase>`.
  */
 async function measured (ctx: PhaseContext, w: Window, phaseOf: (client: number) => Phase): Promise<{ r: PhaseResult, certifiedPerS: number, end: ServiceStatus }> {
   const running = ctx.pool.run(ctx.target, phaseOf)
   // A failure there is reported by the await below, not as an unhandled rejection meanwhile.
   running.catch(() => undefined)
-  const from = await sampleAt(ctx.target, w.measureFrom)
-  const to = await sampleAt(ctx.target, w.measureTo)
+  const from = await sampleAt(ctx, w.measureFrom)
+  const to = await sampleAt(ctx, w.measureTo)
   const r = merge(await running)
+  emitCpu(ctx, r.kind, from, to)
   return { r, certifiedPerS: (to.status.certified - from.status.certified) / ((to.at - from.at) / 1000), end: to.status }
 }
 
@@ -171,7 +201,7 @@ export async function latencyPhase (ctx: PhaseContext, ratePerS: number): Promis
   // Room for every request of the last few seconds, so a latency of seconds shows as latency, not as dropped requests.
   const maxInFlight = Math.max(64, Math.ceil(ratePerS / clients * PACED_IN_FLIGHT_S))
   // Each client sends every clients/rate seconds, offset so that together they send evenly.
-  const r = merge(await ctx.pool.run(ctx.target, i => ({
+  const running = ctx.pool.run(ctx.target, i => ({
     kind: 'paced',
     ratePerS: ratePerS / clients,
     startAt: startAt + (i * 1000) / ratePerS,
@@ -180,7 +210,12 @@ export async function latencyPhase (ctx: PhaseContext, ratePerS: number): Promis
     durationMs,
     maxInFlight,
     keepCertificates: p.keepCertificates
-  })))
+  }))
+  running.catch(() => undefined)
+  const from = await sampleAt(ctx, startAt + p.pacedRampMs + p.warmupMs)
+  const to = await sampleAt(ctx, startAt + durationMs)
+  const r = merge(await running)
+  emitCpu(ctx, 'paced', from, to)
   log(describe('paced', r))
   const sorted = sortedCopy(r.latenciesMs)
   if (sorted.length === 0) throw new Error(`no request of the paced phase was certified (${r.failures} failed, ${r.pending} pending)`)

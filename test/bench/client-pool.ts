@@ -25,6 +25,9 @@ export class ClientPool {
 
   get size (): number { return this.children.length }
 
+  /** The clients' process ids, in client order. */
+  get pids (): Array<number | undefined> { return this.children.map(child => child.pid) }
+
   /** Run `phaseOf(i)` on client i, all at once; resolves with every client's result. */
   async run (target: Target, phaseOf: (client: number) => Phase): Promise<PhaseResult[]> {
     return await Promise.all(this.children.map(async (child, i) => await new Promise<PhaseResult>((resolve, reject) => {

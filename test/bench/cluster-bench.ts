@@ -9,7 +9,8 @@ import { join } from 'node:path'
 import { nodeHome } from '../../node/init.js'
 import type { ProcessCluster } from '../helpers/process-cluster.js'
 import { batchPhase, emitThroughput, latencyPhase, singleRecordPhase, verifyPhase, warmUp, type Baselines, type PhaseContext } from './bench-phases.js'
-import { withBenchCluster } from './cluster-lifecycle.js'
+import { clusterPids, withBenchCluster } from './cluster-lifecycle.js'
+import { CpuMeter } from './cpu-meter.js'
 import { offlineVerifyRate } from './offline-verify.js'
 import { dirBytes, type RssSampler } from './process-metrics.js'
 import type { Profile } from './profiles.js'
@@ -36,7 +37,8 @@ async function emitResources (ctx: PhaseContext, cluster: ProcessCluster, rss: R
 export async function benchCluster (validators: number, profile: Profile, report: Report, baselines: Baselines): Promise<void> {
   log(`--- ${validators} validators (${profile.name}) ---`)
   const { result: certificates, cluster } = await withBenchCluster(validators, profile.clients, async ({ cluster, pool, rss }) => {
-    const ctx: PhaseContext = { pool, target: { serviceUrl: cluster.serviceUrl, apiKey: cluster.apiKey }, nodeUrls: cluster.nodeUrls, validators, profile, report, baselines }
+    const cpu = new CpuMeter(() => new Map([...clusterPids(cluster), ...pool.pids.map((pid, i) => [`client-${i}`, pid] as const)]))
+    const ctx: PhaseContext = { pool, target: { serviceUrl: cluster.serviceUrl, apiKey: cluster.apiKey }, nodeUrls: cluster.nodeUrls, validators, profile, report, baselines, cpu }
     await warmUp(ctx)
     const single = await singleRecordPhase(ctx)
     if (single.perS <= 0) throw new Error('no record was certified in the single-record phase')
