@@ -22,7 +22,10 @@ const REQUIRED = [
   'node_private_mb_max',
   'node_bytes_per_record',
   'sha256_per_s',
-  'level_batch_puts_per_s'
+  'level_batch_puts_per_s',
+  'cpu_us_per_record_single',
+  'cpu_us_per_record_batch',
+  'cpu_us_per_record_paced'
 ]
 
 describe('bench --short', () => {
@@ -47,6 +50,15 @@ describe('bench --short', () => {
       // No phase may have lost a request: a failure is a bug, not a slower figure.
       if ('failures' in f) expect(f.failures, `${f.metric} failures (${f.validators} validators)`).toBe(0)
       if ('dropped' in f) expect(f.dropped, `${f.metric} dropped (${f.validators} validators)`).toBe(0)
+    }
+    // CPU per record: one figure per validator, parts that add up to the total, a busy share of the machine.
+    for (const f of figures.filter(f => f.metric.startsWith('cpu_us_per_record_'))) {
+      const perValidator = f.per_validator as number[]
+      expect(perValidator.length, `${f.metric} per validator`).toBe(f.validators)
+      const parts = perValidator.reduce((a, b) => a + b, 0) + (f.service as number) + (f.load_clients as number)
+      expect(Math.abs(parts - f.value), `${f.metric}: parts ${parts}, total ${f.value}`).toBeLessThanOrEqual(0.01 * f.value)
+      expect(perValidator.every(v => v > 0) && (f.service as number) > 0 && (f.load_clients as number) > 0).toBe(true)
+      expect((f.machine_busy as number) > 0 && (f.machine_busy as number) <= 1, `${f.metric} machine_busy ${String(f.machine_busy)}`).toBe(true)
     }
     // The single-record backlog (stored, not yet certified at the window's end) was certified before the next phase.
     const backlogs = figures.filter(f => f.metric === 'backlog_records_single')
