@@ -3,7 +3,9 @@
  * length-prefixed request frame and one length-prefixed response frame. The response frame
  * starts with a status byte, so a server can refuse an oversized or failing request with a
  * typed answer instead of a bare reset. Both sides bound frame sizes before reading a body and
- * bound the whole exchange in time. Failures reach callers as the typed errors of errors.ts.
+ * bound the whole exchange in time. Requests of one protocol to one peer go out at most as many
+ * at a time as the peer takes streams; the rest wait their turn. Failures reach callers as the
+ * typed errors of errors.ts.
  */
 
 import { setMaxListeners } from 'node:events'
@@ -29,6 +31,16 @@ export interface HandleOptions {
   maxInboundStreams?: number
 }
 
+export interface RequestResponseInit {
+  /**
+   * Requests of one protocol in flight to one peer; more wait their turn (within their deadline).
+   * A libp2p host takes 32 inbound streams of a protocol per connection unless told otherwise,
+   * and resets the streams beyond: a burst of requests (a hundred verifications at once, say)
+   * would otherwise fail there. @default 32
+   */
+  maxRequestsPerPeer?: number
+}
+
 export interface RequestOptions {
   signal?: AbortSignal
   /** @default 4 MiB */
@@ -46,9 +58,13 @@ const MiB = 1024 * 1024
 export class RequestResponse {
   private readonly log: Logger
   private readonly parsed = new Map<string, { dialTarget: PeerId | Multiaddr, peer: PeerId | undefined }>()
+  private readonly maxRequestsPerPeer: number
+  /** By protocol and peer: the requests in flight and those waiting for a turn. */
+  private readonly turns = new Map<string, Turns>()
 
-  constructor (private readonly node: Libp2p) {
+  constructor (private readonly node: Libp2p, init: RequestResponseInit = {}) {
     this.log = node.logger.forComponent('trustnet:request-response')
+    this.maxRequestsPerPeer = init.maxRequestsPerPeer ?? 32
   }
 
   async handle (protocol: string, handler: RequestHandler, opts: HandleOptions = {}): Promise<void> {
@@ -68,10 +84,36 @@ export class RequestResponse {
     const details = { protocol, target: target.toString(), timeoutMs }
     const deadline = new Deadline(timeoutMs, opts.signal)
     try {
-      const stream = await this.open(target, protocol, deadline, details)
-      return await this.exchange(stream, req, opts.maxResponseBytes ?? 4 * MiB, deadline, details)
+      const peer = (this.parse(target).peer ?? target).toString()
+      return await this.inTurn(`${protocol} ${peer}`, deadline, details, async () => {
+        const stream = await this.open(target, protocol, deadline, details)
+        return await this.exchange(stream, req, opts.maxResponseBytes ?? 4 * MiB, deadline, details)
+      })
     } finally {
       deadline.clear()
+    }
+  }
+
+  /** Runs `fn` once fewer than maxRequestsPerPeer requests under `key` (protocol and peer) are in flight. */
+  private async inTurn<T> (key: string, deadline: Deadline, details: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
+    let turns = this.turns.get(key)
+    if (turns === undefined) {
+      turns = new Turns(this.maxRequestsPerPeer)
+      this.turns.set(key, turns)
+    }
+    try {
+      try {
+        await turns.take(deadline.signal)
+      } catch (err) {
+        throw deadline.failure(err, details) ?? err
+      }
+      try {
+        return await fn()
+      } finally {
+        turns.release()
+      }
+    } finally {
+      if (turns.idle) this.turns.delete(key)
     }
   }
 
@@ -204,6 +246,45 @@ function readFailure (err: unknown, details: Record<string, unknown>): NetError 
 
 function errorName (err: unknown): string | undefined {
   return err instanceof Error ? err.name : undefined
+}
+
+/** Up to `limit` holders at once; the others wait, in arrival order, until one releases or their signal fires. */
+class Turns {
+  private active = 0
+  private readonly waiting: Array<() => void> = []
+
+  constructor (private readonly limit: number) {}
+
+  get idle (): boolean {
+    return this.active === 0 && this.waiting.length === 0
+  }
+
+  async take (signal: AbortSignal): Promise<void> {
+    if (signal.aborted) throw signal.reason
+    if (this.active < this.limit) {
+      this.active++
+      return
+    }
+    await new Promise<void>((resolve, reject) => {
+      const grant = (): void => {
+        signal.removeEventListener('abort', giveUp)
+        resolve()
+      }
+      const giveUp = (): void => {
+        this.waiting.splice(this.waiting.indexOf(grant), 1)
+        reject(signal.reason)
+      }
+      this.waiting.push(grant)
+      signal.addEventListener('abort', giveUp, { once: true })
+    })
+  }
+
+  /** The turn passes straight to the longest waiting, if any. */
+  release (): void {
+    const next = this.waiting.shift()
+    if (next !== undefined) next()
+    else this.active--
+  }
 }
 
 /** Merges the caller's signal with a timeout and remembers which of the two fired. */

@@ -1,9 +1,10 @@
 /**
  * The network layer on real libp2p, in one process: four validator hosts on 127.0.0.1 form a
  * closed mesh from bootstrap addresses; gossip is delivered once per peer, straight from its
- * publisher, and never when the validator rejects it; request/response round-trips and fails
- * with typed errors; the gater keeps outsiders out; a dropped connection is re-dialled. Every
- * wait is on an event or a polled condition with a deadline.
+ * publisher, and never when the validator rejects it; request/response round-trips, fails
+ * with typed errors, and holds a burst beyond the peer's stream limit until streams free up;
+ * the gater keeps outsiders out; a dropped connection is re-dialled. Every wait is on an event
+ * or a polled condition with a deadline.
  */
 
 import '../../node/promise-shim.js'
@@ -202,6 +203,30 @@ describe('net (real libp2p, in-process)', () => {
     const addr = hosts[0]!.multiaddrs()[0]!
     expect(Array.from(await rr[1]!.request(addr, ECHO, new Uint8Array(1024)))).toHaveLength(1025)
     expect(Array.from(await rr[1]!.request(multiaddr(addr), ECHO, new Uint8Array(0)))).toEqual([42])
+  })
+
+  it('answers more requests at once than a peer takes streams of one protocol: the rest wait their turn, within their deadline', async () => {
+    const GATED = '/trustnet/test/gated/1.0.0'
+    let inHandler = 0
+    let mostInHandler = 0
+    let open: () => void = () => {}
+    const gate = new Promise<void>(resolve => { open = resolve })
+    // libp2p's default: 32 streams of a protocol at once per connection; more are reset.
+    await rr[0]!.handle(GATED, async req => {
+      inHandler++
+      mostInHandler = Math.max(mostInHandler, inHandler)
+      await gate
+      inHandler--
+      return req
+    })
+    const answers = Promise.all(Array.from({ length: 100 }, async (_, i) => await rr[1]!.request(hosts[0]!.peerId, GATED, bytes(i))))
+    await waitFor('a full set of requests in the handler', () => inHandler === 32)
+    // A request waiting for its turn is still bound by its deadline.
+    await expect(rr[1]!.request(hosts[0]!.peerId, GATED, bytes(200), { timeoutMs: 200 }))
+      .rejects.toMatchObject({ name: 'RequestTimeoutError', code: 'ERR_REQUEST_TIMEOUT' })
+    open()
+    expect((await answers).map(a => a[0])).toEqual(Array.from({ length: 100 }, (_, i) => i))
+    expect(mostInHandler).toBe(32)
   })
 
   it('refuses an oversized request and an oversized response with typed errors', async () => {
