@@ -107,8 +107,8 @@ function emitCpu (ctx: PhaseContext, phase: string, from: { status: ServiceStatu
 }
 
 /**
- * Run a closed-loop phase on every client while this process reads the service's counters at the
- * window's start and end: records certified per second is their difference over the time between,
+ * Run a phase on every client while this process reads the service's counters at the window's
+ * start and end: records certified per second is their difference over the time between,
  * whoever sent the records and whether or not anyone waited for the certificates. The CPU each
  * record cost is emitted as `cpu_us_per_record_<phase>`.
  */
@@ -201,21 +201,17 @@ export async function latencyPhase (ctx: PhaseContext, ratePerS: number): Promis
   // Room for every request of the last few seconds, so a latency of seconds shows as latency, not as dropped requests.
   const maxInFlight = Math.max(64, Math.ceil(ratePerS / clients * PACED_IN_FLIGHT_S))
   // Each client sends every clients/rate seconds, offset so that together they send evenly.
-  const running = ctx.pool.run(ctx.target, i => ({
+  const w = { startAt, measureFrom: startAt + p.pacedRampMs + p.warmupMs, measureTo: startAt + durationMs }
+  const { r } = await measured(ctx, w, i => ({
     kind: 'paced',
     ratePerS: ratePerS / clients,
     startAt: startAt + (i * 1000) / ratePerS,
     rampUntil: startAt + p.pacedRampMs,
-    measureFrom: startAt + p.pacedRampMs + p.warmupMs,
+    measureFrom: w.measureFrom,
     durationMs,
     maxInFlight,
     keepCertificates: p.keepCertificates
   }))
-  running.catch(() => undefined)
-  const from = await sampleAt(ctx, startAt + p.pacedRampMs + p.warmupMs)
-  const to = await sampleAt(ctx, startAt + durationMs)
-  const r = merge(await running)
-  emitCpu(ctx, 'paced', from, to)
   log(describe('paced', r))
   const sorted = sortedCopy(r.latenciesMs)
   if (sorted.length === 0) throw new Error(`no request of the paced phase was certified (${r.failures} failed, ${r.pending} pending)`)

@@ -140,10 +140,11 @@ async function paced (target: Target, p: Extract<Phase, { kind: 'paced' }>, stop
 }
 
 /**
- * Open `count` connections at once: each request in flight holds its own socket, and the agent
- * keeps them open for later requests. The service accepts one new connection per turn of its
- * event loop (Node's behaviour), so connections opened in a burst under load wait in its accept
- * queue for seconds: opened here, before the paced phase, they are ready when its requests come.
+ * Open `count` connections at once: each request in flight holds its own connection, and the
+ * client's connection pool keeps them open for later requests. The service accepts one new
+ * connection per turn of its event loop (Node's behaviour), so connections opened in a burst
+ * under load wait in its accept queue for seconds: opened here, before the paced phase, they
+ * are ready when its requests come.
  */
 async function connect (target: Target, p: Extract<Phase, { kind: 'connect' }>): Promise<PhaseResult> {
   const r = emptyResult('connect')
