@@ -17,7 +17,20 @@ import { percentile, round, sortedCopy } from './stats.js'
 import { anchorHash, randomHash, serviceStatus, type ServiceStatus } from './service-requests.js'
 import { waitIdle } from './validators-http.js'
 
-export interface Baselines { sha256PerS: number, levelPutsPerS: number }
+export interface Baselines {
+  sha256PerS: number
+  levelPutsPerS: number
+  /** CPU µs per record of one validator's own record path, in one process (record-path.ts). */
+  recordPathUs: number
+}
+
+/**
+ * Records/s that `validators` validators sharing this machine's cores could certify if the cores
+ * did nothing but each validator's own record path: a ceiling no other work can raise.
+ */
+export function replicaBound (baselines: Baselines, validators: number): number {
+  return availableParallelism() * 1e6 / (validators * baselines.recordPathUs)
+}
 
 export interface PhaseContext {
   pool: ClientPool
@@ -46,7 +59,10 @@ function window (warmupMs: number, measureMs: number): Window {
 /** Split `total` over `parts` as evenly as whole numbers allow. */
 const share = (total: number, parts: number, i: number): number => Math.floor(total / parts) + (i < total % parts ? 1 : 0)
 
-/** A throughput figure, also as a fraction of this machine's raw SHA-256 and LevelDB put rates. */
+/**
+ * A throughput figure, also as a fraction of this machine's raw SHA-256 and LevelDB put rates
+ * and, for records, of the validators' replica bound.
+ */
 export function emitThroughput (ctx: Pick<PhaseContext, 'report' | 'baselines'>, metric: string, value: number, unit: string, validators: number, extra: Record<string, unknown> = {}): void {
   ctx.report.emit({
     metric,
@@ -55,6 +71,7 @@ export function emitThroughput (ctx: Pick<PhaseContext, 'report' | 'baselines'>,
     validators,
     per_sha256: round(value / ctx.baselines.sha256PerS, 3),
     per_level_put: round(value / ctx.baselines.levelPutsPerS, 3),
+    ...(unit === 'records/s' ? { per_replica_bound: round(value / replicaBound(ctx.baselines, validators), 3) } : {}),
     ...extra
   })
 }

@@ -5,10 +5,11 @@
  * cluster gone, offline verification of the certificates collected. The cluster and the client
  * processes are torn down whatever happens (withBenchCluster).
  */
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { nodeHome } from '../../node/init.js'
 import type { ProcessCluster } from '../helpers/process-cluster.js'
-import { batchPhase, emitThroughput, latencyPhase, singleRecordPhase, verifyPhase, warmUp, type Baselines, type PhaseContext } from './bench-phases.js'
+import { batchPhase, emitThroughput, latencyPhase, replicaBound, singleRecordPhase, verifyPhase, warmUp, type Baselines, type PhaseContext } from './bench-phases.js'
 import { clusterPids, withBenchCluster } from './cluster-lifecycle.js'
 import { CpuMeter } from './cpu-meter.js'
 import { offlineVerifyRate } from './offline-verify.js'
@@ -36,6 +37,7 @@ async function emitResources (ctx: PhaseContext, cluster: ProcessCluster, rss: R
 
 export async function benchCluster (validators: number, profile: Profile, report: Report, baselines: Baselines): Promise<void> {
   log(`--- ${validators} validators (${profile.name}) ---`)
+  report.emit({ metric: 'replica_bound_records_per_s', value: round(replicaBound(baselines, validators)), unit: 'records/s', validators, cores: availableParallelism(), validator_record_path_us: round(baselines.recordPathUs) })
   const { result: certificates, cluster } = await withBenchCluster(validators, profile.clients, async ({ cluster, pool, rss }) => {
     const cpu = new CpuMeter(() => new Map([...clusterPids(cluster), ...pool.pids.map((pid, i) => [`client-${i}`, pid] as const)]))
     const ctx: PhaseContext = { pool, target: { serviceUrl: cluster.serviceUrl, apiKey: cluster.apiKey }, nodeUrls: cluster.nodeUrls, validators, profile, report, baselines, cpu }

@@ -11,6 +11,7 @@ import type { Baselines } from './bench-phases.js'
 import { installInterruptHandlers } from './cleanup.js'
 import { benchCluster } from './cluster-bench.js'
 import { baselineMs, PROFILES } from './profiles.js'
+import { recordPathCost } from './record-path.js'
 import { log, Report } from './report.js'
 import { runSoak } from './soak.js'
 import { round } from './stats.js'
@@ -22,7 +23,9 @@ async function measureBaselines (report: Report, short: boolean): Promise<Baseli
   report.emit({ metric: 'sha256_per_s', value: round(sha256PerS), unit: 'hashes/s', validators: null, input_bytes: 150 })
   const levelPutsPerS = await levelBatchPutRate(ms)
   report.emit({ metric: 'level_batch_puts_per_s', value: round(levelPutsPerS), unit: 'puts/s', validators: null, value_bytes: 150, batch: 1000, sync: false })
-  return { sha256PerS, levelPutsPerS }
+  const path = await recordPathCost(ms)
+  report.emit({ metric: 'validator_record_path_us', value: round(path.usPerRecord), unit: 'us/record', validators: null, records: path.records, batch: 1000 })
+  return { sha256PerS, levelPutsPerS, recordPathUs: path.usPerRecord }
 }
 
 async function bench (args: BenchArgs): Promise<number> {

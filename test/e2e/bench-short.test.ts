@@ -23,6 +23,8 @@ const REQUIRED = [
   'node_bytes_per_record',
   'sha256_per_s',
   'level_batch_puts_per_s',
+  'validator_record_path_us',
+  'replica_bound_records_per_s',
   'cpu_us_per_record_single',
   'cpu_us_per_record_batch',
   'cpu_us_per_record_paced'
@@ -59,6 +61,11 @@ describe('bench --short', () => {
       expect(Math.abs(parts - f.value), `${f.metric}: parts ${parts}, total ${f.value}`).toBeLessThanOrEqual(0.01 * f.value)
       expect(perValidator.every(v => v > 0) && (f.service as number) > 0 && (f.load_clients as number) > 0).toBe(true)
       expect((f.machine_busy as number) > 0 && (f.machine_busy as number) <= 1, `${f.metric} machine_busy ${String(f.machine_busy)}`).toBe(true)
+    }
+    // No cluster beats the bound of its validators' own record path on this machine's cores.
+    for (const f of figures.filter(f => f.metric.startsWith('certified_records_per_s_'))) {
+      expect(typeof f.per_replica_bound === 'number' && f.per_replica_bound > 0 && f.per_replica_bound <= 1,
+        `${f.metric} (${f.validators} validators) of replica bound: ${String(f.per_replica_bound)}`).toBe(true)
     }
     // The single-record backlog (stored, not yet certified at the window's end) was certified before the next phase.
     const backlogs = figures.filter(f => f.metric === 'backlog_records_single')
