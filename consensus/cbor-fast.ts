@@ -7,7 +7,7 @@
  * several times per record on a validator's hot path; this is several times faster.
  */
 
-import { copyBytes } from './bytes.js'
+import { copyBytes } from '../lib/bytes.js'
 
 const MAX_DEPTH = 64
 const utf8 = new TextEncoder()

@@ -7,7 +7,7 @@
  */
 import { recordId } from '../consensus/ids.js'
 import { merkleProofs } from '../consensus/merkle.js'
-import type { BlockProof } from '../consensus/node-api.js'
+import type { BlockProof } from '../protocol/node-api.js'
 import type { Certificate, InclusionProof, LedgerRecord } from '../consensus/types.js'
 import type { ChainStore, StoredBlock } from './store/chain-store.js'
 

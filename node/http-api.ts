@@ -9,7 +9,7 @@ import { toJson } from '../consensus/json.js'
 import type { Genesis } from '../consensus/types.js'
 import type { CertificateIssuer } from './certificates.js'
 import type { ConsensusDriver } from './driver.js'
-import type { LinkControl } from './net/host.js'
+import type { LinkControl } from '../net/host.js'
 import type { ChainStore } from './store/chain-store.js'
 
 export interface NodeHttpDeps {

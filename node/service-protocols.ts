@@ -10,11 +10,11 @@ import { equalBytes } from '../consensus/codec.js'
 import {
   CertificateRequestSchema, PROTOCOL, RecordsRequestSchema, SubmitRequestSchema, SyncRequestSchema, VerifyRequestSchema,
   signAttestation, type ErrorResponse
-} from '../consensus/node-api.js'
+} from '../protocol/node-api.js'
 import type { Genesis } from '../consensus/types.js'
 import type { CertificateIssuer } from './certificates.js'
 import type { ConsensusDriver } from './driver.js'
-import type { RequestResponse } from './net/request-response.js'
+import type { RequestResponse } from '../net/request-response.js'
 import type { ChainStore, StoredBlock } from './store/chain-store.js'
 
 export interface ProtocolDeps {

@@ -4,7 +4,7 @@
  * first closes the door (no new requests), then releases requests waiting for certificates (they
  * answer 202: their items stay in the outbox for the next start), then the network, then the store.
  */
-import '../node/promise-shim.js'
+import '../lib/promise-shim.js'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'

@@ -6,7 +6,7 @@
  * question asked; a node answering garbage is skipped. Submissions go to several nodes and
  * verifications collect a quorum of distinct validators, so f crashed or lying nodes change nothing.
  */
-import '../node/promise-shim.js'
+import '../lib/promise-shim.js'
 import { setMaxListeners } from 'node:events'
 import type { Startable } from '@libp2p/interface'
 import { multiaddr, CODE_P2P } from '@multiformats/multiaddr'
@@ -18,11 +18,11 @@ import { headerHash, idKey, toHex } from '../consensus/ids.js'
 import {
   CertificateResponseSchema, ErrorResponseSchema, MAX_WAIT_MS, PROTOCOL, SubmitResponseSchema, VerifyResponseSchema,
   verifyAttestation, type Attestation, type BlockProof, type CertificateRequest, type SubmitRequest, type VerifyRequest
-} from '../consensus/node-api.js'
+} from '../protocol/node-api.js'
 import type { Genesis, InclusionProof, LedgerRecord } from '../consensus/types.js'
 import { ValidatorSet } from '../consensus/validator-set.js'
-import { createHost, peerIdFromEd25519PublicKey, type Host } from '../node/net/host.js'
-import { RequestResponse } from '../node/net/request-response.js'
+import { createHost, peerIdFromEd25519PublicKey, type Host } from '../net/host.js'
+import { RequestResponse } from '../net/request-response.js'
 import { NodesUnavailableError, QuorumUnavailableError, StoppedError } from './errors.js'
 
 export interface NodeClientInit {

@@ -12,13 +12,13 @@
 import { Level } from 'level'
 import { concat } from 'uint8arrays/concat'
 import { z } from 'zod'
-import { prefixedKey, uint64BE } from '../consensus/bytes.js'
+import { prefixedKey, uint64BE } from '../lib/bytes.js'
 import { certificateOf, type BlockSeal } from '../consensus/certificate.js'
 import { decode, encode, equalBytes } from '../consensus/codec.js'
 import { headerHash, idKey, recordId } from '../consensus/ids.js'
 import { LIMITS } from '../consensus/limits.js'
 import { merkleTree } from '../consensus/merkle.js'
-import { StoredIdFilter } from '../node/store/id-filter.js'
+import { StoredIdFilter } from '../lib/stored-id-filter.js'
 import { BlockHeaderSchema, CommitSchema, InclusionProofSchema, LedgerRecordSchema, boundedText, height, uint, type Certificate, type InclusionProof, type LedgerRecord } from '../consensus/types.js'
 
 /** Key prefixes: one byte, then fixed-width parts. */

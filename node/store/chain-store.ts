@@ -6,14 +6,14 @@
  * the committed ids answers most of those questions (the new records) without a read.
  */
 import { Level } from 'level'
-import { prefixedKey, uint64BE } from '../../consensus/bytes.js'
+import { prefixedKey, uint64BE } from '../../lib/bytes.js'
 import { addQuickCheck, decode, encode } from '../../consensus/codec.js'
 import { TrustnetError } from '../../consensus/errors.js'
 import type { ChainTip } from '../../consensus/block.js'
 import { recordId } from '../../consensus/ids.js'
 import { BlockSchema, CommitSchema, ConsensusMessageSchema, hash32, uint, type Block, type Commit, type ConsensusMessage } from '../../consensus/types.js'
 import { z } from 'zod'
-import { StoredIdFilter } from './id-filter.js'
+import { StoredIdFilter } from '../../lib/stored-id-filter.js'
 
 /** Key prefixes: one byte, then the fixed-width parts. */
 enum Prefix {

@@ -14,9 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyCertificate } from '../../consensus/certificate.js'
 import { fromHex } from '../../consensus/ids.js'
 import { certificateFromJson } from '../../consensus/json.js'
-import { CLI_PATH } from '../../node/cluster.js'
+import { CLI_PATH } from '../../cli/cluster.js'
 import { dataKey } from '../../service/store.js'
-import { ProcessCluster } from '../helpers/process-cluster.js'
+import { ProcessCluster } from '../../cli/process-cluster.js'
 
 const run = promisify(execFile)
 const OTHER_KEY = 'other-client-key-0123456789abcdef'

@@ -1,12 +1,12 @@
 /**
- * Runs the compiled bench (`dist/test/bench/run.js`) as a child process for the end-to-end checks
+ * Runs the compiled bench (`dist/bench/run.js`) as a child process for the end-to-end checks
  * of its output, and parses the JSON lines it prints on stdout into figures.
  */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-export const BENCH_PATH = fileURLToPath(new URL('../../dist/test/bench/run.js', import.meta.url))
+export const BENCH_PATH = fileURLToPath(new URL('../../dist/bench/run.js', import.meta.url))
 
 export interface BenchFigure { metric: string, value: number, unit: string, validators: number | null, [extra: string]: unknown }
 export interface BenchRun { code: number | null, figures: BenchFigure[], stdout: string, stderr: string }

@@ -11,7 +11,7 @@
  *   net.nodes[3].mode = 'lying'; net.ledger.pause(); await net.nodes[0].down(); await net.nodes[0].up()
  *   await net.stop()
  */
-import '../../node/promise-shim.js'
+import '../../lib/promise-shim.js'
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { buildBlock, type ChainTip } from '../../consensus/block.js'
@@ -25,12 +25,12 @@ import { toJsonText } from '../../consensus/json.js'
 import {
   CertificateRequestSchema, PROTOCOL, SubmitRequestSchema, VerifyRequestSchema, signAttestation,
   type Attestation, type BlockProof, type CertificateResponse, type ErrorResponse, type SubmitResponse, type VerifyResponse
-} from '../../consensus/node-api.js'
+} from '../../protocol/node-api.js'
 import { voteSignBytes } from '../../consensus/sign-bytes.js'
 import { DEFAULT_PARAMS, type Block, type Certificate, type Commit, type Genesis, type LedgerRecord } from '../../consensus/types.js'
 import { ValidatorSet } from '../../consensus/validator-set.js'
-import { createHost, type Host } from '../../node/net/host.js'
-import { RequestResponse } from '../../node/net/request-response.js'
+import { createHost, type Host } from '../../net/host.js'
+import { RequestResponse } from '../../net/request-response.js'
 
 /**
  * honest: answers from the ledger. garbage: answers random bytes. lying: well-formed and false —

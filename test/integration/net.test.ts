@@ -7,14 +7,14 @@
  * or a polled condition with a deadline.
  */
 
-import '../../node/promise-shim.js'
+import '../../lib/promise-shim.js'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createHost, peerIdFromEd25519PublicKey, type Host } from '../../node/net/host.js'
-import { Gossip } from '../../node/net/gossip.js'
-import { RequestResponse } from '../../node/net/request-response.js'
+import { createHost, peerIdFromEd25519PublicKey, type Host } from '../../net/host.js'
+import { Gossip } from '../../net/gossip.js'
+import { RequestResponse } from '../../net/request-response.js'
 
 const N = 4
 const TOPIC = 'trustnet/test/votes/1'

@@ -5,13 +5,13 @@
  * validator lies; one garbage or lying node changes nothing; bad input is refused with its status
  * and leaves the store byte-for-byte unchanged; unreachable nodes give 503 on verify.
  */
-import '../../node/promise-shim.js'
+import '../../lib/promise-shim.js'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { verifyCertificate } from '../../consensus/certificate.js'
 import { sha256 } from '../../consensus/hash.js'
 import { recordId, toHex } from '../../consensus/ids.js'
 import { certificateFromJson, fromJson } from '../../consensus/json.js'
-import { AttestationSchema, PROTOCOL, verifyAttestation, type Attestation } from '../../consensus/node-api.js'
+import { AttestationSchema, PROTOCOL, verifyAttestation, type Attestation } from '../../protocol/node-api.js'
 import { startFakeNetwork, type FakeNetwork } from '../helpers/fake-nodes.js'
 import { ALICE, BOB, SERVICE_ID, startHarness, waitFor, type Harness } from '../helpers/service-harness.js'
 

@@ -3,13 +3,13 @@
  * documented shapes, certificates it returns check offline, and every refusal (and an unreachable
  * service) arrives as an ApiError with the status and the API's code.
  */
-import '../../node/promise-shim.js'
+import '../../lib/promise-shim.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyCertificate } from '../../consensus/certificate.js'
 import { sha256 } from '../../consensus/hash.js'
 import { toHex } from '../../consensus/ids.js'
 import { certificateFromJson } from '../../consensus/json.js'
-import { ApiError, TrustnetClient } from '../../service/client.js'
+import { ApiError, TrustnetClient } from '../../client/client.js'
 import { startFakeNetwork, type FakeNetwork } from '../helpers/fake-nodes.js'
 import { ALICE, BOB, startHarness, waitFor, type Harness } from '../helpers/service-harness.js'
 

@@ -3,13 +3,13 @@
  * kind of bad file (missing, not JSON, bad field, bad genesis) is a ConfigError with a stable
  * code; startService refuses a bad genesis without leaving anything running.
  */
-import '../../node/promise-shim.js'
+import '../../lib/promise-shim.js'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { defaultEd25519 } from '../../consensus/ed25519.js'
-import { peerIdFromEd25519PublicKey } from '../../node/net/host.js'
+import { peerIdFromEd25519PublicKey } from '../../net/host.js'
 import { loadConfig, loadGenesis, parseConfig, type ServiceConfigJson } from '../../service/config.js'
 import { startService } from '../../service/main.js'
 

@@ -2,7 +2,7 @@
  * The outbox's memory bound: with room for only a few pending items in memory, everything stored
  * beyond it waits in the store and is still certified, each item once.
  */
-import '../../node/promise-shim.js'
+import '../../lib/promise-shim.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { verifyCertificate } from '../../consensus/certificate.js'

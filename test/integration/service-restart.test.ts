@@ -5,7 +5,7 @@
  * answers 202; requests waiting when the service stops answer 202 and are certified after the
  * restart; nodes that are all down are retried until they are back.
  */
-import '../../node/promise-shim.js'
+import '../../lib/promise-shim.js'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { verifyCertificate } from '../../consensus/certificate.js'
 import { fromHex, recordId, toHex } from '../../consensus/ids.js'

@@ -11,7 +11,7 @@ import { headerHash } from '../../consensus/ids.js'
 import { encodeMessage } from '../../consensus/messages.js'
 import { proposalSignBytes, voteSignBytes } from '../../consensus/sign-bytes.js'
 import type { Block, ConsensusMessage, LedgerRecord, Proposal, Vote } from '../../consensus/types.js'
-import type { Rng } from '../helpers/rng.js'
+import type { Rng } from '../../lib/rng.js'
 import type { Behaviour } from './scenario.js'
 
 export interface Outgoing { to: number[], bytes: Uint8Array }

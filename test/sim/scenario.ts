@@ -3,7 +3,7 @@
  * faulty and how, how the network misbehaves (delay, loss, duplication, reordering, partitions
  * that heal), and when records are submitted to which honest validator.
  */
-import { Rng } from '../helpers/rng.js'
+import { Rng } from '../../lib/rng.js'
 
 export type Behaviour =
   | 'crash'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { prefixedKey, uint64BE } from '../../consensus/bytes.js'
+import { prefixedKey, uint64BE } from '../../lib/bytes.js'
 
 const viaBigInt = (n: number): Uint8Array => {
   const out = new Uint8Array(8)

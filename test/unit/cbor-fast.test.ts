@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { encodePlain, encodePlainTransient } from '../../consensus/cbor-fast.js'
 import { decode, encode } from '../../consensus/codec.js'
 import { LedgerRecordSchema, type LedgerRecord, type RecordMetadata } from '../../consensus/types.js'
-import { Rng } from '../helpers/rng.js'
+import { Rng } from '../../lib/rng.js'
 
 const INTS = [0, 1, 23, 24, 25, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 2 ** 40 + 7, Number.MAX_SAFE_INTEGER]
 const CHARS = ['a', 'Z', '0', ' ', '~', 'é', 'ß', '€', '日本', '😀', '\u{10FFFF}', '\uD800', '\uDFFF', '\u0000', '\u007f', '\u0080', '\u07ff', '\u0800', '\uffff']

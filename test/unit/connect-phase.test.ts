@@ -6,8 +6,8 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { runPhase } from '../bench/load-phases.js'
-import { health } from '../bench/service-requests.js'
+import { runPhase } from '../../bench/load-phases.js'
+import { health } from '../../bench/service-requests.js'
 
 let server: Server | undefined
 

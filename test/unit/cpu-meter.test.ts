@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cpuBetween, CpuMeter, machineTicks, processCpuSeconds, type CpuSample } from '../bench/cpu-meter.js'
+import { cpuBetween, CpuMeter, machineTicks, processCpuSeconds, type CpuSample } from '../../bench/cpu-meter.js'
 
 /** Above Linux's largest pid_max (2^22): no process has it. */
 const NO_SUCH_PID = 99_999_999

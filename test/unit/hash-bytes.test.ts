@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto'
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import { describe, expect, it } from 'vitest'
-import { allocBytes, copyBytes } from '../../consensus/bytes.js'
+import { allocBytes, copyBytes } from '../../lib/bytes.js'
 import { sha256 } from '../../consensus/hash.js'
-import { Rng } from '../helpers/rng.js'
+import { Rng } from '../../lib/rng.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 

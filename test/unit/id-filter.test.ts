@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { IdFilter } from '../../node/store/id-filter.js'
+import { IdFilter } from '../../lib/stored-id-filter.js'
 
 describe('record id filter', () => {
   it('answers maybe for every id added, and no for nearly all others', () => {

@@ -5,7 +5,7 @@
 import * as cborg from 'cborg'
 import { describe, expect, it } from 'vitest'
 import { InterningTokenizer } from '../../consensus/interning-tokenizer.js'
-import { Rng } from '../helpers/rng.js'
+import { Rng } from '../../lib/rng.js'
 
 const OPTIONS: cborg.DecodeOptions = { rejectDuplicateMapKeys: true, allowIndefinite: false, allowUndefined: false }
 const WORDS = ['v', 'meta', 'dataHash', 'clientTime', 'owner', 'service', '', 'é', 'naïve', '日本', 'x'.repeat(23), 'y'.repeat(24), 'z'.repeat(40)]

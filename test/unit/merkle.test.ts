@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { leafHash, merkleProof, merkleProofs, merkleRoot, nodeHash, verifyInclusion } from '../../consensus/merkle.js'
 import type { InclusionProof } from '../../consensus/types.js'
-import { Rng } from '../helpers/rng.js'
+import { Rng } from '../../lib/rng.js'
 
 // Independent RFC 6962 section 2.1 reference, written from the RFC and sharing no code with the module.
 const H = (...parts: Uint8Array[]): Uint8Array => {

@@ -4,7 +4,7 @@
  * full rate would.
  */
 import { describe, expect, it } from 'vitest'
-import { pacedDueAt } from '../bench/load-phases.js'
+import { pacedDueAt } from '../../bench/load-phases.js'
 
 const spec = { ratePerS: 1200, startAt: 1_000_000, rampUntil: 1_006_000 }
 

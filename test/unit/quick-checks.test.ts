@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { decode, encode } from '../../consensus/codec.js'
 import { recordId } from '../../consensus/ids.js'
 import { LIMITS } from '../../consensus/limits.js'
-import { CertificateResponseSchema, SubmitResponseSchema } from '../../consensus/node-api.js'
+import { CertificateResponseSchema, SubmitResponseSchema } from '../../protocol/node-api.js'
 import { decodeEnvelope } from '../../node/gossip-envelope.js'
 import { makeCommittedBlock, makeNetwork, makeRecords, refusal } from '../helpers/fixtures.js'
 

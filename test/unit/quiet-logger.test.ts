@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { libp2pLogger } from '../../node/net/quiet-logger.js'
+import { libp2pLogger } from '../../net/quiet-logger.js'
 
 describe('libp2pLogger', () => {
   it('gives one inert logger for every component and scope when DEBUG is unset or blank', () => {

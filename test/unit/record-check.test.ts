@@ -6,10 +6,10 @@
 import { describe, expect, it } from 'vitest'
 import { decode, encode, validate } from '../../consensus/codec.js'
 import { TrustnetError } from '../../consensus/errors.js'
-import { MAX_BATCH, SubmitRequestSchema } from '../../consensus/node-api.js'
+import { MAX_BATCH, SubmitRequestSchema } from '../../protocol/node-api.js'
 import { isLedgerRecord, isRecordList } from '../../consensus/record-check.js'
 import { LedgerRecordSchema, type LedgerRecord } from '../../consensus/types.js'
-import { Rng } from '../helpers/rng.js'
+import { Rng } from '../../lib/rng.js'
 
 const TEXTS = ['', 'a', 'owner-1', 'naïve café', '日本語', 'x'.repeat(21), 'x'.repeat(22), 'x'.repeat(42), 'x'.repeat(43), 'x'.repeat(86), 'x'.repeat(300), 'tab\there', 'bell\u0007', 'del\u007f', 'nul\u0000', '😀'.repeat(10)]
 const NUMBERS = [0, 1, 2 ** 31, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 1, -1, 1.5, NaN, Infinity]

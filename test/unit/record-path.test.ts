@@ -6,8 +6,8 @@
 import { readdir } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
 import { describe, expect, it } from 'vitest'
-import { replicaBound } from '../bench/bench-phases.js'
-import { recordPathCost } from '../bench/record-path.js'
+import { replicaBound } from '../../bench/bench-phases.js'
+import { recordPathCost } from '../../bench/record-path.js'
 
 const storesLeft = async (): Promise<string[]> => (await readdir(tmpdir())).filter(name => name.startsWith('trustnet-bench-path-'))
 

@@ -7,7 +7,7 @@ import { once } from 'node:events'
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import type { MessageStream } from '@libp2p/interface'
 import { afterEach, describe, expect, it } from 'vitest'
-import { corkPerTurn } from '../../node/net/write-coalescing.js'
+import { corkPerTurn } from '../../net/write-coalescing.js'
 
 /** Stands in for @libp2p/tcp's connection: a socket and a sendData that writes each buffer. */
 class FakeTcpConnection {

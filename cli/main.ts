@@ -4,7 +4,7 @@
  * cluster, and check a certificate offline. Every command has --help; errors print one line and
  * exit non-zero.
  */
-import './promise-shim.js'
+import '../lib/promise-shim.js'
 import { readFile } from 'node:fs/promises'
 import { Command, InvalidArgumentError } from 'commander'
 import { verifyCertificate } from '../consensus/certificate.js'
@@ -12,7 +12,7 @@ import { TrustnetError } from '../consensus/errors.js'
 import { fromJsonText } from '../consensus/json.js'
 import { CertificateSchema } from '../consensus/types.js'
 import { runCluster } from './cluster.js'
-import { readGenesis } from './config.js'
+import { readGenesis } from '../node/config.js'
 import { initNetwork } from './init.js'
 
 function integer (min: number, max: number) {
@@ -58,7 +58,7 @@ program.command('node')
   .description('run one validator from its home directory (node.json, ../genesis.json)')
   .requiredOption('--home <dir>', 'the validator home directory')
   .action(async (o: { home: string }) => {
-    const { startNode } = await import('./node.js')
+    const { startNode } = await import('../node/node.js')
     const node = await startNode(o.home)
     stopOnSignal(node.stop)
     process.stdout.write(JSON.stringify({ event: 'ready', role: 'node', index: node.index, peerId: node.peerId, http: node.http, p2p: node.p2p }) + '\n')
@@ -70,7 +70,7 @@ program.command('service')
   .action(async (o: { config: string }) => {
     const { loadConfig } = await import('../service/config.js')
     const { startService } = await import('../service/main.js')
-    const { createLogger } = await import('./log.js')
+    const { createLogger } = await import('../lib/log.js')
     const service = await startService(await loadConfig(o.config), { logger: createLogger('service') })
     stopOnSignal(service.stop)
     process.stdout.write(JSON.stringify({ event: 'ready', role: 'service', url: service.url }) + '\n')

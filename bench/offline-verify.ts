@@ -8,10 +8,10 @@
  * blocks, such as the answer to a batch request. The genesis is prepared once either way.
  * Every certificate must verify; one that does not is an error, not a figure.
  */
-import { CertificateVerifier } from '../../consensus/certificate.js'
-import { defaultEd25519 } from '../../consensus/ed25519.js'
-import { certificateFromJson } from '../../consensus/json.js'
-import type { Genesis } from '../../consensus/types.js'
+import { CertificateVerifier } from '../consensus/certificate.js'
+import { defaultEd25519 } from '../consensus/ed25519.js'
+import { certificateFromJson } from '../consensus/json.js'
+import type { Genesis } from '../consensus/types.js'
 
 export function offlineVerifyRate (genesis: Genesis, certificatesJson: readonly unknown[], durationMs: number, options: { rememberCommits?: boolean } = {}): number {
   if (certificatesJson.length === 0) throw new Error('no certificates were collected to verify')

@@ -5,7 +5,7 @@
  * Certificates and attestations come back in their JSON form (byte fields as lowercase hex); to
  * check one offline, read it with consensus/json.ts and call verifyCertificate.
  */
-import type { Attestation } from '../consensus/node-api.js'
+import type { Attestation } from '../protocol/node-api.js'
 import type { Certificate } from '../consensus/types.js'
 
 /** A core value in its JSON form: byte strings become lowercase hex. */

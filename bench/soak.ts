@@ -5,7 +5,7 @@
  * every certificate handed out and hold every certified record on every validator. Prints the
  * figures and returns 1 on any violation.
  */
-import { Rng } from '../helpers/rng.js'
+import { Rng } from '../lib/rng.js'
 import type { BenchArgs } from './args.js'
 import { CHAOS, runChaos } from './chaos.js'
 import { merge } from './client-pool.js'

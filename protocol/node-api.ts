@@ -4,12 +4,12 @@
  * with the anchored one. Every request and response is canonical CBOR.
  */
 import { z } from 'zod'
-import { addQuickCheck, decode, encode } from './codec.js'
-import { defaultEd25519, type Ed25519 } from './ed25519.js'
-import { BlockHeaderSchema, BlockSchema, CommitSchema, LedgerRecordSchema, hash32, height, signature, uint, validatorIndex, type Genesis } from './types.js'
-import { hasExactly, isHashList, isRecordList } from './record-check.js'
-import { ValidatorSet } from './validator-set.js'
-import { LIMITS } from './limits.js'
+import { addQuickCheck, decode, encode } from '../consensus/codec.js'
+import { defaultEd25519, type Ed25519 } from '../consensus/ed25519.js'
+import { BlockHeaderSchema, BlockSchema, CommitSchema, LedgerRecordSchema, hash32, height, signature, uint, validatorIndex, type Genesis } from '../consensus/types.js'
+import { hasExactly, isHashList, isRecordList } from '../consensus/record-check.js'
+import { ValidatorSet } from '../consensus/validator-set.js'
+import { LIMITS } from '../consensus/limits.js'
 
 export const PROTOCOL = {
   submit: '/trustnet/submit/1.0.0',

@@ -8,7 +8,7 @@
  * fades into reading the store for every id as the chain grows beyond.
  */
 import type { Level } from 'level'
-import { prefixedKey } from '../../consensus/bytes.js'
+import { prefixedKey } from './bytes.js'
 
 const WORDS_USED = 7
 

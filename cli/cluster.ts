@@ -9,7 +9,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ConfigError, readJsonFile } from './config.js'
+import { ConfigError, readJsonFile } from '../node/config.js'
 import { genesisPath, initNetwork, nodeHome, serviceConfigPath } from './init.js'
 
 export interface ClusterOptions {
@@ -22,7 +22,7 @@ export interface ClusterOptions {
 export interface ReadyLine { event: 'ready', role: 'node' | 'service', http?: string, url?: string, index?: number }
 
 /** The compiled CLI; tests import this module as TypeScript source, so then look in dist/. */
-export const CLI_PATH = fileURLToPath(import.meta.url.endsWith('.ts') ? new URL('../dist/node/cli.js', import.meta.url) : new URL('./cli.js', import.meta.url))
+export const CLI_PATH = fileURLToPath(import.meta.url.endsWith('.ts') ? new URL('../dist/cli/main.js', import.meta.url) : new URL('./main.js', import.meta.url))
 const READY_TIMEOUT_MS = 60_000
 /**
  * Old-generation heap per child, MiB. Under load V8 lets garbage pile up to far beyond the live

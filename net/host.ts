@@ -9,7 +9,7 @@
  * (see gossipOptions).
  */
 
-import '../promise-shim.js'
+import '../lib/promise-shim.js'
 import { hash } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'

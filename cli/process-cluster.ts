@@ -9,11 +9,11 @@ import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CLI_PATH, spawnChild } from '../../node/cluster.js'
-import { readGenesis } from '../../node/config.js'
-import { clusterPorts, genesisPath, initNetwork, nodeHome, serviceConfigPath } from '../../node/init.js'
-import type { Genesis } from '../../consensus/types.js'
-import { clusterOffsets, freePortBase } from './ports.js'
+import { CLI_PATH, spawnChild } from './cluster.js'
+import { readGenesis } from '../node/config.js'
+import { clusterPorts, genesisPath, initNetwork, nodeHome, serviceConfigPath } from './init.js'
+import type { Genesis } from '../consensus/types.js'
+import { clusterOffsets, freePortBase } from './free-ports.js'
 
 export interface ClusterOptions {
   validators?: number

@@ -2,7 +2,7 @@
  * Starting and stopping the bench's clusters of real processes (validators and a service from the
  * compiled CLI, via the e2e ProcessCluster), and naming their processes for the memory sampler.
  */
-import { ProcessCluster } from '../helpers/process-cluster.js'
+import { ProcessCluster } from '../cli/process-cluster.js'
 import { onInterrupt } from './cleanup.js'
 import { ClientPool } from './client-pool.js'
 import { RssSampler } from './process-metrics.js'

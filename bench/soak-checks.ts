@@ -5,10 +5,10 @@
  * every certified record is on every validator.
  */
 import { isDeepStrictEqual } from 'node:util'
-import { verifyCertificate } from '../../consensus/certificate.js'
-import { certificateFromJson } from '../../consensus/json.js'
-import type { Genesis } from '../../consensus/types.js'
-import { waitFor } from '../helpers/process-cluster.js'
+import { verifyCertificate } from '../consensus/certificate.js'
+import { certificateFromJson } from '../consensus/json.js'
+import type { Genesis } from '../consensus/types.js'
+import { waitFor } from '../cli/process-cluster.js'
 import type { Target } from './load-protocol.js'
 import { mapLimit } from './map-limit.js'
 import { blockSummary, hasRecord, validatorStatus } from './validators-http.js'

@@ -4,11 +4,11 @@
  * before the next kill, so at most one validator (f = 1 for n = 4) is ever down or behind. Delays
  * come from a seeded generator, so a schedule can be replayed from its seed.
  */
-import type { ProcessCluster } from '../helpers/process-cluster.js'
-import type { Rng } from '../helpers/rng.js'
+import type { ProcessCluster } from '../cli/process-cluster.js'
+import type { Rng } from '../lib/rng.js'
 import { log } from './report.js'
 import { validatorStatus } from './validators-http.js'
-import { waitFor } from '../helpers/process-cluster.js'
+import { waitFor } from '../cli/process-cluster.js'
 
 export interface ChaosStats {
   kills: number

@@ -7,8 +7,8 @@
  */
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import { nodeHome } from '../../node/init.js'
-import type { ProcessCluster } from '../helpers/process-cluster.js'
+import { nodeHome } from '../cli/init.js'
+import type { ProcessCluster } from '../cli/process-cluster.js'
 import { batchPhase, emitThroughput, latencyPhase, replicaBound, singleRecordPhase, verifyPhase, warmUp, type Baselines, type PhaseContext } from './bench-phases.js'
 import { clusterPids, withBenchCluster } from './cluster-lifecycle.js'
 import { CpuMeter } from './cpu-meter.js'
