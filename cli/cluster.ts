@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, readJsonFile } from '../node/config.js'
 import { genesisPath, initNetwork, nodeHome, serviceConfigPath } from './init.js'
+import { stopOnSignal } from '../lib/signals.js'
 
 export interface ClusterOptions {
   validators: number
@@ -96,14 +97,7 @@ export async function runCluster (options: ClusterOptions): Promise<void> {
     }))
   }
   let stopping = false
-  const onSignal = (): void => {
-    if (stopping) return
-    stopping = true
-    process.stderr.write('stopping the cluster...\n')
-    stopAll().then(() => process.exit(0), () => process.exit(1))
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
+  stopOnSignal(async () => { stopping = true; await stopAll() }, 'stopping the cluster...')
 
   try {
     const nodes = await Promise.all(Array.from({ length: n }, async (_, i) => {
