@@ -20,6 +20,19 @@ export interface InitOptions {
   host: string
   chainId?: string
   force?: boolean
+  /**
+   * Where each process runs when every one has a host of its own (containers, network
+   * namespaces): the address it binds and the address or DNS name the others dial. Without it,
+   * every process binds and is dialled at `host`.
+   */
+  placement?: { validators: Placement[], service: Placement }
+}
+
+export interface Placement { listen: string, advertise: string }
+
+/** A TCP multiaddr for an IPv4 address or a DNS name. */
+function tcpAddr (host: string, port: number): string {
+  return `/${/^\d+\.\d+\.\d+\.\d+$/.test(host) ? 'ip4' : 'dns4'}/${host}/tcp/${port}`
 }
 
 /** Where each process of a local network listens, all derived from one base port. */
@@ -50,9 +63,12 @@ export async function initNetwork (options: InitOptions): Promise<{ genesis: Gen
     validators: seeds.map((s, i) => ({ name: `validator-${i}`, publicKey: defaultEd25519.publicKey(s) })),
     params: DEFAULT_PARAMS
   })
+  if (options.placement !== undefined && options.placement.validators.length !== n) throw new ConfigError('INVALID_FIELD', `placement names ${options.placement.validators.length} validators, not ${n}`)
+  const at = (i: number): Placement => options.placement?.validators[i] ?? { listen: host, advertise: host }
+  const serviceAt = options.placement?.service ?? { listen: host, advertise: host }
   const ports = clusterPorts(basePort, n)
   const peerIds = genesis.validators.map(v => peerIdFromEd25519PublicKey(v.publicKey))
-  const p2p = ports.p2p.map((port, i) => `/ip4/${host}/tcp/${port}/p2p/${peerIds[i]}`)
+  const p2p = ports.p2p.map((port, i) => `${tcpAddr(at(i).advertise, port)}/p2p/${peerIds[i]}`)
 
   await mkdir(out, { recursive: true })
   await writeFile(genesisPath(out), JSON.stringify(toJson(genesis), null, 2) + '\n')
@@ -60,8 +76,8 @@ export async function initNetwork (options: InitOptions): Promise<{ genesis: Gen
     const config: NodeConfig = {
       index: i,
       seed: Buffer.from(seeds[i] as Uint8Array).toString('hex'),
-      listen: `/ip4/${host}/tcp/${ports.p2p[i]}`,
-      http: { host, port: ports.http[i] as number },
+      listen: tcpAddr(at(i).listen, ports.p2p[i] as number),
+      http: { host: at(i).listen, port: ports.http[i] as number },
       peers: p2p.filter((_, j) => j !== i),
       genesis: '../genesis.json',
       dataDir: 'data'
@@ -73,7 +89,7 @@ export async function initNetwork (options: InitOptions): Promise<{ genesis: Gen
   const service = {
     serviceId: 'service-1',
     seed: randomBytes(32).toString('hex'),
-    http: { host, port: ports.service },
+    http: { host: serviceAt.listen, port: ports.service },
     dataDir: 'data',
     genesisPath: '../genesis.json',
     nodes: p2p,
