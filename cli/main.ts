@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `trustnet` command. Each subcommand lives in cli/commands/, one file each, and registers
- * itself here. Every command has --help; errors print one line and exit 2.
+ * itself here. Every command has --help; a failure prints one line and exits 2 (a usage error:
+ * commander's message, exit 1).
  */
 import '../lib/promise-shim.js'
 import { Command } from 'commander'
