@@ -45,12 +45,14 @@ cleanup () {
     echo "dockerd stopped (${SECONDS}s)"
   fi
   ip netns del "$NS" 2>/dev/null || true
+  echo "namespace deleted (${SECONDS}s)"
   # cgroup v1: the engine's container cgroups stay behind unless removed (children first).
   for d in /sys/fs/cgroup/*/docker; do
     [ -d "$d" ] || continue
     grep -qxF "$d" <<<"$CGROUPS_BEFORE" && continue
     find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
   done
+  echo "cgroups removed (${SECONDS}s)"
   for p in "${LEFTOVERS[@]}"; do rm -rf "$p"; done
   if [ $rc != 0 ] && [ -f "$W/dockerd.log" ]; then echo "--- dockerd.log (last lines)"; tail -n 20 "$W/dockerd.log"; fi
   rm -rf "$W"

@@ -48,7 +48,8 @@ function healthCheck (url: string): Record<string, unknown> {
   return {
     test: ['CMD', 'node', '-e', `fetch('${url}').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
     interval: '3s',
-    timeout: '3s',
+    // Generous: a node process starting on a busy machine can take seconds.
+    timeout: '10s',
     retries: 3,
     start_period: '60s'
   }
