@@ -34,6 +34,7 @@ cleanup () {
   trap - EXIT INT TERM
   step "teardown"
   if [ -f "$W/net/compose.yml" ] && docker info >/dev/null 2>&1; then
+    [ $rc = 0 ] || docker compose -p "$PROJECT" -f "$W/net/compose.yml" logs --tail 10 2>&1 | cut -c1-300 || true
     docker compose -p "$PROJECT" -f "$W/net/compose.yml" down -v -t 2 >/dev/null 2>&1 || true
     echo "compose down (${SECONDS}s)"
   fi
@@ -126,6 +127,7 @@ step "image trustnet:ci (prebuilt context)"
 [ -f dist/cli/main.js ] || npm run build
 docker/prebuilt-context.sh "$W/context"
 docker build -q -f docker/Dockerfile --build-arg BASE=local/node:20 --build-arg APP=prebuilt -t trustnet:ci "$W/context"
+docker image ls trustnet:ci --format 'trustnet:ci {{.Size}}'
 docker run --rm trustnet:ci compose --help >/dev/null
 [ "$(docker run --rm --entrypoint node trustnet:ci -e 'process.stdout.write(String(process.getuid()))')" = 1000 ]
 
