@@ -19,6 +19,7 @@ import { headerHash, idKey, recordId } from '../consensus/ids.js'
 import { LIMITS } from '../consensus/limits.js'
 import { merkleTree } from '../consensus/merkle.js'
 import { StoredIdFilter } from '../lib/stored-id-filter.js'
+import { BoundedMap } from '../lib/bounded-map.js'
 import { BlockHeaderSchema, CommitSchema, InclusionProofSchema, LedgerRecordSchema, boundedText, height, uint, type Certificate, type InclusionProof, type LedgerRecord } from '../consensus/types.js'
 
 /** Key prefixes: one byte, then fixed-width parts. */
@@ -96,11 +97,11 @@ const blockIdsKey = (h: number): Uint8Array => prefixedKey(Prefix.BlockIds, uint
 
 export class ServiceStore {
   private readonly db: Level<Uint8Array, Uint8Array>
-  private readonly seals = new Map<number, BlockSeal>()
+  private readonly seals = new BoundedMap<number, BlockSeal>(CACHED_SEALS)
   /** Proofs of recently read blocks, by height. */
-  private readonly blockProofs = new Map<number, InclusionProof[]>()
+  private readonly blockProofs = new BoundedMap<number, InclusionProof[]>(CACHED_BLOCK_PROOFS)
   /** Heights known to have their ids stored. */
-  private readonly idsStored = new Set<number>()
+  private readonly idsStored = new BoundedMap<number, true>(CACHED_SEALS)
   private readonly writeQueue: Array<{ entries: ReadonlyArray<{ input: NewItem, data?: Uint8Array }>, resolve: (r: Array<{ item: Item, created: boolean }>) => void, reject: (err: unknown) => void }> = []
   private writing = false
   private certifying: Promise<unknown> = Promise.resolve()
@@ -278,8 +279,7 @@ export class ServiceStore {
   }
 
   private noteIdsStored (h: number): void {
-    this.idsStored.add(h)
-    if (this.idsStored.size > CACHED_SEALS) this.idsStored.delete(this.idsStored.values().next().value as number)
+    this.idsStored.set(h, true)
   }
 
   /** The proof of the record at `index` of block `h`, rebuilt from the block's stored ids and checked against its seal. */
@@ -296,7 +296,6 @@ export class ServiceStore {
       }
       proofs = tree.proofs
       this.blockProofs.set(h, proofs)
-      if (this.blockProofs.size > CACHED_BLOCK_PROOFS) this.blockProofs.delete(this.blockProofs.keys().next().value as number)
     }
     const proof = proofs[index]
     if (proof === undefined) throw new Error(`store places an item at ${index} in block ${h}, which holds ${proofs.length} records`)
@@ -335,7 +334,6 @@ export class ServiceStore {
     const h = seal.header.height
     if (!this.seals.has(h)) {
       this.seals.set(h, seal)
-      if (this.seals.size > CACHED_SEALS) this.seals.delete(this.seals.keys().next().value as number)
     }
     return this.seals.get(h) as BlockSeal
   }
