@@ -20,6 +20,7 @@ import { LIMITS } from '../consensus/limits.js'
 import { merkleTree } from '../consensus/merkle.js'
 import { StoredIdFilter } from '../lib/stored-id-filter.js'
 import { BoundedMap } from '../lib/bounded-map.js'
+import { writeBatch } from '../lib/write-batch.js'
 import { BlockHeaderSchema, CommitSchema, InclusionProofSchema, LedgerRecordSchema, boundedText, height, uint, type Certificate, type InclusionProof, type LedgerRecord } from '../consensus/types.js'
 
 /** Key prefixes: one byte, then fixed-width parts. */
@@ -191,7 +192,7 @@ export class ServiceStore {
       seen.set(key, item)
       results.push({ item, created: true })
     }
-    if (ops.length > 0) await writeBatch(this.db, ops, { sync: true })
+    if (ops.length > 0) await writeOps(this.db, ops, { sync: true })
     for (const { item, created } of results) if (created) this.itemIds.add(item.id)
     return results
   }
@@ -265,7 +266,7 @@ export class ServiceStore {
         { type: 'del', key: outboxKey(item.createdAt, item.id) }
       )
     }
-    await writeBatch(this.db, ops, { sync: false })
+    await writeOps(this.db, ops, { sync: false })
     for (const seal of sealAt.values()) this.remember(seal)
     for (const h of sealAt.keys()) this.noteIdsStored(h)
     return entries.map(e => sealAt.get(e.seal.header.height) as BlockSeal)
@@ -342,18 +343,13 @@ export class ServiceStore {
 type BatchOp = { type: 'put', key: Uint8Array, value: Uint8Array } | { type: 'del', key: Uint8Array }
 
 /** One atomic write, as db.batch(ops) would do, through a chained batch: the array form costs more per entry. */
-async function writeBatch (db: Level<Uint8Array, Uint8Array>, ops: readonly BatchOp[], options: { sync: boolean }): Promise<void> {
-  const batch = db.batch()
-  try {
+async function writeOps (db: Level<Uint8Array, Uint8Array>, ops: readonly BatchOp[], options: { sync: boolean }): Promise<void> {
+  await writeBatch(db, batch => {
     for (const op of ops) {
       if (op.type === 'put') batch.put(op.key, op.value)
       else batch.del(op.key)
     }
-  } catch (err) {
-    await batch.close()
-    throw err
-  }
-  await batch.write(options)
+  }, options)
 }
 
 function splitIds (bytes: Uint8Array): Uint8Array[] {
