@@ -142,6 +142,7 @@ export class NodeClient implements Startable {
       // Nobody but the configured nodes may connect.
       allowedPeers: new Set(this.endpoints.map(e => e.peerId)),
       redial: { minDelayMs: 250, maxDelayMs: 5_000 }
+      // No gossip (nor the identify and ping it needs): the service only sends requests.
     })
     this.rr = new RequestResponse(this.host.node)
   }
