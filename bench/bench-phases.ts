@@ -7,7 +7,7 @@
  * not count in the next.
  */
 import { availableParallelism } from 'node:os'
-import { waitFor } from '../cli/process-cluster.js'
+import { waitFor } from '../lib/wait-for.js'
 import { merge, type ClientPool } from './client-pool.js'
 import { cpuBetween, type CpuMeter, type CpuSample } from './cpu-meter.js'
 import type { Phase, PhaseResult, Target, Window } from './load-protocol.js'

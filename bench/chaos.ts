@@ -8,7 +8,7 @@ import type { ProcessCluster } from '../cli/process-cluster.js'
 import type { Rng } from '../lib/rng.js'
 import { log } from './report.js'
 import { validatorStatus } from './validators-http.js'
-import { waitFor } from '../cli/process-cluster.js'
+import { waitFor } from '../lib/wait-for.js'
 
 export interface ChaosStats {
   kills: number

@@ -3,7 +3,7 @@
  * by id, and the waits built on them (every validator idle at one height). The bench and the soak
  * check what the network did only through these, never through its files or internals.
  */
-import { waitFor } from '../cli/process-cluster.js'
+import { waitFor } from '../lib/wait-for.js'
 import { mapLimit } from './map-limit.js'
 
 export interface ValidatorStatus { height: number, mempool: number, lastBlockHash: string }

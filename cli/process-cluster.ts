@@ -89,19 +89,3 @@ async function stopProcess (p: ChildProcess | undefined, signal: NodeJS.Signals)
   p.kill(signal)
   await exited
 }
-
-/** Poll `check` until it returns a value other than undefined, or fail after `timeoutMs`. */
-export async function waitFor<T> (what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let lastError: unknown
-  while (Date.now() < deadline) {
-    try {
-      const value = await check()
-      if (value !== undefined) return value
-    } catch (err) {
-      lastError = err
-    }
-    await new Promise(resolve => setTimeout(resolve, everyMs))
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError !== undefined ? `: ${(lastError as Error).message}` : ''}`)
-}

@@ -12,6 +12,7 @@ import type { Block, BlockHeader, Certificate, Commit, Genesis, InclusionProof, 
 import { CertificateSchema, GenesisSchema } from './types.js'
 import { equalBytes, validate } from './codec.js'
 import { ValidatorSet } from './validator-set.js'
+import { BoundedMap } from '../lib/bounded-map.js'
 
 export type CertificateVerdict =
   | { valid: true }
@@ -53,7 +54,7 @@ const VERIFIED_COMMITS = 1024
 export class CertificateVerifier {
   private readonly genesis: Genesis
   private readonly validators: ValidatorSet
-  private readonly verified = new Set<string>()
+  private readonly verified = new BoundedMap<string, true>(VERIFIED_COMMITS)
 
   /** `rememberCommits: false` checks every certificate's signatures afresh (for measuring the full check). */
   constructor (genesis: Genesis, private readonly ed: Ed25519 = defaultEd25519, private readonly options: { rememberCommits?: boolean } = {}) {
@@ -124,8 +125,7 @@ export class CertificateVerifier {
     const key = commitKey(blockHash, commit)
     if (this.verified.has(key)) return
     verifyCommit(this.validators, this.genesis.chainId, commit, blockHash, this.ed)
-    if (this.verified.size >= VERIFIED_COMMITS) this.verified.clear()
-    if (this.options.rememberCommits !== false) this.verified.add(key)
+    if (this.options.rememberCommits !== false) this.verified.set(key, true)
   }
 }
 

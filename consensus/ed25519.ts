@@ -6,6 +6,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { toHex } from './ids.js'
 import { LIMITS } from './limits.js'
+import { BoundedMap } from '../lib/bounded-map.js'
 
 export interface Ed25519 {
   readonly name: string
@@ -44,13 +45,12 @@ const KEY_CACHE_LIMIT = 4096
 
 /** node:crypto backend; caches KeyObjects because importing a key costs as much as a verify. */
 export function nodeEd25519 (crypto: NodeCrypto): Ed25519 {
-  const privateKeys = new Map<string, KeyObject>()
-  const publicKeys = new Map<string, KeyObject>()
-  const cached = (cache: Map<string, KeyObject>, raw: Uint8Array, make: () => KeyObject): KeyObject => {
+  const privateKeys = new BoundedMap<string, KeyObject>(KEY_CACHE_LIMIT)
+  const publicKeys = new BoundedMap<string, KeyObject>(KEY_CACHE_LIMIT)
+  const cached = (cache: BoundedMap<string, KeyObject>, raw: Uint8Array, make: () => KeyObject): KeyObject => {
     const id = Buffer.from(raw).toString('hex')
     let key = cache.get(id)
     if (key === undefined) {
-      if (cache.size >= KEY_CACHE_LIMIT) cache.clear()
       key = make()
       cache.set(id, key)
     }
@@ -100,7 +100,7 @@ export const defaultEd25519: Ed25519 = nodeCrypto != null ? nodeEd25519(nodeCryp
  * remembered, and nothing here depends on time, so the machine stays deterministic.
  */
 export function rememberingEd25519 (inner: Ed25519, capacity = 8192): Ed25519 {
-  const valid = new Set<string>()
+  const valid = new BoundedMap<string, true>(capacity)
   return {
     name: `${inner.name} (remembering)`,
     publicKey: seed => inner.publicKey(seed),
@@ -110,8 +110,7 @@ export function rememberingEd25519 (inner: Ed25519, capacity = 8192): Ed25519 {
       const key = toHex(publicKey) + toHex(signature) + toHex(message)
       if (valid.has(key)) return true
       if (!inner.verify(publicKey, message, signature)) return false
-      if (valid.size >= capacity) valid.delete(valid.values().next().value as string)
-      valid.add(key)
+      valid.set(key, true)
       return true
     }
   }

@@ -2,6 +2,8 @@
  * Typed errors of the consensus core. Every refusal carries a stable `code` (asserted by tests and
  * mapped to wire answers by the node) and optional details; messages are for humans only.
  */
+import { CodedError, type ErrorDetails } from '../lib/errors.js'
+
 export type ErrorCode =
   // decoding and shape
   | 'MALFORMED'
@@ -25,16 +27,9 @@ export type ErrorCode =
   | 'MEMPOOL_FULL'
   | 'INVALID_GENESIS'
 
-export class TrustnetError extends Error {
+/** A refusal by the consensus core (and the node's config checks, which share its codes). */
+export class TrustnetError extends CodedError<ErrorCode> {
   override readonly name: string = 'TrustnetError'
-  readonly code: ErrorCode
-  readonly details: Record<string, unknown> | undefined
-
-  constructor (code: ErrorCode, message: string, details?: Record<string, unknown>) {
-    super(message)
-    this.code = code
-    this.details = details
-  }
 }
 
 /** Input refused before it touched any state: decoding, shape, signature or identity checks. */
@@ -47,10 +42,10 @@ export class RejectedInputError extends TrustnetError {
   override readonly name = 'RejectedInputError'
 }
 
-export function invalid (code: ErrorCode, message: string, details?: Record<string, unknown>): InvalidInputError {
+export function invalid (code: ErrorCode, message: string, details?: ErrorDetails): InvalidInputError {
   return new InvalidInputError(code, message, details)
 }
 
-export function rejected (code: ErrorCode, message: string, details?: Record<string, unknown>): RejectedInputError {
+export function rejected (code: ErrorCode, message: string, details?: ErrorDetails): RejectedInputError {
   return new RejectedInputError(code, message, details)
 }

@@ -4,78 +4,35 @@
  * are translated into these at the boundary of request-response and gossip, so the rest of the
  * node never depends on libp2p's own error names.
  */
+import { CodedError, type ErrorDetails } from '../lib/errors.js'
 
-export class NetError extends Error {
-  readonly code: string
-  readonly details: Record<string, unknown> | undefined
+export class NetError extends CodedError {
+  override readonly name: string = 'NetError'
+}
 
-  constructor (code: string, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
-    super(message, options)
-    this.code = code
-    this.details = details
+/** A NetError subclass of its own name and code; the message is the caller's. */
+function netError<Name extends string> (name: Name, code: string) {
+  return class extends NetError {
+    override readonly name: Name = name
+    constructor (message: string, details?: ErrorDetails, options?: ErrorOptions) {
+      super(code, message, details, options)
+    }
   }
 }
 
 /** The request frame is larger than the receiving side accepts. */
-export class RequestTooLargeError extends NetError {
-  override readonly name = 'RequestTooLargeError'
-  constructor (message = 'request too large', details?: Record<string, unknown>) {
-    super('ERR_REQUEST_TOO_LARGE', message, details)
-  }
-}
-
+export const RequestTooLargeError = netError('RequestTooLargeError', 'ERR_REQUEST_TOO_LARGE')
 /** The response frame is larger than the caller accepts. */
-export class ResponseTooLargeError extends NetError {
-  override readonly name = 'ResponseTooLargeError'
-  constructor (message = 'response too large', details?: Record<string, unknown>, options?: { cause?: unknown }) {
-    super('ERR_RESPONSE_TOO_LARGE', message, details, options)
-  }
-}
-
+export const ResponseTooLargeError = netError('ResponseTooLargeError', 'ERR_RESPONSE_TOO_LARGE')
 /** No complete response within the time allowed (dial included). */
-export class RequestTimeoutError extends NetError {
-  override readonly name = 'RequestTimeoutError'
-  constructor (message = 'request timed out', details?: Record<string, unknown>, options?: { cause?: unknown }) {
-    super('ERR_REQUEST_TIMEOUT', message, details, options)
-  }
-}
-
+export const RequestTimeoutError = netError('RequestTimeoutError', 'ERR_REQUEST_TIMEOUT')
 /** The caller's own AbortSignal fired. */
-export class AbortedError extends NetError {
-  override readonly name = 'AbortedError'
-  constructor (message = 'aborted', details?: Record<string, unknown>, options?: { cause?: unknown }) {
-    super('ERR_ABORTED', message, details, options)
-  }
-}
-
+export const AbortedError = netError('AbortedError', 'ERR_ABORTED')
 /** No connection could be made to the peer (unknown, unreachable, refused or gated). */
-export class PeerUnreachableError extends NetError {
-  override readonly name = 'PeerUnreachableError'
-  constructor (message = 'peer unreachable', details?: Record<string, unknown>, options?: { cause?: unknown }) {
-    super('ERR_PEER_UNREACHABLE', message, details, options)
-  }
-}
-
+export const PeerUnreachableError = netError('PeerUnreachableError', 'ERR_PEER_UNREACHABLE')
 /** The remote broke the protocol: unsupported protocol, malformed or truncated frame, reset. */
-export class ProtocolError extends NetError {
-  override readonly name = 'ProtocolError'
-  constructor (message = 'protocol error', details?: Record<string, unknown>, options?: { cause?: unknown }) {
-    super('ERR_PROTOCOL', message, details, options)
-  }
-}
-
+export const ProtocolError = netError('ProtocolError', 'ERR_PROTOCOL')
 /** The remote handler failed while serving the request. */
-export class RemoteHandlerError extends NetError {
-  override readonly name = 'RemoteHandlerError'
-  constructor (message = 'remote handler failed', details?: Record<string, unknown>) {
-    super('ERR_REMOTE_HANDLER', message, details)
-  }
-}
-
+export const RemoteHandlerError = netError('RemoteHandlerError', 'ERR_REMOTE_HANDLER')
 /** Too many bytes are already waiting to be published; the caller should slow down. */
-export class PublishQueueFullError extends NetError {
-  override readonly name = 'PublishQueueFullError'
-  constructor (message = 'publish queue full', details?: Record<string, unknown>) {
-    super('ERR_PUBLISH_QUEUE_FULL', message, details)
-  }
-}
+export const PublishQueueFullError = netError('PublishQueueFullError', 'ERR_PUBLISH_QUEUE_FULL')

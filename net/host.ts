@@ -1,6 +1,9 @@
 /**
- * Builds the node's libp2p host: TCP + Noise + Yamux, identify, ping and gossipsub, with the
- * node's ed25519 validator key as its libp2p identity (so a peer id names a validator). The host
+ * Builds a libp2p host: TCP + Noise + Yamux, with an ed25519 key as its libp2p identity (for a
+ * validator, its validator key, so a peer id names a validator), and with `gossip` also
+ * gossipsub and the identify and ping services it relies on (validators; the service only
+ * sends requests, and answers the validators' pings as an unsupported protocol, which the
+ * connection monitor counts as alive). The host
  * keeps dialling its configured peers for as long as it runs, and with `allowedPeers` it refuses
  * every connection from or to anyone else (closed validator mesh). Gossipsub is set up for our
  * trust model: messages are unsigned at the libp2p level (they carry validator signatures
@@ -29,13 +32,14 @@ import { coalescingWrites } from './write-coalescing.js'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 
 // A type alias, not an interface: libp2p's ServiceMap needs an implicit index signature.
-export type HostServices = {
+export type GossipServices = {
   identify: Identify
   ping: Ping
   pubsub: GossipSub
 }
 
-export type Libp2pNode = Libp2p<HostServices>
+/** A host's libp2p node with gossip (what Gossip needs). */
+export type Libp2pNode = Libp2p<GossipServices>
 
 export interface RedialOptions {
   /** First wait after a failed dial. @default 250 */
@@ -56,6 +60,8 @@ export interface HostInit {
   /** Topics whose invalid messages lower the sender's peer score. */
   scoredTopics?: string[]
   redial?: RedialOptions
+  /** Run gossipsub, with identify (how it learns which peers speak it) and ping. @default false */
+  gossip?: boolean
 }
 
 /** Test-time fault injection: cut links to some peers (both ways) and heal them again. */
@@ -66,14 +72,19 @@ export interface LinkControl {
 }
 
 export interface Host {
-  readonly node: Libp2pNode
-  readonly pubsub: GossipSub
+  readonly node: Libp2p
   readonly peerId: string
   /** Listening addresses, each ending in /p2p/<peerId>. */
   multiaddrs(): string[]
   connectedPeers(): string[]
   readonly links: LinkControl
   stop(): Promise<void>
+}
+
+/** A host created with `gossip: true`. */
+export interface GossipHost extends Host {
+  readonly node: Libp2pNode
+  readonly pubsub: GossipSub
 }
 
 const ED25519_KEY_BYTES = 32
@@ -89,7 +100,9 @@ export function peerIdFromEd25519PublicKey (pub: Uint8Array): string {
 }
 
 /** Creates and starts a host, then begins dialling `init.peers`. */
-export async function createHost (init: HostInit): Promise<Host> {
+export async function createHost (init: HostInit & { gossip: true }): Promise<GossipHost>
+export async function createHost (init: HostInit): Promise<Host>
+export async function createHost (init: HostInit): Promise<Host | GossipHost> {
   if (init.privateKeySeed.byteLength !== ED25519_KEY_BYTES) {
     throw new TypeError(`ed25519 seed must be ${ED25519_KEY_BYTES} bytes`)
   }
@@ -100,7 +113,7 @@ export async function createHost (init: HostInit): Promise<Host> {
   const blocked = new Set<string>()
 
   const logger = libp2pLogger()
-  const node = await createLibp2p<HostServices>({
+  const node = await createLibp2p<Partial<GossipServices>>({
     privateKey,
     ...(logger !== undefined ? { logger } : {}),
     addresses: { listen: init.listen ?? DEFAULT_LISTEN },
@@ -110,19 +123,16 @@ export async function createHost (init: HostInit): Promise<Host> {
     // A saturated CPU delays pongs; aborting on a late ping dropped whole meshes mid-run.
     connectionMonitor: { abortConnectionOnPingFailure: false },
     connectionGater: gater(init.allowedPeers, blocked),
-    services: {
-      identify: identify(),
-      ping: ping(),
-      pubsub: gossipsub(gossipOptions(init.scoredTopics ?? [], closedMesh))
-    }
+    services: init.gossip === true
+      ? { identify: identify(), ping: ping(), pubsub: gossipsub(gossipOptions(init.scoredTopics ?? [], closedMesh)) }
+      : {}
   })
 
   const redialer = new Redialer(node, peers, init.redial ?? {})
   redialer.start()
 
-  return {
+  const host: Host = {
     node,
-    pubsub: node.services.pubsub,
     peerId: node.peerId.toString(),
     multiaddrs: () => node.getMultiaddrs().map(ma => ma.toString()),
     connectedPeers: () => node.getPeers().map(p => p.toString()),
@@ -140,6 +150,8 @@ export async function createHost (init: HostInit): Promise<Host> {
       await node.stop()
     }
   }
+  const pubsub = node.services.pubsub
+  return pubsub === undefined ? host : { ...host, node: node as Libp2pNode, pubsub }
 }
 
 function gossipOptions (scoredTopics: string[], closedMesh: boolean): Partial<GossipsubOpts> {
@@ -212,7 +224,7 @@ class Redialer {
   private kicked = new AbortController()
 
   constructor (
-    private readonly node: Libp2pNode,
+    private readonly node: Libp2p,
     private readonly addrs: Multiaddr[],
     private readonly opts: RedialOptions
   ) {

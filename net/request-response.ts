@@ -4,18 +4,21 @@
  * starts with a status byte, so a server can refuse an oversized or failing request with a
  * typed answer instead of a bare reset. Both sides bound frame sizes before reading a body and
  * bound the whole exchange in time. Requests of one protocol to one peer go out at most as many
- * at a time as the peer takes streams; the rest wait their turn. Failures reach callers as the
+ * at a time as the peer takes streams (libp2p's own Queue); the rest wait their turn, within
+ * their deadline (the caller's signal and a timeout, merged). Failures reach callers as the
  * typed errors of errors.ts.
  */
 
 import { setMaxListeners } from 'node:events'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import { lpStream, Queue, type LengthPrefixedStream } from '@libp2p/utils'
 import { CODE_P2P, isMultiaddr, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import {
   AbortedError, NetError, PeerUnreachableError, ProtocolError, RemoteHandlerError,
   RequestTimeoutError, RequestTooLargeError, ResponseTooLargeError
 } from './errors.js'
+import { BoundedMap } from '../lib/bounded-map.js'
+import type { ErrorDetails } from '../lib/errors.js'
 import type { Libp2p, Logger, PeerId, Stream } from '@libp2p/interface'
 
 export type RequestHandler = (req: Uint8Array, fromPeer: string, opts: { signal: AbortSignal }) => Promise<Uint8Array>
@@ -57,10 +60,10 @@ const MiB = 1024 * 1024
 
 export class RequestResponse {
   private readonly log: Logger
-  private readonly parsed = new Map<string, { dialTarget: PeerId | Multiaddr, peer: PeerId | undefined }>()
+  private readonly parsed = new BoundedMap<string, { dialTarget: PeerId | Multiaddr, peer: PeerId | undefined }>(1024)
   private readonly maxRequestsPerPeer: number
   /** By protocol and peer: the requests in flight and those waiting for a turn. */
-  private readonly turns = new Map<string, Turns>()
+  private readonly queues = new Map<string, Queue<Uint8Array>>()
 
   constructor (private readonly node: Libp2p, init: RequestResponseInit = {}) {
     this.log = node.logger.forComponent('trustnet:request-response')
@@ -83,41 +86,33 @@ export class RequestResponse {
     const timeoutMs = opts.timeoutMs ?? 10_000
     const details = { protocol, target: target.toString(), timeoutMs }
     const deadline = new Deadline(timeoutMs, opts.signal)
+    const peer = (this.parse(target).peer ?? target).toString()
     try {
-      const peer = (this.parse(target).peer ?? target).toString()
-      return await this.inTurn(`${protocol} ${peer}`, deadline, details, async () => {
+      return await this.queueOf(`${protocol} ${peer}`).add(async () => {
         const stream = await this.open(target, protocol, deadline, details)
         return await this.exchange(stream, req, opts.maxResponseBytes ?? 4 * MiB, deadline, details)
+      }, { signal: deadline.signal })
+    } catch (err) {
+      // A request still waiting for its turn, or cut short while running, fails with the signal's reason.
+      throw deadline.failure(err, details) ?? err
+    }
+  }
+
+  /** The queue of requests under `key` (protocol and peer), at most maxRequestsPerPeer running; dropped once idle. */
+  private queueOf (key: string): Queue<Uint8Array> {
+    let queue = this.queues.get(key)
+    if (queue === undefined) {
+      const created = new Queue<Uint8Array>({ concurrency: this.maxRequestsPerPeer })
+      created.addEventListener('idle', () => {
+        if (created.size === 0 && this.queues.get(key) === created) this.queues.delete(key)
       })
-    } finally {
-      deadline.clear()
+      this.queues.set(key, created)
+      queue = created
     }
+    return queue
   }
 
-  /** Runs `fn` once fewer than maxRequestsPerPeer requests under `key` (protocol and peer) are in flight. */
-  private async inTurn<T> (key: string, deadline: Deadline, details: Record<string, unknown>, fn: () => Promise<T>): Promise<T> {
-    let turns = this.turns.get(key)
-    if (turns === undefined) {
-      turns = new Turns(this.maxRequestsPerPeer)
-      this.turns.set(key, turns)
-    }
-    try {
-      try {
-        await turns.take(deadline.signal)
-      } catch (err) {
-        throw deadline.failure(err, details) ?? err
-      }
-      try {
-        return await fn()
-      } finally {
-        turns.release()
-      }
-    } finally {
-      if (turns.idle) this.turns.delete(key)
-    }
-  }
-
-  private async open (target: RequestTarget, protocol: string, deadline: Deadline, details: Record<string, unknown>): Promise<Stream> {
+  private async open (target: RequestTarget, protocol: string, deadline: Deadline, details: ErrorDetails): Promise<Stream> {
     const { dialTarget, peer } = this.parse(target)
     // An open connection is used as it is: dialling, even to a connected peer, costs more than the request.
     let connection = peer === undefined ? undefined : this.node.getConnections(peer).find(c => c.status === 'open')
@@ -147,13 +142,12 @@ export class RequestResponse {
     if (parsed === undefined) {
       const dialTarget = target.startsWith('/') ? multiaddr(target) : peerIdFromString(target)
       parsed = { dialTarget, peer: isMultiaddr(dialTarget) ? peerOf(dialTarget) : dialTarget }
-      if (this.parsed.size >= 1024) this.parsed.clear()
       this.parsed.set(target, parsed)
     }
     return parsed
   }
 
-  private async exchange (stream: Stream, req: Uint8Array, maxResponseBytes: number, deadline: Deadline, details: Record<string, unknown>): Promise<Uint8Array> {
+  private async exchange (stream: Stream, req: Uint8Array, maxResponseBytes: number, deadline: Deadline, details: ErrorDetails): Promise<Uint8Array> {
     const signal = deadline.signal
     // +1 for the status byte.
     const lp = lpStream(stream, { maxDataLength: maxResponseBytes + 1 })
@@ -227,7 +221,7 @@ function statusFrame (status: Status): Uint8Array {
   return Uint8Array.of(status)
 }
 
-function statusFailure (status: number | undefined, details: Record<string, unknown>): NetError {
+function statusFailure (status: number | undefined, details: ErrorDetails): NetError {
   switch (status) {
     case Status.TooLarge: return new RequestTooLargeError('peer refused request as too large', details)
     case Status.HandlerFailed: return new RemoteHandlerError('peer failed to handle request', details)
@@ -236,7 +230,7 @@ function statusFailure (status: number | undefined, details: Record<string, unkn
   }
 }
 
-function readFailure (err: unknown, details: Record<string, unknown>): NetError {
+function readFailure (err: unknown, details: ErrorDetails): NetError {
   const name = errorName(err)
   if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError') {
     return new ResponseTooLargeError('response exceeds maxResponseBytes', details, { cause: err })
@@ -248,76 +242,22 @@ function errorName (err: unknown): string | undefined {
   return err instanceof Error ? err.name : undefined
 }
 
-/** Up to `limit` holders at once; the others wait, in arrival order, until one releases or their signal fires. */
-class Turns {
-  private active = 0
-  private readonly waiting: Array<() => void> = []
-
-  constructor (private readonly limit: number) {}
-
-  get idle (): boolean {
-    return this.active === 0 && this.waiting.length === 0
-  }
-
-  async take (signal: AbortSignal): Promise<void> {
-    if (signal.aborted) throw signal.reason
-    if (this.active < this.limit) {
-      this.active++
-      return
-    }
-    await new Promise<void>((resolve, reject) => {
-      const grant = (): void => {
-        signal.removeEventListener('abort', giveUp)
-        resolve()
-      }
-      const giveUp = (): void => {
-        this.waiting.splice(this.waiting.indexOf(grant), 1)
-        reject(signal.reason)
-      }
-      this.waiting.push(grant)
-      signal.addEventListener('abort', giveUp, { once: true })
-    })
-  }
-
-  /** The turn passes straight to the longest waiting, if any. */
-  release (): void {
-    const next = this.waiting.shift()
-    if (next !== undefined) next()
-    else this.active--
-  }
-}
-
-/** Merges the caller's signal with a timeout and remembers which of the two fired. */
+/** The caller's signal merged with a timeout, and which of the two ended a request. */
 class Deadline {
-  private readonly controller = new AbortController()
-  private readonly timer: NodeJS.Timeout
-  private timedOut = false
-  private readonly onOuterAbort = (): void => { this.controller.abort(new AbortedError()) }
+  readonly signal: AbortSignal
+  private readonly timeout: AbortSignal
 
   constructor (timeoutMs: number, private readonly outer?: AbortSignal) {
+    this.timeout = AbortSignal.timeout(timeoutMs)
+    this.signal = outer === undefined ? this.timeout : AbortSignal.any([outer, this.timeout])
     // libp2p adds a listener per dial step and per read; the default cap of 10 warns spuriously.
-    setMaxListeners(Infinity, this.controller.signal)
-    this.timer = setTimeout(() => {
-      this.timedOut = true
-      this.controller.abort(new RequestTimeoutError())
-    }, timeoutMs)
-    if (outer?.aborted === true) this.onOuterAbort()
-    else outer?.addEventListener('abort', this.onOuterAbort, { once: true })
-  }
-
-  get signal (): AbortSignal {
-    return this.controller.signal
+    setMaxListeners(Infinity, this.signal)
   }
 
   /** The typed error to report when the deadline or the caller ended the request. */
-  failure (cause: unknown, details: Record<string, unknown>): NetError | undefined {
+  failure (cause: unknown, details: ErrorDetails): NetError | undefined {
     if (this.outer?.aborted === true) return new AbortedError('request aborted by caller', details, { cause })
-    if (this.timedOut) return new RequestTimeoutError('request timed out', details, { cause })
+    if (this.timeout.aborted) return new RequestTimeoutError('request timed out', details, { cause })
     return undefined
-  }
-
-  clear (): void {
-    clearTimeout(this.timer)
-    this.outer?.removeEventListener('abort', this.onOuterAbort)
   }
 }

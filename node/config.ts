@@ -3,12 +3,11 @@
  * peers) next to the network's `genesis.json`. Read once at start, checked with a schema, and
  * refused with a clear typed error when anything is missing or malformed.
  */
-import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { z } from 'zod'
 import { genesisFromJson } from '../consensus/json.js'
 import type { Genesis } from '../consensus/types.js'
-import { TrustnetError } from '../consensus/errors.js'
+import { ConfigError, loadJsonFile, type ConfigCodes } from '../lib/json-file.js'
 
 export const NodeConfigSchema = z.strictObject({
   index: z.number().int().nonnegative(),
@@ -24,9 +23,8 @@ export const NodeConfigSchema = z.strictObject({
 })
 export type NodeConfig = z.infer<typeof NodeConfigSchema>
 
-export class ConfigError extends TrustnetError {
-  override readonly name = 'ConfigError'
-}
+/** Also what the CLI refuses bad files and options with. */
+export { ConfigError, readJsonFile } from '../lib/json-file.js'
 
 export interface LoadedNodeConfig {
   home: string
@@ -36,38 +34,19 @@ export interface LoadedNodeConfig {
   dataDir: string
 }
 
-export async function readJsonFile (path: string): Promise<unknown> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    throw new ConfigError('INVALID_FIELD', `cannot read ${path}: ${(err as Error).message}`)
-  }
-  try {
-    return JSON.parse(text)
-  } catch (err) {
-    throw new ConfigError('MALFORMED', `${path} is not valid JSON: ${(err as Error).message}`)
-  }
-}
+/** Every problem with the genesis file, missing included, is one code: the file is the network's. */
+const GENESIS_CODES: ConfigCodes = { unreadable: 'GENESIS_INVALID', invalid: 'GENESIS_INVALID' }
 
 export async function readGenesis (path: string): Promise<Genesis> {
-  try {
-    return genesisFromJson(await readJsonFile(path))
-  } catch (err) {
-    if (err instanceof ConfigError) throw err
-    throw new ConfigError('INVALID_GENESIS', `${path}: ${(err as Error).message}`)
-  }
+  return await loadJsonFile(path, genesisFromJson, GENESIS_CODES)
 }
 
 export async function loadNodeConfig (home: string): Promise<LoadedNodeConfig> {
   const file = resolve(home, 'node.json')
-  const parsed = NodeConfigSchema.safeParse(await readJsonFile(file))
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    throw new ConfigError('INVALID_FIELD', `${file}: ${issue?.path.join('.')}: ${issue?.message}`)
-  }
-  const config = parsed.data
+  const config = await loadJsonFile(file, NodeConfigSchema)
   const genesis = await readGenesis(resolve(dirname(file), config.genesis))
-  if (config.index >= genesis.validators.length) throw new ConfigError('UNKNOWN_VALIDATOR', `${file}: index ${config.index} is not a validator of the genesis`)
+  if (config.index >= genesis.validators.length) {
+    throw new ConfigError('CONFIG_INVALID', `${file}: index ${config.index} is not a validator of the genesis`, { file, path: 'index' })
+  }
   return { home, config, genesis, seed: Buffer.from(config.seed, 'hex'), dataDir: resolve(home, config.dataDir) }
 }

@@ -52,7 +52,7 @@ export async function startNode (home: string): Promise<RunningNode> {
   machine.restore(signed.messages)
 
   const topic = topics(genesis.chainId)
-  const host = await createHost({ privateKeySeed: seed, listen: [config.listen], peers: config.peers, scoredTopics: [topic.consensus, topic.records] })
+  const host = await createHost({ privateKeySeed: seed, listen: [config.listen], peers: config.peers, scoredTopics: [topic.consensus, topic.records], gossip: true })
   const validatorPeerIds = genesis.validators.map(v => peerIdFromEd25519PublicKey(v.publicKey))
   const gossip = new Gossip(host.node)
   const rr = new RequestResponse(host.node)

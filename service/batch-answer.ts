@@ -9,6 +9,7 @@
  */
 import { toJson } from '../consensus/json.js'
 import type { Certificate, LedgerRecord } from '../consensus/types.js'
+import { BoundedMap } from '../lib/bounded-map.js'
 
 export interface BatchAnswerItem {
   id: Uint8Array
@@ -31,13 +32,12 @@ function jsonBytes (value: object): Buffer {
 }
 
 /** JSON strings of the few texts every certificate repeats (chain id, service id). */
-const stringJson = new Map<string, Buffer>()
 const STRINGS_KEPT = 64
+const stringJson = new BoundedMap<string, Buffer>(STRINGS_KEPT)
 
 function stringBytes (s: string): Buffer {
   let bytes = stringJson.get(s)
   if (bytes === undefined) {
-    if (stringJson.size >= STRINGS_KEPT) stringJson.clear()
     bytes = Buffer.from(JSON.stringify(s))
     stringJson.set(s, bytes)
   }

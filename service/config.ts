@@ -4,7 +4,6 @@
  * as a whole. Every problem (missing file, bad JSON, bad field, bad genesis) is a ConfigError
  * with a stable code and the path of the offending field.
  */
-import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
@@ -14,10 +13,11 @@ import { LIMITS } from '../consensus/limits.js'
 import { MAX_BATCH } from '../protocol/node-api.js'
 import { boundedText } from '../consensus/types.js'
 import type { Genesis } from '../consensus/types.js'
-import { TrustnetError } from '../consensus/errors.js'
-import { ConfigError } from './errors.js'
+import { checkJson, loadJsonFile, readJsonFile, type ConfigCodes } from '../lib/json-file.js'
 
 const MiB = 1024 * 1024
+/** Every problem with the genesis file, missing included, is one code: the file is the network's, not the operator's. */
+const GENESIS_CODES: ConfigCodes = { unreadable: 'GENESIS_INVALID', invalid: 'GENESIS_INVALID' }
 
 const nonEmpty = (maxBytes: number) => boundedText(maxBytes).refine(s => s.length > 0, { message: 'must not be empty' })
 
@@ -66,42 +66,15 @@ export type ServiceConfigJson = z.input<typeof ServiceConfigSchema>
 
 /** Check a parsed JSON value; relative paths are resolved against `baseDir` (default: the working directory). */
 export function parseConfig (json: unknown, baseDir: string = process.cwd()): ServiceConfig {
-  const parsed = ServiceConfigSchema.safeParse(json)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    const path = issue?.path.join('.') ?? ''
-    throw new ConfigError('CONFIG_INVALID', `${path === '' ? 'config' : path}: ${issue?.message ?? 'invalid'}`, { path })
-  }
-  const config = parsed.data
+  const config = checkJson(json, ServiceConfigSchema, 'config')
   return { ...config, dataDir: resolve(baseDir, config.dataDir), genesisPath: resolve(baseDir, config.genesisPath) }
 }
 
 export async function loadConfig (file: string): Promise<ServiceConfig> {
-  const json = await readJsonFile(file, 'CONFIG_UNREADABLE', 'CONFIG_INVALID')
-  return parseConfig(json, dirname(resolve(file)))
+  return parseConfig(await readJsonFile(file), dirname(resolve(file)))
 }
 
 /** The network's genesis in its JSON form (byte fields as hex), as written by the cluster tooling. */
 export async function loadGenesis (file: string): Promise<Genesis> {
-  const json = await readJsonFile(file, 'GENESIS_INVALID', 'GENESIS_INVALID')
-  try {
-    return genesisFromJson(json)
-  } catch (err) {
-    if (err instanceof TrustnetError) throw new ConfigError('GENESIS_INVALID', `genesis ${file}: ${err.message}`, { file, reason: err.code })
-    throw err
-  }
-}
-
-async function readJsonFile (file: string, unreadable: 'CONFIG_UNREADABLE' | 'GENESIS_INVALID', invalid: 'CONFIG_INVALID' | 'GENESIS_INVALID'): Promise<unknown> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    throw new ConfigError(unreadable, `cannot read ${file}: ${(err as Error).message}`, { file }, { cause: err })
-  }
-  try {
-    return JSON.parse(text)
-  } catch (err) {
-    throw new ConfigError(invalid, `${file} is not valid JSON: ${(err as Error).message}`, { file }, { cause: err })
-  }
+  return await loadJsonFile(file, genesisFromJson, GENESIS_CODES)
 }

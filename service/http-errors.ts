@@ -3,6 +3,7 @@
  * function that maps any error (ours, fastify's, the node client's) to a status and a stable code
  * for the `{ "error": { "code", "message" } }` body. Anything unexpected is a 500 that says nothing.
  */
+import { CodedError } from '../lib/errors.js'
 import { ServiceError } from './errors.js'
 
 export type HttpErrorCode =
@@ -14,10 +15,10 @@ export type HttpErrorCode =
   | 'NODES_UNAVAILABLE' | 'QUORUM_UNAVAILABLE' | 'STOPPED'
   | 'INTERNAL'
 
-export class HttpError extends Error {
+export class HttpError extends CodedError<HttpErrorCode> {
   override readonly name = 'HttpError'
-  constructor (readonly status: number, readonly code: HttpErrorCode, message: string) {
-    super(message)
+  constructor (readonly status: number, code: HttpErrorCode, message: string) {
+    super(code, message)
   }
 }
 

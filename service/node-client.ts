@@ -23,6 +23,7 @@ import type { Genesis, InclusionProof, LedgerRecord } from '../consensus/types.j
 import { ValidatorSet } from '../consensus/validator-set.js'
 import { createHost, peerIdFromEd25519PublicKey, type Host } from '../net/host.js'
 import { RequestResponse } from '../net/request-response.js'
+import { BoundedMap } from '../lib/bounded-map.js'
 import { NodesUnavailableError, QuorumUnavailableError, StoppedError } from './errors.js'
 
 export interface NodeClientInit {
@@ -110,7 +111,7 @@ export class NodeClient implements Startable {
   private rr: RequestResponse | undefined
   private controller = new AbortController()
   /** Checked trees by header hash (hex). */
-  private readonly trees = new Map<string, Omit<CheckedBlock, 'seal'>>()
+  private readonly trees = new BoundedMap<string, Omit<CheckedBlock, 'seal'>>(CHECKED_BLOCKS)
   private submitRotation = 0
   private certificateRotation = 0
 
@@ -141,6 +142,7 @@ export class NodeClient implements Startable {
       // Nobody but the configured nodes may connect.
       allowedPeers: new Set(this.endpoints.map(e => e.peerId)),
       redial: { minDelayMs: 250, maxDelayMs: 5_000 }
+      // No gossip (nor the identify and ping it needs): the service only sends requests.
     })
     this.rr = new RequestResponse(this.host.node)
   }
@@ -258,7 +260,6 @@ export class NodeClient implements Startable {
     const proofs = this.verifier.blockProofs(block.header, block.commit, block.recordIds)
     const checked: CheckedBlock = { seal, ids: block.recordIds, proofs, indexOf: new Map(block.recordIds.map((id, at) => [idKey(id), at])) }
     this.trees.set(key, { ids: checked.ids, proofs: checked.proofs, indexOf: checked.indexOf })
-    if (this.trees.size > CHECKED_BLOCKS) this.trees.delete(this.trees.keys().next().value as string)
     return checked
   }
 

@@ -19,6 +19,8 @@ import { headerHash, idKey, recordId } from '../consensus/ids.js'
 import { LIMITS } from '../consensus/limits.js'
 import { merkleTree } from '../consensus/merkle.js'
 import { StoredIdFilter } from '../lib/stored-id-filter.js'
+import { BoundedMap } from '../lib/bounded-map.js'
+import { writeBatch } from '../lib/write-batch.js'
 import { BlockHeaderSchema, CommitSchema, InclusionProofSchema, LedgerRecordSchema, boundedText, height, uint, type Certificate, type InclusionProof, type LedgerRecord } from '../consensus/types.js'
 
 /** Key prefixes: one byte, then fixed-width parts. */
@@ -96,11 +98,11 @@ const blockIdsKey = (h: number): Uint8Array => prefixedKey(Prefix.BlockIds, uint
 
 export class ServiceStore {
   private readonly db: Level<Uint8Array, Uint8Array>
-  private readonly seals = new Map<number, BlockSeal>()
+  private readonly seals = new BoundedMap<number, BlockSeal>(CACHED_SEALS)
   /** Proofs of recently read blocks, by height. */
-  private readonly blockProofs = new Map<number, InclusionProof[]>()
+  private readonly blockProofs = new BoundedMap<number, InclusionProof[]>(CACHED_BLOCK_PROOFS)
   /** Heights known to have their ids stored. */
-  private readonly idsStored = new Set<number>()
+  private readonly idsStored = new BoundedMap<number, true>(CACHED_SEALS)
   private readonly writeQueue: Array<{ entries: ReadonlyArray<{ input: NewItem, data?: Uint8Array }>, resolve: (r: Array<{ item: Item, created: boolean }>) => void, reject: (err: unknown) => void }> = []
   private writing = false
   private certifying: Promise<unknown> = Promise.resolve()
@@ -190,7 +192,7 @@ export class ServiceStore {
       seen.set(key, item)
       results.push({ item, created: true })
     }
-    if (ops.length > 0) await writeBatch(this.db, ops, { sync: true })
+    if (ops.length > 0) await writeOps(this.db, ops, { sync: true })
     for (const { item, created } of results) if (created) this.itemIds.add(item.id)
     return results
   }
@@ -264,7 +266,7 @@ export class ServiceStore {
         { type: 'del', key: outboxKey(item.createdAt, item.id) }
       )
     }
-    await writeBatch(this.db, ops, { sync: false })
+    await writeOps(this.db, ops, { sync: false })
     for (const seal of sealAt.values()) this.remember(seal)
     for (const h of sealAt.keys()) this.noteIdsStored(h)
     return entries.map(e => sealAt.get(e.seal.header.height) as BlockSeal)
@@ -278,8 +280,7 @@ export class ServiceStore {
   }
 
   private noteIdsStored (h: number): void {
-    this.idsStored.add(h)
-    if (this.idsStored.size > CACHED_SEALS) this.idsStored.delete(this.idsStored.values().next().value as number)
+    this.idsStored.set(h, true)
   }
 
   /** The proof of the record at `index` of block `h`, rebuilt from the block's stored ids and checked against its seal. */
@@ -296,7 +297,6 @@ export class ServiceStore {
       }
       proofs = tree.proofs
       this.blockProofs.set(h, proofs)
-      if (this.blockProofs.size > CACHED_BLOCK_PROOFS) this.blockProofs.delete(this.blockProofs.keys().next().value as number)
     }
     const proof = proofs[index]
     if (proof === undefined) throw new Error(`store places an item at ${index} in block ${h}, which holds ${proofs.length} records`)
@@ -335,7 +335,6 @@ export class ServiceStore {
     const h = seal.header.height
     if (!this.seals.has(h)) {
       this.seals.set(h, seal)
-      if (this.seals.size > CACHED_SEALS) this.seals.delete(this.seals.keys().next().value as number)
     }
     return this.seals.get(h) as BlockSeal
   }
@@ -344,18 +343,13 @@ export class ServiceStore {
 type BatchOp = { type: 'put', key: Uint8Array, value: Uint8Array } | { type: 'del', key: Uint8Array }
 
 /** One atomic write, as db.batch(ops) would do, through a chained batch: the array form costs more per entry. */
-async function writeBatch (db: Level<Uint8Array, Uint8Array>, ops: readonly BatchOp[], options: { sync: boolean }): Promise<void> {
-  const batch = db.batch()
-  try {
+async function writeOps (db: Level<Uint8Array, Uint8Array>, ops: readonly BatchOp[], options: { sync: boolean }): Promise<void> {
+  await writeBatch(db, batch => {
     for (const op of ops) {
       if (op.type === 'put') batch.put(op.key, op.value)
       else batch.del(op.key)
     }
-  } catch (err) {
-    await batch.close()
-    throw err
-  }
-  await batch.write(options)
+  }, options)
 }
 
 function splitIds (bytes: Uint8Array): Uint8Array[] {

@@ -9,7 +9,8 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { verifyCertificate } from '../../consensus/certificate.js'
 import { certificateFromJson } from '../../consensus/json.js'
-import { ProcessCluster, waitFor } from '../../cli/process-cluster.js'
+import { ProcessCluster } from '../../cli/process-cluster.js'
+import { waitFor } from '../../lib/wait-for.js'
 import { chainHashes, nodeStatus, startLoad, type LoadResult } from '../helpers/load.js'
 
 let cluster: ProcessCluster | undefined

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Level } from 'level'
+import { waitFor as pollUntil } from '../../lib/wait-for.js'
 import { toHex } from '../../consensus/ids.js'
 import { parseConfig, type ServiceConfig, type ServiceConfigJson } from '../../service/config.js'
 import { startService, type RunningService, type StartOptions } from '../../service/main.js'
@@ -159,11 +160,7 @@ export async function startHarness (net: FakeNetwork, options: HarnessOptions = 
   }
 }
 
-/** Polls `cond` until it holds; fails with `what` after `timeoutMs`. */
-export async function waitFor (what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
+/** lib's waitFor at the pace of these tests: a check every 25 ms, 15 s at most. */
+export async function waitFor<T> (what: string, check: () => T | Promise<T>, timeoutMs = 15_000): Promise<Exclude<T, undefined | false>> {
+  return await pollUntil(what, check, timeoutMs, 25)
 }

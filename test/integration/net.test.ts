@@ -3,8 +3,8 @@
  * closed mesh from bootstrap addresses; gossip is delivered once per peer, straight from its
  * publisher, and never when the validator rejects it; request/response round-trips, fails
  * with typed errors, and holds a burst beyond the peer's stream limit until streams free up;
- * the gater keeps outsiders out; a dropped connection is re-dialled. Every wait is on an event
- * or a polled condition with a deadline.
+ * the gater keeps outsiders out; a dropped connection is re-dialled; a host asked for no gossip
+ * runs none of its services. Every wait is on an event or a polled condition with a deadline.
  */
 
 import '../../lib/promise-shim.js'
@@ -12,9 +12,10 @@ import { ed25519 } from '@noble/curves/ed25519.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createHost, peerIdFromEd25519PublicKey, type Host } from '../../net/host.js'
+import { createHost, peerIdFromEd25519PublicKey, type GossipHost, type Host } from '../../net/host.js'
 import { Gossip } from '../../net/gossip.js'
 import { RequestResponse } from '../../net/request-response.js'
+import { waitFor as pollUntil } from '../../lib/wait-for.js'
 
 const N = 4
 const TOPIC = 'trustnet/test/votes/1'
@@ -24,16 +25,13 @@ const seedOf = (i: number): Uint8Array => new Uint8Array(32).fill(i + 1)
 const validatorPub = (i: number): Uint8Array => ed25519.getPublicKey(seedOf(i))
 const allowed = new Set(Array.from({ length: N }, (_, i) => peerIdFromEd25519PublicKey(validatorPub(i))))
 
-async function waitFor (what: string, cond: () => boolean, timeoutMs = 8_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
+/** Polls `cond` every 20 ms, for 8 s at most. */
+async function waitFor (what: string, cond: () => boolean): Promise<void> {
+  await pollUntil(what, cond, 8_000, 20)
 }
 
 /** Resolves on the next heartbeat of every host: time for in-flight duplicates to land. */
-async function nextHeartbeats (hosts: Host[]): Promise<void> {
+async function nextHeartbeats (hosts: GossipHost[]): Promise<void> {
   await Promise.all(hosts.map(async h => await new Promise<void>(resolve => {
     h.pubsub.addEventListener('gossipsub:heartbeat', () => { resolve() }, { once: true })
   })))
@@ -44,7 +42,7 @@ function bytes (...values: number[]): Uint8Array {
 }
 
 describe('net (real libp2p, in-process)', () => {
-  const hosts: Host[] = []
+  const hosts: GossipHost[] = []
   const extra: Host[] = []
   const gossips: Gossip[] = []
   const received: Array<Array<{ data: Uint8Array, from: string }>> = []
@@ -59,7 +57,8 @@ describe('net (real libp2p, in-process)', () => {
         peers: hosts.flatMap(h => h.multiaddrs()),
         allowedPeers: allowed,
         scoredTopics: [TOPIC],
-        redial: { minDelayMs: 50, maxDelayMs: 500 }
+        redial: { minDelayMs: 50, maxDelayMs: 500 },
+        gossip: true
       }))
     }
     for (let i = 0; i < N; i++) {
@@ -105,7 +104,7 @@ describe('net (real libp2p, in-process)', () => {
     await nextHeartbeats(hosts)
     expect(received[0]).toEqual([]) // emitSelf is off
     // Each peer had the messages from their publisher alone: nobody keeps a mesh to forward them on.
-    const meshOf = (h: Host): string[] => (h.pubsub as unknown as { getMeshPeers: (topic: string) => string[] }).getMeshPeers(TOPIC)
+    const meshOf = (h: GossipHost): string[] => (h.pubsub as unknown as { getMeshPeers: (topic: string) => string[] }).getMeshPeers(TOPIC)
     for (const h of hosts) expect(meshOf(h)).toEqual([])
     for (let i = 1; i < N; i++) {
       const got = received[i]!.map(r => Array.from(r.data)).sort((a, b) => a[1]! - b[1]!)
@@ -127,7 +126,7 @@ describe('net (real libp2p, in-process)', () => {
     await nextHeartbeats(hosts)
     for (const i of others) expect(received[i]!.map(r => r.data[0])).toEqual([2])
 
-    const scoreOf = (h: Host, peer: string): number => (h.pubsub as unknown as { getScore: (p: string) => number }).getScore(peer)
+    const scoreOf = (h: GossipHost, peer: string): number => (h.pubsub as unknown as { getScore: (p: string) => number }).getScore(peer)
     await waitFor('negative score', () => scoreOf(hosts[0]!, hosts[1]!.peerId) < 0)
   })
 
@@ -135,11 +134,11 @@ describe('net (real libp2p, in-process)', () => {
     // A line x - y - z with its own closed mesh: z can only hear x through y.
     const seeds = [0x31, 0x32, 0x33].map(b => new Uint8Array(32).fill(b))
     const line = new Set(seeds.map(s => peerIdFromEd25519PublicKey(ed25519.getPublicKey(s))))
-    const y = await createHost({ privateKeySeed: seeds[1]!, allowedPeers: line, scoredTopics: [TOPIC] })
+    const y = await createHost({ privateKeySeed: seeds[1]!, allowedPeers: line, scoredTopics: [TOPIC], gossip: true })
     extra.push(y)
-    const x = await createHost({ privateKeySeed: seeds[0]!, allowedPeers: line, peers: y.multiaddrs(), scoredTopics: [TOPIC] })
+    const x = await createHost({ privateKeySeed: seeds[0]!, allowedPeers: line, peers: y.multiaddrs(), scoredTopics: [TOPIC], gossip: true })
     extra.push(x)
-    const z = await createHost({ privateKeySeed: seeds[2]!, allowedPeers: line, peers: y.multiaddrs(), scoredTopics: [TOPIC] })
+    const z = await createHost({ privateKeySeed: seeds[2]!, allowedPeers: line, peers: y.multiaddrs(), scoredTopics: [TOPIC], gossip: true })
     extra.push(z)
 
     const seenBy = { y: [] as number[], z: [] as number[] }
@@ -274,6 +273,22 @@ describe('net (real libp2p, in-process)', () => {
     await rr[3]!.handle(FAIL, async () => { throw new Error('boom') })
     await expect(rr[1]!.request(hosts[3]!.peerId, FAIL, bytes(1)))
       .rejects.toMatchObject({ name: 'RemoteHandlerError', code: 'ERR_REMOTE_HANDLER' })
+  })
+
+  it('builds a host without gossip, identify or ping unless asked, which still sends requests to a validator', async () => {
+    const validator = await createHost({ privateKeySeed: new Uint8Array(32).fill(0x41), gossip: true })
+    extra.push(validator)
+    const client = await createHost({ privateKeySeed: new Uint8Array(32).fill(0x42), peers: validator.multiaddrs() })
+    extra.push(client)
+    const gossipProtocols = (h: Host): string[] => h.node.getProtocols().filter(p => /\/(id|ping|meshsub|floodsub)\//.test(p)).sort()
+    expect(gossipProtocols(validator)).toEqual(['/floodsub/1.0.0', '/ipfs/id/1.0.0', '/ipfs/ping/1.0.0', '/meshsub/1.0.0', '/meshsub/1.1.0', '/meshsub/1.2.0'])
+    expect(gossipProtocols(client)).toEqual([])
+    expect(Object.keys(client.node.services)).toEqual([])
+    expect('pubsub' in client).toBe(false)
+
+    const PING = '/trustnet/test/plain/1.0.0'
+    await new RequestResponse(validator.node).handle(PING, async req => Uint8Array.from([...req, 1]))
+    expect(Array.from(await new RequestResponse(client.node).request(validator.peerId, PING, bytes(5)))).toEqual([5, 1])
   })
 
   it('refuses connections from and to a peer outside allowedPeers', async () => {

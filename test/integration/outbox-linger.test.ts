@@ -13,7 +13,7 @@ import type { CertificateSource } from '../../service/outbox.js'
 import { Outbox } from '../../service/outbox.js'
 import { ServiceStore, type Item } from '../../service/store.js'
 import { makeRecord } from '../helpers/fixtures.js'
-import { waitFor } from '../../cli/process-cluster.js'
+import { waitFor } from '../../lib/wait-for.js'
 
 /** Records each submit's size; certificate requests answer nothing until their wait ends or the outbox stops. */
 class HoldingNodes implements CertificateSource {
