@@ -9,7 +9,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ConfigError, readJsonFile } from '../node/config.js'
+import { ConfigError, readJsonFile } from '../lib/json-file.js'
 import { genesisPath, initNetwork, nodeHome, serviceConfigPath } from './init.js'
 import { stopOnSignal } from '../lib/signals.js'
 

@@ -8,7 +8,7 @@
  */
 import { chown, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ConfigError } from '../node/config.js'
+import { ConfigError } from '../lib/json-file.js'
 import { clusterPorts, initNetwork, nodeHome, serviceConfigPath, type Placement } from './init.js'
 
 /** The user the image runs as (`USER` in docker/Dockerfile; `node` in the official Node images). */

@@ -10,7 +10,8 @@ import { defaultEd25519 } from '../consensus/ed25519.js'
 import { toJson } from '../consensus/json.js'
 import { DEFAULT_PARAMS, GenesisSchema, type Genesis } from '../consensus/types.js'
 import { validate } from '../consensus/codec.js'
-import { ConfigError, type NodeConfig } from '../node/config.js'
+import { ConfigError } from '../lib/json-file.js'
+import type { NodeConfig } from '../node/config.js'
 import { peerIdFromEd25519PublicKey } from '../net/host.js'
 
 export interface InitOptions {

@@ -23,9 +23,6 @@ export const NodeConfigSchema = z.strictObject({
 })
 export type NodeConfig = z.infer<typeof NodeConfigSchema>
 
-/** Also what the CLI refuses bad files and options with. */
-export { ConfigError, readJsonFile } from '../lib/json-file.js'
-
 export interface LoadedNodeConfig {
   home: string
   config: NodeConfig

@@ -31,7 +31,7 @@ const nodeAddress = z.string().refine(s => {
 }, { message: 'must be a multiaddr ending in /p2p/<peerId>' })
 
 export const ApiKeySchema = z.strictObject({
-  // Long enough that guessing is hopeless; the CLI generates 32 random bytes as hex.
+  // Long enough that guessing is hopeless; trustnet init generates 24 random bytes, base64url.
   key: z.string().min(16).max(256).regex(/^[\x21-\x7e]+$/, { message: 'must be printable ASCII without spaces' }),
   /** The client id: the owner of the items stored with this key. Several keys may name one client. */
   client: nonEmpty(LIMITS.ownerChars)
