@@ -14,7 +14,7 @@ const now = tip.time + 10_000
 const records = makeRecords(6)
 const good = buildBlock(chainId, tip, 1, tip.time + 1000, records)
 
-const check = (block: Block, t: ChainTip = tip, at = now, validators = 4, p = params) => blockProblem(block, chainId, t, p, validators, at)
+const check = (block: Block, t: ChainTip = tip, at = now, validators = 4, p = params) => blockProblem(block, { chainId, tip: t, params: p, validators, now: at })
 const withHeader = (changes: Partial<BlockHeader>, block = good): Block => ({ ...block, header: { ...block.header, ...changes } })
 
 describe('buildBlock', () => {
