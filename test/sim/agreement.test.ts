@@ -102,6 +102,46 @@ describe('named scenarios', () => {
   })
 })
 
+describe('records already on chain', () => {
+  it('a leader re-proposing committed records, even one height early, gets nil votes from every honest validator', () => {
+    let replays = 0
+    let buffered = 0
+    for (let seed = 1; seed <= 10; seed++) {
+      const r = runScenario({
+        ...base(seed, 4),
+        faulty: [{ index: 3, behaviour: 'replaying-proposer', at: 0 }],
+        submissions: Array.from({ length: 8 }, (_, i) => ({ at: 10 + i * 700, node: i % 3, count: 4 }))
+      })
+      // The simulator throws on an honest prevote for such a block, and on a record committed twice.
+      expect(r.ok, explain(r)).toBe(true)
+      replays += r.stats.replays
+      buffered += r.stats.replaysBuffered
+    }
+    expect(replays).toBeGreaterThan(0)
+    // Some of them reached honest validators still deciding the height before, who judged them after their commit.
+    expect(buffered).toBeGreaterThan(0)
+  })
+})
+
+describe('rounds drifting apart', () => {
+  it('a validator cut off while the others went through more than 50 failed rounds joins them, and commits resume', () => {
+    // 15 s without proposals: v0..v2 fail round after round while v3, cut off, stays in round 0.
+    // Then v2 crashes and the links heal: v0, v1 and v3 are a quorum only once v3 reaches their round.
+    const r = runScenario({
+      ...base(7, 4),
+      params: { timeoutProposeMs: 30, timeoutVoteMs: 30, timeoutDeltaMs: 1, rebroadcastMs: 200 },
+      network: { minDelayMs: 1, maxDelayMs: 20, drop: 0, duplicate: 0 },
+      faulty: [{ index: 2, behaviour: 'crash', at: 15_000 }],
+      partitions: [{ from: 0, to: 15_000, groups: [[0, 1, 2], [3]] }],
+      proposalLoss: [{ from: 0, to: 15_000 }],
+      submissions: [{ at: 10, node: 0, count: 5 }, { at: 10, node: 3, count: 5 }]
+    })
+    expect(r.ok, explain(r)).toBe(true)
+    expect(r.stats.maxRound).toBeGreaterThan(50)
+    expect(r.committedRecords).toBe(10)
+  })
+})
+
 describe('the simulation has teeth', () => {
   it('finds an agreement violation when a quorum is miscounted as f+1', () => {
     const violations: string[] = []
