@@ -74,10 +74,13 @@ export class ConsensusDriver {
     await this.enqueue({ type: 'start' })
   }
 
+  /** Ends the loop: no more inputs, no timers left, and callers waiting for records are answered (false). */
   async stop (): Promise<void> {
     this.stopped = true
     for (const t of this.timers) clearTimeout(t)
     this.timers.clear()
+    const waiting = new Set([...this.waiters.values()].flatMap(set => [...set]))
+    for (const waiter of waiting) waiter.done(false)
     await this.tail.catch(() => undefined)
   }
 
@@ -108,7 +111,7 @@ export class ConsensusDriver {
     const onChain = await this.deps.store.onChain(ids)
     const pending = new Set(ids.filter((_, i) => onChain[i] !== true).map(idKey))
     if (pending.size === 0) return true
-    if (ms <= 0 || signal?.aborted === true) return false
+    if (ms <= 0 || signal?.aborted === true || this.stopped) return false
     return await new Promise<boolean>(resolve => {
       const waiter: Waiter = { pending, done: all => finish(all) }
       const finish = (all: boolean): void => {
