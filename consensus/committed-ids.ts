@@ -11,7 +11,7 @@ export class CommittedIds {
 
   constructor (private readonly lookup: (id: Uint8Array) => boolean) {}
 
-  readonly has = (id: Uint8Array): boolean => this.decidedThisStep.has(idKey(id)) || this.lookup(id)
+  readonly has = (id: Uint8Array): boolean => (this.decidedThisStep.size > 0 && this.decidedThisStep.has(idKey(id))) || this.lookup(id)
 
   decided (ids: readonly Uint8Array[]): void {
     for (const id of ids) this.decidedThisStep.add(idKey(id))

@@ -1,9 +1,10 @@
 /**
  * The agreement state machine: Tendermint's algorithm ("The latest gossip on BFT consensus",
  * Buchman, Kwon, Milosevic 2018, Algorithm 1) with its locking rules. This file is the serial
- * entry point and the upon-rules; around them, in their own files: the height's state, the
- * next-height buffer, catch-up from committed blocks, re-sending at each tick, gathering records
- * between blocks, resuming after a restart, and the committed-id lookup every block is judged by.
+ * entry point: it takes each input, judges proposals and votes, signs, proposes and decides.
+ * In their own files: the upon-rules, the height's state, the next-height buffer, catch-up from
+ * committed blocks, re-sending at each tick, gathering records between blocks, resuming after a
+ * restart, and the committed-id lookup every block is judged by.
  *
  * Pure and deterministic: `step(input, now)` consumes one input and returns actions; no clock,
  * no I/O, no randomness. Inputs that fail a check throw a TrustnetError before any state changes.
@@ -27,7 +28,7 @@ import { resumeFromLog } from './restore.js'
 import { proposalSignBytes, voteSignBytes } from './sign-bytes.js'
 import { LedgerRecordSchema, type Block, type Commit, type ConsensusMessage, type ConsensusParams, type Genesis, type LedgerRecord, type Proposal, type Vote, type VoteType } from './types.js'
 import { ValidatorSet } from './validator-set.js'
-import type { HeightVoteSet } from './vote-set.js'
+import { applyRule, type RuleHost } from './voting-rules.js'
 import { z } from 'zod'
 
 export type { Step } from './height-state.js'
@@ -114,6 +115,7 @@ export class Machine {
   /** When this validator last decided a block (its clock); a restarted one has not. */
   private decidedAt = Number.NEGATIVE_INFINITY
   private actions: Action[] = []
+  private readonly rules: RuleHost
 
   constructor (init: MachineInit) {
     this.validators = new ValidatorSet(init.genesis)
@@ -132,6 +134,20 @@ export class Machine {
     this.self = init.self
     this.abstainAt = init.abstainAt
     this.catchUp = new CatchUp(this.validators.size, init.self?.index)
+    this.rules = {
+      state: () => this.h,
+      height: () => this.height,
+      validators: this.validators,
+      timeoutVoteMs: round => this.params.timeoutVoteMs + round * this.params.timeoutDeltaMs,
+      castVote: (type, blockHash) => { this.castVote(type, blockHash) },
+      startRound: (round, now) => { this.startRound(round, now) },
+      decide: (block, hash, commit, now) => { this.decide(block, hash, commit, now) },
+      scheduleVoteTimeout: (kind, round, afterMs) => { this.schedule(kind, this.height, round, afterMs) },
+      fetchDecided: validators => {
+        for (const v of validators) this.catchUp.notePeer(v, this.height + 1)
+        this.askForSyncIfBehind()
+      }
+    }
   }
 
   get height (): number { return this.tip.height + 1 }
@@ -327,8 +343,6 @@ export class Machine {
 
   // ---- the algorithm ------------------------------------------------------------------------
 
-  private get votes (): HeightVoteSet { return this.h.votes }
-
   /** Apply every rule of the algorithm that holds, until none does. */
   private react (now: number): void {
     for (let guard = 0; guard < 10_000; guard++) {
@@ -339,12 +353,7 @@ export class Machine {
         this.startRound(0, now)
         continue
       }
-      if (this.tryDecide(now)) continue
-      if (this.trySkipRound(now)) continue
-      if (this.tryPrevote()) continue
-      if (this.tryScheduleVoteTimeouts()) continue
-      if (this.tryPrecommitOnPolka()) continue
-      if (this.tryPrecommitNil()) continue
+      if (applyRule(this.rules, now)) continue
       return
     }
     throw new Error('consensus rules did not settle') // a bug, not an input error
@@ -388,119 +397,12 @@ export class Machine {
     return buildBlock(this.chainId, this.tip, this.self?.index ?? 0, now, pending.map(p => p.record), pending.map(p => p.id))
   }
 
-  /** upon PROPOSAL(h, r, v, *) and 2f+1 PRECOMMIT(h, r, id(v)), any round: decide v. */
-  private tryDecide (now: number): boolean {
-    for (const r of this.votes.roundsSeen()) {
-      const precommits = this.votes.peek(r, 'precommit')
-      const majority = precommits?.majority(this.validators.quorum)
-      if (precommits === undefined || majority === undefined || majority.hash === null) continue
-      const proposal = this.h.proposals.get(r)
-      const block = proposal !== undefined && equalBytes(proposal.hash, majority.hash) && proposal.valid
-        ? proposal.proposal.block
-        : this.h.knownBlock(majority.hash)
-      if (block === undefined) {
-        // A quorum precommitted a block we never received: they are moving on; fetch it from them.
-        for (const v of precommits.votesFor(majority.hash)) this.catchUp.notePeer(v.validator, this.height + 1)
-        this.askForSyncIfBehind()
-        continue
-      }
-      const signatures = precommits.votesFor(majority.hash).map(v => ({ validator: v.validator, signature: v.signature }))
-      this.decide(block, majority.hash, { height: this.height, round: r, blockHash: majority.hash, signatures }, now)
-      return true
-    }
-    return false
-  }
-
-  /**
-   * upon f+1 messages of a later round: go to that round. Counts the messages of rounds within
-   * reach, then the latest votes of rounds beyond it (a validator cut off while the others went
-   * through many rounds).
-   */
-  private trySkipRound (now: number): boolean {
-    const threshold = this.validators.maxFaulty + 1
-    const rounds = this.votes.roundsSeen().filter(r => r > this.h.round)
-    const far = this.h.votesAhead.roundReachedBy(threshold, this.h.round)
-    if (far !== undefined) {
-      this.startRound(far, now)
-      return true
-    }
-    for (const r of rounds.reverse()) {
-      const senders = new Set([...this.votes.get(r, 'prevote').validators(), ...this.votes.get(r, 'precommit').validators()])
-      if (this.h.proposals.has(r)) senders.add(this.validators.proposer(this.height, r))
-      if (senders.size >= threshold) {
-        this.startRound(r, now)
-        return true
-      }
-    }
-    return false
-  }
-
-  /** upon PROPOSAL(h, r, v, vr) in step propose: prevote v if it is valid and our lock allows, else nil. */
-  private tryPrevote (): boolean {
-    const h = this.h
-    if (h.step !== 'propose') return false
-    const p = h.proposals.get(h.round)
-    if (p === undefined) return false
-    const vr = p.proposal.validRound
-    if (vr === -1) {
-      const ok = p.valid && (h.lockedRound === -1 || h.lockedIs(p.hash))
-      this.castVote('prevote', ok ? p.hash : null)
-      return true
-    }
-    if (vr < h.round && (this.votes.peek(vr, 'prevote')?.count(p.hash) ?? 0) >= this.validators.quorum) {
-      const ok = p.valid && (h.lockedRound <= vr || h.lockedIs(p.hash))
-      this.castVote('prevote', ok ? p.hash : null)
-      return true
-    }
-    return false
-  }
-
-  /** 2f+1 prevotes (resp. precommits) of any kind: start the vote timeout, once per round. */
-  private tryScheduleVoteTimeouts (): boolean {
-    const r = this.h.round
-    if (this.h.step === 'prevote' && this.votes.get(r, 'prevote').total >= this.validators.quorum && this.h.once(`prevote-timeout:${r}`)) {
-      this.schedule('prevote', this.height, r, this.params.timeoutVoteMs + r * this.params.timeoutDeltaMs)
-      return true
-    }
-    if (this.votes.get(r, 'precommit').total >= this.validators.quorum && this.h.once(`precommit-timeout:${r}`)) {
-      this.schedule('precommit', this.height, r, this.params.timeoutVoteMs + r * this.params.timeoutDeltaMs)
-      return true
-    }
-    return false
-  }
-
-  /** upon PROPOSAL(h, r, v, *) and 2f+1 PREVOTE(h, r, id(v)), step >= prevote, first time: lock and precommit v. */
-  private tryPrecommitOnPolka (): boolean {
-    const h = this.h
-    if (h.step === 'propose') return false
-    const p = h.proposals.get(h.round)
-    if (p === undefined || !p.valid) return false
-    if (this.votes.get(h.round, 'prevote').count(p.hash) < this.validators.quorum) return false
-    if (!h.once(`polka:${h.round}`)) return false
-    if (h.step === 'prevote') {
-      h.lockedBlock = p.proposal.block
-      h.lockedRound = h.round
-      this.castVote('precommit', p.hash)
-    }
-    h.validBlock = p.proposal.block
-    h.validRound = h.round
-    return true
-  }
-
-  /** upon 2f+1 PREVOTE(h, r, nil) in step prevote: precommit nil. */
-  private tryPrecommitNil (): boolean {
-    if (this.h.step !== 'prevote') return false
-    if (this.votes.get(this.h.round, 'prevote').count(null) < this.validators.quorum) return false
-    this.castVote('precommit', null)
-    return true
-  }
-
   /** Sign and send our vote for this round's step, and count it ourselves (gossip does not echo it back). */
   private castVote (type: VoteType, blockHash: Uint8Array | null): void {
     const h = this.h
     h.step = type
     if (this.self === undefined || this.abstainAt === this.height) return
-    const set = this.votes.get(h.round, type)
+    const set = h.votes.get(h.round, type)
     if (set.get(this.self.index) !== undefined) return // never sign twice in one (height, round, step)
     const signature = this.ed.sign(this.self.seed, voteSignBytes(this.chainId, type, this.height, h.round, blockHash))
     const vote: Vote = { type, height: this.height, round: h.round, blockHash, validator: this.self.index, signature }
@@ -510,7 +412,7 @@ export class Machine {
     const justification = h.proposals.get(h.round)
     if (type === 'precommit' && blockHash !== null && justification !== undefined) {
       this.persistProposal(justification.proposal)
-      for (const prevote of this.votes.get(h.round, 'prevote').votesFor(blockHash)) {
+      for (const prevote of h.votes.get(h.round, 'prevote').votesFor(blockHash)) {
         if (prevote.validator !== this.self.index) this.emit({ type: 'persist', message: { type: 'vote', vote: prevote } })
       }
     }
@@ -525,7 +427,7 @@ export class Machine {
   }
 
   private decide (block: Block, hash: Uint8Array, commit: Commit, now: number): void {
-    const own = this.self === undefined ? undefined : this.votes.peek(commit.round, 'precommit')?.get(this.self.index)
+    const own = this.self === undefined ? undefined : this.h.votes.peek(commit.round, 'precommit')?.get(this.self.index)
     this.emit({ type: 'commit', block, commit })
     const ids = block.records.map(recordId)
     this.committed.decided(ids)

@@ -186,7 +186,9 @@ export class ConsensusDriver {
     const outcome = await this.deps.store.putEvidence(evidence)
     if (outcome === 'stored') {
       this.deps.log.warn({ validator, height, round, kind }, 'validator %d signed conflicting messages at height %d round %d (%s)', validator, height, round, kind)
-    } else if (outcome === 'over-bound') {
+    } else if (outcome === 'duplicate') {
+      this.deps.log.debug({ validator, height, round, kind }, 'evidence already kept')
+    } else {
       this.evidenceOverBound++
       this.deps.log.warn({ validator, height, round, kind, notKept: this.evidenceOverBound }, 'more evidence against validator %d at height %d round %d (%s) than is kept: not stored', validator, height, round, kind)
     }
