@@ -87,7 +87,7 @@ const SubmitSchema = z.array(LedgerRecordSchema).min(1)
 /** The machine's state, read-only, for diagnostics and tests. */
 export interface MachineView {
   tip: ChainTip
-  height: HeightState
+  heightState: HeightState
   nextHeight: number
   mempool: string[]
   catchUp: ReturnType<CatchUp['inspect']>
@@ -162,7 +162,7 @@ export class Machine {
 
   /** The state as it stands between steps; not to be changed. */
   inspect (): MachineView {
-    return { tip: this.tip, height: this.h, nextHeight: this.nextHeight.size, mempool: this.mempool.ids(), catchUp: this.catchUp.inspect(), lastOwnPrecommit: this.lastOwnPrecommit, decidedAt: this.decidedAt }
+    return { tip: this.tip, heightState: this.h, nextHeight: this.nextHeight.size, mempool: this.mempool.ids(), catchUp: this.catchUp.inspect(), lastOwnPrecommit: this.lastOwnPrecommit, decidedAt: this.decidedAt }
   }
 
   /** Feed one input; returns the actions to carry out, in order. */

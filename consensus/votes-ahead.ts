@@ -25,6 +25,11 @@ export class VotesAhead {
     return reached !== undefined && reached > round ? reached : undefined
   }
 
+  /** (validator, round) of each vote kept, for state digests. */
+  held (): Array<[number, number]> {
+    return [...this.latest].map(([validator, vote]): [number, number] => [validator, vote.round]).sort((a, b) => a[0] - b[0])
+  }
+
   /** The votes of rounds up to `maxRound`, which leave this set. */
   takeUpTo (maxRound: number): Vote[] {
     const out: Vote[] = []

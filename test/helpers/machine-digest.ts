@@ -6,7 +6,7 @@ import { headerHash, toHex } from '../../consensus/ids.js'
 import type { Machine } from '../../consensus/machine.js'
 
 export function machineDigest (machine: Machine): string {
-  const { tip, height: h, nextHeight, mempool, catchUp, lastOwnPrecommit, decidedAt } = machine.inspect()
+  const { tip, heightState: h, nextHeight, mempool, catchUp, lastOwnPrecommit, decidedAt } = machine.inspect()
   const votes: string[] = []
   for (const r of h.votes.roundsSeen()) {
     for (const type of ['prevote', 'precommit'] as const) {
@@ -22,7 +22,7 @@ export function machineDigest (machine: Machine): string {
     valid: [h.validRound, h.validBlock === null ? null : toHex(headerHash(h.validBlock.header))],
     proposals: [...h.proposals].map(([r, p]) => [r, toHex(p.hash), p.valid]),
     votes: votes.sort(),
-    votesAhead: h.votesAhead.isEmpty,
+    votesAhead: h.votesAhead.held(),
     fired: [...h.fired].sort(),
     nextHeight,
     mempool,

@@ -53,10 +53,10 @@ describe('records already on chain', () => {
     const proposal = signedProposal(net, genesisTip(net), 0, [old as LedgerRecord, ...fresh], NOW)
     const m = validator(0, lookup([old as LedgerRecord]))
     m.restore([{ type: 'proposal', proposal }])
-    expect(m.inspect().height.proposals.get(0)?.valid).toBe(false)
+    expect(m.inspect().heightState.proposals.get(0)?.valid).toBe(false)
     const clean = validator(0)
     clean.restore([{ type: 'proposal', proposal }])
-    expect(clean.inspect().height.proposals.get(0)?.valid).toBe(true)
+    expect(clean.inspect().heightState.proposals.get(0)?.valid).toBe(true)
   })
 
   it('submitted or gossiped, they never enter the mempool', () => {

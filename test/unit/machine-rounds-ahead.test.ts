@@ -23,7 +23,7 @@ describe('rounds far ahead', () => {
     // Validator 1 reached 130, validator 2 reached 125: both are at 125 or beyond.
     expect(m.currentRound).toBe(125)
     // Their votes of rounds within reach now count.
-    const votes = m.inspect().height.votes
+    const votes = m.inspect().heightState.votes
     expect(votes.peek(125, 'prevote')?.validators().sort()).toContain(2)
     expect(votes.peek(130, 'prevote')?.validators()).toEqual([1])
   })
