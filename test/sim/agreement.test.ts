@@ -3,7 +3,7 @@
  * crashed and lying validators. A failure prints its seed; `npm run sim:replay -- SEED` replays it.
  */
 import { describe, expect, it } from 'vitest'
-import { generateScenario, type Scenario } from './scenario.js'
+import { BEHAVIOURS, generateScenario, type Scenario } from './scenario.js'
 import { runScenario, type SimResult } from './simulator.js'
 
 const SEEDS = Number(process.env.SIM_SEEDS ?? 600)
@@ -19,10 +19,12 @@ describe('agreement under faults (seeded)', () => {
     const sizes = new Map<number, number>()
     let faultyRuns = 0
     let partitioned = 0
+    const behaviours = new Set<string>()
     for (let seed = FIRST; seed < FIRST + SEEDS; seed++) {
       const scenario = generateScenario(seed)
       sizes.set(scenario.n, (sizes.get(scenario.n) ?? 0) + 1)
       if (scenario.faulty.length > 0) faultyRuns++
+      for (const f of scenario.faulty) behaviours.add(f.behaviour)
       if (scenario.partitions.length > 0) partitioned++
       const result = runScenario(scenario)
       if (!result.ok) failures.push(explain(result))
@@ -33,6 +35,7 @@ describe('agreement under faults (seeded)', () => {
     expect([...sizes.keys()].sort()).toEqual([1, 4, 7])
     expect(faultyRuns).toBeGreaterThan(SEEDS / 4)
     expect(partitioned).toBeGreaterThan(SEEDS / 5)
+    if (SEEDS >= 600) expect([...behaviours].sort()).toEqual([...BEHAVIOURS].sort())
   }, 300_000)
 })
 
