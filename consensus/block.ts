@@ -1,7 +1,8 @@
 /**
  * Building a block from pending records and checking a proposed one against the chain it
- * extends: height, previous hash, time, proposer, record count, Merkle root, no repeated record.
- * Returns a reason instead of throwing: an invalid block is voted nil, not an error of the sender's message.
+ * extends: height, previous hash, time, proposer, record count, Merkle root, no record twice in
+ * the block nor one already on chain. Returns a reason instead of throwing: an invalid block is
+ * voted nil, not an error of the sender's message.
  */
 import { equalBytes } from './codec.js'
 import { idKey, recordId } from './ids.js'
@@ -38,18 +39,41 @@ export function buildBlock (chainId: string, tip: ChainTip, proposer: number, ti
   return { header, records }
 }
 
-export function blockProblem (block: Block, chainId: string, tip: ChainTip, params: ConsensusParams, validators: number, now: number): string | undefined {
+/** What a block is judged against. */
+export interface BlockContext {
+  chainId: string
+  tip: ChainTip
+  params: ConsensusParams
+  /** Number of validators. */
+  validators: number
+  /**
+   * The judge's clock. A finite `now` judges a fresh proposal: its time must be near it, within
+   * maxClockDriftMs ahead and maxBlockTimeLagMs behind. Infinity skips both bounds: a block
+   * committed by a quorum, or one this validator already judged before a restart.
+   */
+  now: number
+  /** A block re-proposed from an earlier round keeps the time it was built with: no lower bound. */
+  reproposed?: boolean
+  /** Whether a record id is already on chain; omitted, only the block itself is looked at. */
+  isCommitted?: (id: Uint8Array) => boolean
+}
+
+export function blockProblem (block: Block, ctx: BlockContext): string | undefined {
   const h = block.header
-  if (h.chainId !== chainId) return 'wrong chain id'
+  const { tip, params, now } = ctx
+  if (h.chainId !== ctx.chainId) return 'wrong chain id'
   if (h.height !== tip.height + 1) return `height ${h.height} does not follow ${tip.height}`
   if (!equalBytes(h.prevHash, tip.hash)) return 'previous hash does not match the chain'
   if (h.time < tip.time) return 'time goes backwards'
   if (h.time > now + params.maxClockDriftMs) return 'time too far in the future'
-  if (h.proposer >= validators) return 'proposer is not a validator'
+  if (params.maxBlockTimeLagMs !== undefined && Number.isFinite(now) && ctx.reproposed !== true && h.time < now - params.maxBlockTimeLagMs) return 'time too far in the past'
+  if (h.proposer >= ctx.validators) return 'proposer is not a validator'
   if (h.recordCount !== block.records.length) return 'record count does not match the records'
   if (block.records.length > params.maxBlockRecords) return 'too many records'
   const ids = block.records.map(recordId)
   if (new Set(ids.map(idKey)).size !== ids.length) return 'a record appears twice'
   if (!equalBytes(recordsRoot(block.records, ids), h.recordsRoot)) return 'records root does not match the records'
+  const isCommitted = ctx.isCommitted
+  if (isCommitted !== undefined && ids.some(id => isCommitted(id))) return 'a record is already on chain'
   return undefined
 }

@@ -2,7 +2,7 @@
  * Records waiting for a block, de-duplicated by record id, in arrival order, with a hard bound:
  * a batch that does not fit is refused whole (MEMPOOL_FULL) so the caller can retry elsewhere.
  * It also remembers the ids of recently committed records, so a late gossip copy of a record
- * cannot slip back in and be proposed twice (the node's store check is the full guard).
+ * cannot slip back in (the machine's committed-id lookup is the full guard).
  */
 import { rejected } from './errors.js'
 import { idKey, recordId, toHex } from './ids.js'

@@ -125,6 +125,12 @@ export const ConsensusParamsSchema = z.strictObject({
   /** How far ahead of a validator's clock a proposed block time may be. */
   maxClockDriftMs: z.number().int().min(0),
   /**
+   * How far behind a validator's clock a freshly proposed block time may be: a proposer cannot
+   * stamp a block with the previous block's time after a long idle spell. Absent: no lower bound
+   * (networks created before this parameter keep their rules).
+   */
+  maxBlockTimeLagMs: z.number().int().min(0).optional(),
+  /**
    * A height that only has records waiting starts this long after the last commit at the
    * earliest (at once when a full block is waiting or a peer has moved): under load, blocks of a
    * few records back to back would each cost every validator a block's votes, signatures and
@@ -144,6 +150,8 @@ export const DEFAULT_PARAMS: ConsensusParams = {
   timeoutDeltaMs: 500,
   rebroadcastMs: 1000,
   maxClockDriftMs: 5000,
+  // Well above a round's timeouts: a proposal judged late in its round is still fresh.
+  maxBlockTimeLagMs: 30_000,
   minBlockIntervalMs: 100
 }
 

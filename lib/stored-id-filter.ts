@@ -101,6 +101,15 @@ export class StoredIdFilter {
     return out
   }
 
+  /**
+   * Whether `id` is stored, without waiting: a filter "no" answers at once, a "maybe" reads the
+   * store synchronously (blocking the event loop for one LevelDB read, rare for new ids).
+   */
+  hasSync (id: Uint8Array): boolean {
+    if (this.complete && !this.filter.mayHave(id)) return false
+    return this.db.getSync(prefixedKey(this.prefix, id)) !== undefined
+  }
+
   /** Resolves once the fill has ended: true if the filter is complete. */
   async ready (): Promise<boolean> {
     await this.filling

@@ -2,12 +2,15 @@
  * The serial input loop around the consensus machine: peer messages, local submissions and timer
  * events are fed one at a time, and each step's actions are carried out in order before the next
  * input: persist what we sign (synced) before it is sent, write each committed block in one
- * batch, arm real timers, fetch missed blocks from peers. Checks that need the store (no record
- * twice on chain) happen here, before the machine sees a message.
+ * synced batch (so the machine's committed-id lookup, backed by the store, sees it at the next
+ * input), keep evidence of validators that signed conflicting messages, arm real timers, fetch
+ * missed blocks from peers.
  */
 import type { Logger } from 'pino'
+import type { ChainTip } from '../consensus/block.js'
+import type { Evidence } from '../consensus/evidence.js'
 import { headerHash, idKey, recordId } from '../consensus/ids.js'
-import type { Action, Input, Machine } from '../consensus/machine.js'
+import type { Action, Input, Machine, Step } from '../consensus/machine.js'
 import type { Block, Commit, ConsensusMessage, LedgerRecord } from '../consensus/types.js'
 import { TrustnetError } from '../consensus/errors.js'
 import type { ChainStore, StoredBlock } from './store/chain-store.js'
@@ -27,6 +30,9 @@ export interface DriverDeps {
 
 export type SubmitStatus = 'committed' | 'pending'
 
+/** Where consensus stands, as of the last step. */
+export interface ConsensusStatus { tip: ChainTip, round: number, step: Step, leader: number, mempool: number }
+
 interface Waiter { pending: Set<string>, done: (all: boolean) => void }
 
 export class ConsensusDriver {
@@ -36,28 +42,52 @@ export class ConsensusDriver {
   private readonly waiters = new Map<string, Set<Waiter>>()
   private syncing = false
   private stopped = false
+  private evidenceOverBound = 0
 
   constructor (private readonly deps: DriverDeps) {}
 
   get machine (): Machine { return this.deps.machine }
 
+  // Reads between steps: the machine's state only changes inside step(), which runs to its end
+  // synchronously, so these see it as the last step left it.
+
+  /** A record waiting for a block, by id (for peers rebuilding a proposal). */
+  pendingRecord (id: Uint8Array): LedgerRecord | undefined {
+    return this.deps.machine.pendingRecord(id)
+  }
+
+  get mempoolSize (): number {
+    return this.deps.machine.mempoolSize
+  }
+
+  status (): ConsensusStatus {
+    const m = this.deps.machine
+    return { tip: m.lastCommitted, round: m.currentRound, step: m.currentStep, leader: m.validators.proposer(m.height, m.currentRound), mempool: m.mempoolSize }
+  }
+
+  /** Pieces of evidence not kept because their slot held enough already (each was logged). */
+  get evidenceNotKept (): number {
+    return this.evidenceOverBound
+  }
+
   async start (): Promise<void> {
     await this.enqueue({ type: 'start' })
   }
 
+  /** Ends the loop: no more inputs, no timers left, and callers waiting for records are answered (false). */
   async stop (): Promise<void> {
     this.stopped = true
     for (const t of this.timers) clearTimeout(t)
     this.timers.clear()
+    const waiting = new Set([...this.waiters.values()].flatMap(set => [...set]))
+    for (const waiter of waiting) waiter.done(false)
     await this.tail.catch(() => undefined)
   }
 
   /** A message from a peer, already decoded and checked against the validator set. */
   async deliver (message: ConsensusMessage): Promise<void> {
-    const filtered = await this.withoutCommittedRecords(message)
-    if (filtered === undefined) return
     try {
-      await this.enqueue({ type: 'message', message: filtered })
+      await this.enqueue({ type: 'message', message })
     } catch (err) {
       if (!(err instanceof TrustnetError)) throw err
       this.deps.log.debug({ code: err.code, type: message.type }, 'message refused: %s', err.message)
@@ -81,7 +111,7 @@ export class ConsensusDriver {
     const onChain = await this.deps.store.onChain(ids)
     const pending = new Set(ids.filter((_, i) => onChain[i] !== true).map(idKey))
     if (pending.size === 0) return true
-    if (ms <= 0 || signal?.aborted === true) return false
+    if (ms <= 0 || signal?.aborted === true || this.stopped) return false
     return await new Promise<boolean>(resolve => {
       const waiter: Waiter = { pending, done: all => finish(all) }
       const finish = (all: boolean): void => {
@@ -147,7 +177,20 @@ export class ConsensusDriver {
         this.sync(action.from, action.height)
         return
       case 'evidence':
-        this.deps.log.warn({ evidence: action.evidence.kind }, 'a validator signed conflicting messages')
+        await this.keepEvidence(action.evidence)
+    }
+  }
+
+  private async keepEvidence (evidence: Evidence): Promise<void> {
+    const { validator, height, round, kind } = evidence
+    const outcome = await this.deps.store.putEvidence(evidence)
+    if (outcome === 'stored') {
+      this.deps.log.warn({ validator, height, round, kind }, 'validator %d signed conflicting messages at height %d round %d (%s)', validator, height, round, kind)
+    } else if (outcome === 'duplicate') {
+      this.deps.log.debug({ validator, height, round, kind }, 'evidence already kept')
+    } else {
+      this.evidenceOverBound++
+      this.deps.log.warn({ validator, height, round, kind, notKept: this.evidenceOverBound }, 'more evidence against validator %d at height %d round %d (%s) than is kept: not stored', validator, height, round, kind)
     }
   }
 
@@ -178,22 +221,5 @@ export class ConsensusDriver {
       })
       .catch(err => this.deps.log.debug({ err: (err as Error).message, from, height }, 'sync request failed'))
       .finally(() => { this.syncing = false })
-  }
-
-  /** Drops records already on chain from gossip, and proposals that would put a record on chain twice. */
-  private async withoutCommittedRecords (message: ConsensusMessage): Promise<ConsensusMessage | undefined> {
-    if (message.type !== 'records' && message.type !== 'proposal') return message
-    const records = message.type === 'records' ? message.records : message.proposal.block.records
-    if (records.length === 0) return message
-    if (message.type === 'proposal') {
-      // A record in the mempool was checked against the store on its way in and leaves the pool
-      // when it is committed: only the others (usually none) need a read.
-      const mempool = this.deps.machine.mempool
-      const ids = records.map(recordId).filter(id => !mempool.has(id))
-      return ids.length > 0 && (await this.deps.store.onChain(ids)).includes(true) ? undefined : message
-    }
-    const onChain = await this.deps.store.onChain(records.map(recordId))
-    const fresh = records.filter((_, i) => onChain[i] !== true)
-    return fresh.length === 0 ? undefined : { type: 'records', records: fresh }
   }
 }

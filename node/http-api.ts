@@ -1,9 +1,10 @@
 /**
  * The node's read-only HTTP API for operators and explorers: status (height, round, leader,
- * peers, validator set), a block by height, a record by id, records by data hash. Errors are
- * JSON `{ error: { code, message } }`.
+ * peers, validator set), a block by height, a record by id, records by data hash, evidence of
+ * validators that signed conflicting messages. Errors are JSON `{ error: { code, message } }`.
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
+import { z } from 'zod'
 import { fromHex, toHex } from '../consensus/ids.js'
 import { toJson } from '../consensus/json.js'
 import type { Genesis } from '../consensus/types.js'
@@ -26,6 +27,12 @@ export interface NodeHttpDeps {
 }
 
 const HASH_HEX = /^[0-9a-f]{64}$/
+const MAX_EVIDENCE_PAGE = 100
+const decimal = (max: number) => z.string().regex(/^(0|[1-9][0-9]{0,15})$/).transform(Number).pipe(z.number().int().min(0).max(max))
+const EvidenceQuerySchema = z.strictObject({
+  fromHeight: decimal(Number.MAX_SAFE_INTEGER).optional(),
+  limit: decimal(MAX_EVIDENCE_PAGE).pipe(z.number().min(1)).optional()
+})
 
 function memoryMiB (): { rss: number, heapUsed: number } {
   const m = process.memoryUsage()
@@ -41,18 +48,18 @@ export function buildNodeHttpApi (deps: NodeHttpDeps): FastifyInstance {
   const { driver, store, genesis } = deps
 
   app.get('/status', async () => {
-    const m = driver.machine
-    const tip = m.lastCommitted
+    const { tip, round, step, leader, mempool } = driver.status()
     return {
       chainId: genesis.chainId,
       validator: deps.index,
       peerId: deps.peerId,
       height: tip.height,
       lastBlockHash: toHex(tip.hash),
-      round: m.currentRound,
-      step: m.currentStep,
-      leader: m.validators.proposer(m.height, m.currentRound),
-      mempool: m.mempool.size,
+      round,
+      step,
+      leader,
+      mempool,
+      evidenceNotKept: driver.evidenceNotKept,
       peers: deps.connectedPeers(),
       memory: memoryMiB(),
       validators: genesis.validators.map((v, i) => ({ index: i, name: v.name, publicKey: toHex(v.publicKey), peerId: deps.validatorPeerIds[i] }))
@@ -79,6 +86,15 @@ export function buildNodeHttpApi (deps: NodeHttpDeps): FastifyInstance {
     if (hash === undefined || !HASH_HEX.test(hash)) return fail(reply, 400, 'INVALID_FIELD', 'dataHash must be 64 lowercase hex characters')
     const ids = await store.recordsByDataHash(fromHex(hash))
     return { dataHash: hash, ids: ids.map(toHex) }
+  })
+
+  // Evidence from a height on, by height, round and validator.
+  app.get<{ Querystring: Record<string, unknown> }>('/evidence', async (req, reply) => {
+    const query = EvidenceQuerySchema.safeParse(req.query)
+    if (!query.success) return fail(reply, 400, 'INVALID_FIELD', `fromHeight must be a height, limit from 1 to ${MAX_EVIDENCE_PAGE}`)
+    const limit = query.data.limit ?? MAX_EVIDENCE_PAGE
+    const evidence = await store.evidence(query.data.fromHeight ?? 0, limit)
+    return { evidence: evidence.map(e => toJson(e)) }
   })
 
   const links = deps.links

@@ -48,7 +48,7 @@ export async function startNode (home: string): Promise<RunningNode> {
   if (signed.damaged) log.error({ height: tip.height + 1 }, 'the log of what this validator signed is damaged: it will not sign at this height')
   // Gossip checks each vote, the machine checks it again, and commits carry the same signatures.
   const ed = rememberingEd25519(defaultEd25519)
-  const machine = new Machine({ genesis, self: { index: config.index, seed }, tip, ed, ...(signed.damaged ? { abstainAt: tip.height + 1 } : {}) })
+  const machine = new Machine({ genesis, self: { index: config.index, seed }, tip, ed, isCommitted: id => store.isCommitted(id), ...(signed.damaged ? { abstainAt: tip.height + 1 } : {}) })
   machine.restore(signed.messages)
 
   const topic = topics(genesis.chainId)
@@ -91,7 +91,7 @@ export async function startNode (home: string): Promise<RunningNode> {
     }
   }
   const assembler: AssemblerDeps = {
-    local: id => machine.mempool.get(id),
+    local: id => driver.pendingRecord(id),
     fetch: async (peer, ids) => decodeResponse(RecordsResponseSchema, await rr.request(peer, PROTOCOL.records, encode({ ids }), { timeoutMs: 5_000, maxResponseBytes: 16 * 1024 * 1024 }), 16 * 1024 * 1024).records
   }
   const handle = (data: Uint8Array, fromPeer: string): void => {

@@ -86,7 +86,7 @@ export async function registerServiceProtocols (deps: ProtocolDeps): Promise<voi
     const { ids } = decode(RecordsRequestSchema, req, MAX_REQUEST_BYTES)
     return {
       records: await Promise.all(ids.map(async id => {
-        return driver.machine.mempool.get(id) ?? (await certificates.anchored(id))?.record ?? null
+        return driver.pendingRecord(id) ?? (await certificates.anchored(id))?.record ?? null
       }))
     }
   }), { maxRequestBytes: MAX_REQUEST_BYTES })

@@ -1,15 +1,17 @@
 /**
  * The node's LevelDB: committed blocks by height, where each record sits, records by data hash,
- * the chain tip, and the node's own signed consensus messages (written before they are sent, so a
- * restarted node never signs against itself). Each committed block is written in one atomic batch.
+ * the chain tip, the node's own signed consensus messages (written before they are sent, so a
+ * restarted node never signs against itself), and evidence of validators that signed conflicting
+ * messages. Each committed block is written in one atomic, synced batch.
  * Whether a record is on chain is asked of every record a service submits; an in-memory filter of
  * the committed ids answers most of those questions (the new records) without a read.
  */
 import { Level } from 'level'
 import { prefixedKey, uint64BE } from '../../lib/bytes.js'
-import { addQuickCheck, decode, encode } from '../../consensus/codec.js'
+import { addQuickCheck, decode, encode, equalBytes } from '../../consensus/codec.js'
 import { TrustnetError } from '../../consensus/errors.js'
 import type { ChainTip } from '../../consensus/block.js'
+import { EVIDENCE_KINDS, EvidenceSchema, type Evidence } from '../../consensus/evidence.js'
 import { recordId } from '../../consensus/ids.js'
 import { BlockSchema, CommitSchema, ConsensusMessageSchema, hash32, uint, type Block, type Commit, type ConsensusMessage } from '../../consensus/types.js'
 import { z } from 'zod'
@@ -26,8 +28,18 @@ enum Prefix {
   /** 0x04 dataHash(32) recordId(32) -> empty */
   DataHash = 0x04,
   /** 0x05 height(u64 BE) seq(u32 BE) -> one message this node signed (or that justifies it), in writing order */
-  Signed = 0x05
+  Signed = 0x05,
+  /** 0x06 height(u64 BE) round(u32 BE) validator(u16 BE) kind(u8) slot(u8) -> Evidence; at most EVIDENCE_PER_SLOT slots */
+  Evidence = 0x06
 }
+
+/**
+ * Distinct pieces of evidence kept per (height, round, validator, kind): one proves the fault;
+ * a liar signing ever more conflicting messages must not fill the disk.
+ */
+export const EVIDENCE_PER_SLOT = 4
+/** What became of a piece of evidence handed to the store. */
+export type EvidenceOutcome = 'stored' | 'duplicate' | 'over-bound'
 
 const TIP_KEY = Uint8Array.of(Prefix.Meta, 0x74)
 const StoredBlockSchema = z.strictObject({ block: BlockSchema, commit: CommitSchema })
@@ -86,13 +98,28 @@ export class ChainStore {
     return bytes === undefined ? undefined : decode(TipSchema, bytes)
   }
 
-  /** Writes the block, its record index and the new tip in one atomic batch. */
+  /**
+   * Whether a record is on chain, answered synchronously (for the consensus machine, which judges
+   * every block with it): the filter rules out almost every new id; the rest are read from disk.
+   */
+  isCommitted (id: Uint8Array): boolean {
+    return this.committed.hasSync(id)
+  }
+
+  /**
+   * Writes the block, its record index and the new tip, and drops what this node signed below the
+   * new tip (it can never be signed again), in one atomic batch, synced: a commit is one write.
+   */
   async commitBlock (block: Block, commit: Commit, hash: Uint8Array): Promise<void> {
     const h = block.header.height
     const ids = block.records.map(recordId)
+    // A few keys per height at most: the log is trimmed at every commit.
+    const signedBelow: Uint8Array[] = []
+    for await (const key of this.db.keys({ gte: heightKey(Prefix.Signed, 0), lt: heightKey(Prefix.Signed, h + 1) })) signedBelow.push(key)
     // Chained, not an array of operations: just as atomic, and a third cheaper per entry (two entries a record).
     const batch = this.db.batch()
     try {
+      for (const key of signedBelow) batch.del(key)
       batch.put(heightKey(Prefix.Block, h), encode({ block, commit }))
       batch.put(TIP_KEY, encode({ height: h, hash, time: block.header.time }))
       block.records.forEach((record, index) => {
@@ -104,15 +131,42 @@ export class ChainStore {
       await batch.close()
       throw err
     }
-    await batch.write()
+    await batch.write({ sync: true })
     for (const id of ids) this.committed.add(id)
     this.recent.set(h, { block, commit })
     for (const key of this.recent.keys()) {
       if (this.recent.size <= RECENT_BLOCKS) break
       this.recent.delete(key)
     }
-    // What we signed below the tip can never be signed again: no need to keep it.
-    await this.db.clear({ gte: heightKey(Prefix.Signed, 0), lt: heightKey(Prefix.Signed, h + 1) })
+  }
+
+  /**
+   * Keeps a piece of evidence unless the very same one is kept already, or EVIDENCE_PER_SLOT
+   * others of its (height, round, validator, kind) are: the caller counts and reports those.
+   */
+  async putEvidence (evidence: Evidence): Promise<EvidenceOutcome> {
+    const slotPrefix = evidenceSlotPrefix(evidence)
+    const bytes = encode(evidence)
+    let slots = 0
+    for await (const value of this.db.values({ gte: slotPrefix, lt: upperBound(slotPrefix) })) {
+      if (equalBytes(value, bytes)) return 'duplicate'
+      slots++
+    }
+    if (slots >= EVIDENCE_PER_SLOT) return 'over-bound'
+    const key = new Uint8Array(slotPrefix.length + 1)
+    key.set(slotPrefix)
+    key[slotPrefix.length] = slots
+    await this.db.put(key, bytes)
+    return 'stored'
+  }
+
+  /** Evidence from `fromHeight` on, by height, round and validator; at most `limit` pieces. */
+  async evidence (fromHeight: number, limit: number): Promise<Evidence[]> {
+    const out: Evidence[] = []
+    for await (const value of this.db.values({ gte: heightKey(Prefix.Evidence, fromHeight), lt: Uint8Array.of(Prefix.Evidence + 1), limit })) {
+      out.push(decode(EvidenceSchema, value))
+    }
+    return out
   }
 
   async block (height: number): Promise<StoredBlock | undefined> {
@@ -175,6 +229,16 @@ export class ChainStore {
     }
     return { messages, damaged }
   }
+}
+
+function evidenceSlotPrefix (e: Evidence): Uint8Array {
+  const key = new Uint8Array(1 + 8 + 4 + 2 + 1)
+  key.set(heightKey(Prefix.Evidence, e.height))
+  const view = new DataView(key.buffer)
+  view.setUint32(9, e.round)
+  view.setUint16(13, e.validator)
+  key[15] = EVIDENCE_KINDS.indexOf(e.kind)
+  return key
 }
 
 function messageHeight (m: ConsensusMessage): number {

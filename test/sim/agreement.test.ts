@@ -3,7 +3,7 @@
  * crashed and lying validators. A failure prints its seed; `npm run sim:replay -- SEED` replays it.
  */
 import { describe, expect, it } from 'vitest'
-import { generateScenario, type Scenario } from './scenario.js'
+import { BEHAVIOURS, generateScenario, type Scenario } from './scenario.js'
 import { runScenario, type SimResult } from './simulator.js'
 
 const SEEDS = Number(process.env.SIM_SEEDS ?? 600)
@@ -19,10 +19,12 @@ describe('agreement under faults (seeded)', () => {
     const sizes = new Map<number, number>()
     let faultyRuns = 0
     let partitioned = 0
+    const behaviours = new Set<string>()
     for (let seed = FIRST; seed < FIRST + SEEDS; seed++) {
       const scenario = generateScenario(seed)
       sizes.set(scenario.n, (sizes.get(scenario.n) ?? 0) + 1)
       if (scenario.faulty.length > 0) faultyRuns++
+      for (const f of scenario.faulty) behaviours.add(f.behaviour)
       if (scenario.partitions.length > 0) partitioned++
       const result = runScenario(scenario)
       if (!result.ok) failures.push(explain(result))
@@ -33,6 +35,7 @@ describe('agreement under faults (seeded)', () => {
     expect([...sizes.keys()].sort()).toEqual([1, 4, 7])
     expect(faultyRuns).toBeGreaterThan(SEEDS / 4)
     expect(partitioned).toBeGreaterThan(SEEDS / 5)
+    if (SEEDS >= 600) expect([...behaviours].sort()).toEqual([...BEHAVIOURS].sort())
   }, 300_000)
 })
 
@@ -99,6 +102,46 @@ describe('named scenarios', () => {
     })
     expect(r.ok, explain(r)).toBe(true)
     expect(r.stats.syncs).toBeGreaterThan(0)
+  })
+})
+
+describe('records already on chain', () => {
+  it('a leader re-proposing committed records, even one height early, gets nil votes from every honest validator', () => {
+    let replays = 0
+    let buffered = 0
+    for (let seed = 1; seed <= 10; seed++) {
+      const r = runScenario({
+        ...base(seed, 4),
+        faulty: [{ index: 3, behaviour: 'replaying-proposer', at: 0 }],
+        submissions: Array.from({ length: 8 }, (_, i) => ({ at: 10 + i * 700, node: i % 3, count: 4 }))
+      })
+      // The simulator throws on an honest prevote for such a block, and on a record committed twice.
+      expect(r.ok, explain(r)).toBe(true)
+      replays += r.stats.replays
+      buffered += r.stats.replaysBuffered
+    }
+    expect(replays).toBeGreaterThan(0)
+    // Some of them reached honest validators still deciding the height before, who judged them after their commit.
+    expect(buffered).toBeGreaterThan(0)
+  })
+})
+
+describe('rounds drifting apart', () => {
+  it('a validator cut off while the others went through more than 50 failed rounds joins them, and commits resume', () => {
+    // 15 s without proposals: v0..v2 fail round after round while v3, cut off, stays in round 0.
+    // Then v2 crashes and the links heal: v0, v1 and v3 are a quorum only once v3 reaches their round.
+    const r = runScenario({
+      ...base(7, 4),
+      params: { timeoutProposeMs: 30, timeoutVoteMs: 30, timeoutDeltaMs: 1, rebroadcastMs: 200 },
+      network: { minDelayMs: 1, maxDelayMs: 20, drop: 0, duplicate: 0 },
+      faulty: [{ index: 2, behaviour: 'crash', at: 15_000 }],
+      partitions: [{ from: 0, to: 15_000, groups: [[0, 1, 2], [3]] }],
+      proposalLoss: [{ from: 0, to: 15_000 }],
+      submissions: [{ at: 10, node: 0, count: 5 }, { at: 10, node: 3, count: 5 }]
+    })
+    expect(r.ok, explain(r)).toBe(true)
+    expect(r.stats.maxRound).toBeGreaterThan(50)
+    expect(r.committedRecords).toBe(10)
   })
 })
 

@@ -2,12 +2,12 @@
  * What lying validators send. A faulty validator runs the ordinary machine (so it knows the
  * protocol's state) and its outgoing messages are rewritten here, signed with its real key:
  * different proposals to different peers, conflicting votes, forged signatures, invalid blocks,
- * and claims of heights it has not reached.
+ * claims of heights it has not reached, and blocks re-proposing records already on chain.
  */
 import * as cborg from 'cborg'
-import { buildBlock } from '../../consensus/block.js'
+import { buildBlock, type ChainTip } from '../../consensus/block.js'
 import { defaultEd25519 } from '../../consensus/ed25519.js'
-import { headerHash } from '../../consensus/ids.js'
+import { headerHash, idKey, recordId } from '../../consensus/ids.js'
 import { encodeMessage } from '../../consensus/messages.js'
 import { proposalSignBytes, voteSignBytes } from '../../consensus/sign-bytes.js'
 import type { Block, ConsensusMessage, LedgerRecord, Proposal, Vote } from '../../consensus/types.js'
@@ -22,6 +22,14 @@ export interface LiarContext {
   index: number
   seed: Uint8Array
   peers: number[]
+  /** Validators in the network. */
+  n: number
+  /** Records a block may hold. */
+  maxRecords: number
+  /** The blocks this liar committed, in order. */
+  chain: readonly Block[]
+  /** A block proposed by anyone, by hash. */
+  block: (hash: Uint8Array) => Block | undefined
   /** A record this liar saw committed, to re-propose it (a duplicate on chain). */
   oldRecord?: LedgerRecord
 }
@@ -54,7 +62,47 @@ export function misbehave (behaviour: Behaviour, ctx: LiarContext, message: Cons
     case 'bad-signatures': return badSignatures(ctx, message)
     case 'invalid-proposals': return invalidProposal(ctx, message)
     case 'height-liar': return lieAboutHeight(ctx, message)
+    case 'replaying-proposer': return replayCommitted(ctx, message)
   }
+}
+
+/**
+ * Its proposals also hold records already on chain. And as soon as it precommits a block while
+ * leading the next height, it proposes that next height with the block's records: peers still
+ * deciding the first height buffer that proposal and judge it right after their commit.
+ */
+function replayCommitted (ctx: LiarContext, message: ConsensusMessage): Outgoing[] {
+  if (message.type === 'proposal') {
+    const p = message.proposal
+    const last = ctx.chain[ctx.chain.length - 1]
+    const replayed = withCommitted(ctx, p.block.records, last?.records ?? [])
+    if (replayed === undefined || p.validRound !== -1) return [all(ctx, message)]
+    const block = rebuild(ctx, p.block, replayed)
+    return [all(ctx, { type: 'proposal', proposal: signProposal(ctx, { height: p.height, round: p.round, validRound: -1, block }) })]
+  }
+  const v = message.type === 'vote' ? message.vote : undefined
+  if (v === undefined || v.type !== 'precommit' || v.blockHash === null || (v.height + 1) % ctx.n !== ctx.index) return [all(ctx, message)]
+  const deciding = ctx.block(v.blockHash)
+  const replayed = deciding === undefined ? undefined : withCommitted(ctx, [], deciding.records)
+  if (deciding === undefined || replayed === undefined) return [all(ctx, message)]
+  const tip: ChainTip = { height: v.height, hash: v.blockHash, time: deciding.header.time }
+  const block = buildBlock(ctx.chainId, tip, ctx.index, deciding.header.time, replayed)
+  const early = signProposal(ctx, { height: v.height + 1, round: 0, validRound: -1, block })
+  return [all(ctx, message), all(ctx, { type: 'proposal', proposal: early })]
+}
+
+/**
+ * The first record of the liar's oldest non-empty block, then `committed`, then `records`, each
+ * once, as many as a block may hold (so the block's only fault is what is on chain); undefined
+ * if there is nothing committed to add.
+ */
+function withCommitted (ctx: LiarContext, records: readonly LedgerRecord[], committed: readonly LedgerRecord[]): LedgerRecord[] | undefined {
+  const old = ctx.chain.find(b => b.records.length > 0)?.records[0]
+  const replayed = [...(old !== undefined ? [old] : []), ...committed]
+  if (replayed.length === 0) return undefined
+  const out = new Map<string, LedgerRecord>()
+  for (const r of [...replayed, ...records]) out.set(idKey(recordId(r)), r)
+  return [...out.values()].slice(0, ctx.maxRecords)
 }
 
 function equivocateProposal (ctx: LiarContext, message: ConsensusMessage): Outgoing[] {

@@ -3,6 +3,7 @@
  * faulty and how, how the network misbehaves (delay, loss, duplication, reordering, partitions
  * that heal), and when records are submitted to which honest validator.
  */
+import type { ConsensusParams } from '../../consensus/types.js'
 import { Rng } from '../../lib/rng.js'
 
 export type Behaviour =
@@ -12,8 +13,10 @@ export type Behaviour =
   | 'bad-signatures'
   | 'invalid-proposals'
   | 'height-liar'
+  /** Proposes records already on chain: those of the block just committed (even before the others have it) and older ones. */
+  | 'replaying-proposer'
 
-export const BEHAVIOURS: readonly Behaviour[] = ['crash', 'equivocating-leader', 'double-voter', 'bad-signatures', 'invalid-proposals', 'height-liar']
+export const BEHAVIOURS: readonly Behaviour[] = ['crash', 'equivocating-leader', 'double-voter', 'bad-signatures', 'invalid-proposals', 'height-liar', 'replaying-proposer']
 
 export interface Partition { from: number, to: number, groups: number[][] }
 
@@ -23,6 +26,10 @@ export interface Scenario {
   faulty: Array<{ index: number, behaviour: Behaviour, at: number }>
   network: { minDelayMs: number, maxDelayMs: number, drop: number, duplicate: number }
   partitions: Partition[]
+  /** Windows in which proposals (the large messages) are lost on every link while votes pass: rounds fail one after another. */
+  proposalLoss?: Array<{ from: number, to: number }>
+  /** Genesis parameters that differ from SIM_PARAMS. */
+  params?: Partial<ConsensusParams>
   submissions: Array<{ at: number, node: number, count: number }>
   /** Honest validators killed and restarted from what they persisted (they must never equivocate). */
   restarts: Array<{ node: number, at: number, downMs: number }>
@@ -67,7 +74,10 @@ export function generateScenario (seed: number): Scenario {
 
 export function describeScenario (s: Scenario): string {
   const faults = s.faulty.map(f => `v${f.index}:${f.behaviour}@${f.at}`).join(',') || 'none'
-  const parts = s.partitions.map(p => `${p.groups.map(g => g.join('')).join('|')}@${p.from}-${p.to}`).join(',') || 'none'
+  const parts = [
+    ...s.partitions.map(p => `${p.groups.map(g => g.join('')).join('|')}@${p.from}-${p.to}`),
+    ...(s.proposalLoss ?? []).map(w => `no-proposals@${w.from}-${w.to}`)
+  ].join(',') || 'none'
   const restarts = s.restarts.map(r => `v${r.node}@${r.at}+${r.downMs}`).join(',') || 'none'
   return `seed=${s.seed} n=${s.n} faulty=[${faults}] restarts=[${restarts}] delay=${s.network.minDelayMs}-${s.network.maxDelayMs}ms drop=${s.network.drop} dup=${s.network.duplicate} partitions=[${parts}] records=${s.submissions.reduce((a, b) => a + b.count, 0)}`
 }

@@ -10,12 +10,13 @@ import { verifyCommit } from '../../consensus/commit.js'
 import { defaultEd25519, type Ed25519 } from '../../consensus/ed25519.js'
 import { TrustnetError } from '../../consensus/errors.js'
 import { genesisHash, headerHash, recordId, toHex } from '../../consensus/ids.js'
-import { Machine, type Action, type Evidence, type Input, type Timeout } from '../../consensus/machine.js'
+import { Machine, type Action, type Input, type Timeout } from '../../consensus/machine.js'
 import { decodeMessage, encodeMessage } from '../../consensus/messages.js'
 import { DOMAIN, taggedHash } from '../../consensus/hash.js'
-import type { Block, Commit, ConsensusMessage, Genesis, LedgerRecord } from '../../consensus/types.js'
+import type { Block, Commit, ConsensusMessage, ConsensusParams, Genesis, LedgerRecord } from '../../consensus/types.js'
 import { ValidatorSet } from '../../consensus/validator-set.js'
 import { Rng } from '../../lib/rng.js'
+import { machineDigest } from '../helpers/machine-digest.js'
 import { misbehave, type LiarContext } from './byzantine.js'
 import { EventQueue } from './event-queue.js'
 import { describeScenario, type Behaviour, type Scenario } from './scenario.js'
@@ -53,8 +54,22 @@ export interface SimResult {
   heights: number[]
   committedRecords: number
   submittedRecords: number
-  stats: { delivered: number, dropped: number, refused: number, evidence: number, syncs: number, rounds: number }
+  stats: SimStats
   trace: string[]
+}
+
+export interface SimStats {
+  delivered: number
+  dropped: number
+  refused: number
+  evidence: number
+  syncs: number
+  rounds: number
+  /** The highest round any honest node reached. */
+  maxRound: number
+  /** Proposals of liars holding records already on chain, sent; and delivered to honest nodes one height behind (buffered). */
+  replays: number
+  replaysBuffered: number
 }
 
 export class SafetyViolation extends Error {
@@ -91,17 +106,18 @@ export const SIM_PARAMS = {
   timeoutDeltaMs: 150,
   rebroadcastMs: 500,
   maxClockDriftMs: 5_000,
+  maxBlockTimeLagMs: 30_000,
   // Heights right after a commit gather records first: timers the adversarial schedules must cover too.
   minBlockIntervalMs: 50
 }
 
-export function simKeys (n: number, ed: Ed25519 = defaultEd25519): { seeds: Uint8Array[], genesis: Genesis } {
+export function simKeys (n: number, ed: Ed25519 = defaultEd25519, params: Partial<ConsensusParams> = {}): { seeds: Uint8Array[], genesis: Genesis } {
   const seeds = Array.from({ length: n }, (_, i) => taggedHash('trustnet/sim/validator', Uint8Array.of(i)))
   const genesis: Genesis = {
     chainId: 'sim-chain',
     genesisTime: 0,
     validators: seeds.map((s, i) => ({ name: `v${i}`, publicKey: ed.publicKey(s) })),
-    params: SIM_PARAMS
+    params: { ...SIM_PARAMS, ...params }
   }
   return { seeds, genesis }
 }
@@ -127,14 +143,16 @@ class Simulation {
   private readonly submitted = new Set<string>()
   private readonly records: LedgerRecord[] = []
   private readonly trace: string[] = []
-  private readonly stats = { delivered: 0, dropped: 0, refused: 0, evidence: 0, syncs: 0, rounds: 0 }
+  private readonly stats: SimStats = { delivered: 0, dropped: 0, refused: 0, evidence: 0, syncs: 0, rounds: 0, maxRound: 0, replays: 0, replaysBuffered: 0 }
+  /** Every block proposed, by hash: liars build on blocks they saw, and honest prevotes are checked against them. */
+  private readonly blocks = new Map<string, Block>()
   private readonly settleBy: number
   private now = 0
   private done = false
 
   constructor (private readonly scenario: Scenario, private readonly traceAll: boolean) {
     this.rng = new Rng(scenario.seed ^ 0x5eed)
-    const { seeds, genesis } = simKeys(scenario.n)
+    const { seeds, genesis } = simKeys(scenario.n, defaultEd25519, scenario.params)
     this.genesis = genesis
     this.checker = new ValidatorSet(genesis)
     // Broken consistently, commit checks included, so that only the agreement invariant is left to notice.
@@ -142,16 +160,17 @@ class Simulation {
     const tip = { height: 0, hash: genesisHash(genesis), time: genesis.genesisTime }
     this.nodes = seeds.map((seed, index) => {
       const fault = scenario.faulty.find(f => f.index === index)
-      const machine = new Machine({ genesis, self: { index, seed }, tip, ed: this.ed })
+      const committed = new Set<string>()
+      const machine = new Machine({ genesis, self: { index, seed }, tip, ed: this.ed, isCommitted: id => committed.has(toHex(id)) })
       if (scenario.brokenQuorum === true) Object.defineProperty(machine.validators, 'quorum', { value: machine.validators.maxFaulty + 1 })
-      return { index, seed, machine, behaviour: fault?.behaviour, faultyFrom: fault?.at ?? Infinity, alive: true, chain: [], committed: new Set<string>(), persisted: [], incarnation: 0 }
+      return { index, seed, machine, behaviour: fault?.behaviour, faultyFrom: fault?.at ?? Infinity, alive: true, chain: [], committed, persisted: [], incarnation: 0 }
     })
     let lastDisruption = 0
     for (const f of scenario.faulty) {
       if (f.behaviour === 'crash') this.queue.push(f.at, { kind: 'crash', node: f.index })
       lastDisruption = Math.max(lastDisruption, f.at)
     }
-    for (const p of scenario.partitions) lastDisruption = Math.max(lastDisruption, p.to)
+    for (const p of [...scenario.partitions, ...scenario.proposalLoss ?? []]) lastDisruption = Math.max(lastDisruption, p.to)
     for (const r of scenario.restarts) {
       this.queue.push(r.at, { kind: 'crash', node: r.node })
       this.queue.push(r.at + r.downMs, { kind: 'restart', node: r.node })
@@ -210,7 +229,7 @@ class Simulation {
     const tip = last === undefined
       ? { height: 0, hash: genesisHash(this.genesis), time: this.genesis.genesisTime }
       : { height: last.block.header.height, hash: last.hash, time: last.block.header.time }
-    node.machine = new Machine({ genesis: this.genesis, self: { index: node.index, seed: node.seed }, tip, ed: this.ed })
+    node.machine = new Machine({ genesis: this.genesis, self: { index: node.index, seed: node.seed }, tip, ed: this.ed, isCommitted: id => node.committed.has(toHex(id)) })
     node.machine.restore(node.persisted)
     node.incarnation++
     node.alive = true
@@ -233,28 +252,18 @@ class Simulation {
       this.stats.refused++
       return
     }
-    // The node's own checks against its store, before the machine sees a message: no record twice on chain.
-    if (message.type === 'records') {
-      const fresh = message.records.filter(r => !node.committed.has(toHex(recordId(r))))
-      if (fresh.length === 0) return
-      message = { type: 'records', records: fresh }
-    }
-    if (message.type === 'proposal' && message.proposal.block.records.some(r => node.committed.has(toHex(recordId(r))))) {
-      if (this.traceAll) this.log(`v${to} refuses proposal h${message.proposal.height} r${message.proposal.round} from v${from}: a record is already on its chain`)
-      this.stats.refused++
-      return
-    }
+    if (message.type === 'proposal' && message.proposal.height === node.machine.height + 1 && this.isReplay(message.proposal.block, sender)) this.stats.replaysBuffered++
     if (this.traceAll && message.type === 'proposal' && message.proposal.height === node.machine.height) {
-      const problem = blockProblem(message.proposal.block, this.genesis.chainId, node.machine.lastCommitted, this.genesis.params, this.scenario.n, this.now)
+      const problem = blockProblem(message.proposal.block, { chainId: this.genesis.chainId, tip: node.machine.lastCommitted, params: this.genesis.params, validators: this.scenario.n, now: this.now, isCommitted: id => node.committed.has(toHex(id)) })
       if (problem !== undefined) this.log(`v${to} finds proposal h${message.proposal.height} r${message.proposal.round} invalid: ${problem}`)
     }
-    const before = senderLies ? node.machine.snapshot() : undefined
+    const before = senderLies ? machineDigest(node.machine) : undefined
     try {
       this.input(node, { type: 'message', message })
     } catch (err) {
       if (!(err instanceof TrustnetError)) throw err
       if (!senderLies) throw new SafetyViolation(`v${to} refused a message from honest v${from}: ${err.code} ${err.message}`)
-      if (before !== undefined && node.machine.snapshot() !== before) throw new SafetyViolation(`v${to} changed state on refused input ${err.code}`)
+      if (before !== undefined && machineDigest(node.machine) !== before) throw new SafetyViolation(`v${to} changed state on refused input ${err.code}`)
       this.stats.refused++
     }
   }
@@ -263,6 +272,7 @@ class Simulation {
     const round = node.machine.currentRound
     const actions = node.machine.step(input, this.now)
     if (node.machine.currentRound > round) this.stats.rounds++
+    if (!this.isFaulty(node)) this.stats.maxRound = Math.max(this.stats.maxRound, node.machine.currentRound)
     if (this.traceAll) {
       for (const a of actions) {
         if (a.type === 'broadcast' && a.message.type === 'vote') {
@@ -279,7 +289,9 @@ class Simulation {
 
   private act (node: SimNode, a: Action): void {
     switch (a.type) {
-      case 'broadcast': return this.broadcast(node, a.message)
+      case 'broadcast':
+        if (!this.isFaulty(node)) this.checkHonestPrevote(node, a.message)
+        return this.broadcast(node, a.message)
       case 'persist':
         node.persisted.push(a.message)
         return
@@ -288,29 +300,73 @@ class Simulation {
       case 'sync-needed': return this.serveSync(node.index, a.from, a.height)
       case 'evidence':
         this.stats.evidence++
-        if (!this.isFaulty(this.nodes[evidenceAuthor(a.evidence)] as SimNode)) throw new SafetyViolation(`evidence against honest v${evidenceAuthor(a.evidence)}`)
+        if (!this.isFaulty(this.nodes[a.evidence.validator] as SimNode)) throw new SafetyViolation(`evidence against honest v${a.evidence.validator}`)
     }
   }
 
-  private broadcast (node: SimNode, message: Parameters<typeof encodeMessage>[0]): void {
+  /** An honest validator never prevotes a block holding a record already on its chain. */
+  private checkHonestPrevote (node: SimNode, message: ConsensusMessage): void {
+    if (message.type !== 'vote' || message.vote.type !== 'prevote' || message.vote.blockHash === null) return
+    const block = this.blocks.get(toHex(message.vote.blockHash))
+    const twice = block?.records.find(r => node.committed.has(toHex(recordId(r))))
+    if (twice !== undefined) throw new SafetyViolation(`v${node.index} prevoted block h${message.vote.height} r${message.vote.round} holding record ${toHex(recordId(twice)).slice(0, 8)}, already on its chain`)
+  }
+
+  /** Whether a liar's block holds a record that `liar` has on its chain (the liar knows it is committed). */
+  private isReplay (block: Block, liar: SimNode): boolean {
+    return this.isFaulty(liar) && block.records.some(r => liar.committed.has(toHex(recordId(r))))
+  }
+
+  private broadcast (node: SimNode, message: ConsensusMessage): void {
     const peers = this.nodes.filter(p => p.index !== node.index).map(p => p.index)
     const lying = node.behaviour !== undefined && node.behaviour !== 'crash' && this.now >= node.faultyFrom
+    if (message.type === 'proposal') this.blocks.set(toHex(headerHash(message.proposal.block.header)), message.proposal.block)
     const outgoing = lying
       ? misbehave(node.behaviour as Behaviour, this.liarContext(node, peers), message)
       : [{ to: peers, bytes: encodeMessage(message) }]
-    for (const o of outgoing) for (const to of o.to) this.send(node.index, to, o.bytes)
+    for (const o of outgoing) {
+      if (lying) this.noteLiarProposal(node, o.bytes)
+      for (const to of o.to) this.send(node.index, to, o.bytes)
+    }
+  }
+
+  /** Blocks liars make up are known by hash too; those re-proposing committed records are counted. */
+  private noteLiarProposal (liar: SimNode, bytes: Uint8Array): void {
+    let message: ConsensusMessage
+    try { message = decodeMessage(bytes) } catch { return }
+    if (message.type !== 'proposal') return
+    this.blocks.set(toHex(headerHash(message.proposal.block.header)), message.proposal.block)
+    if (this.isReplay(message.proposal.block, liar)) this.stats.replays++
   }
 
   private liarContext (node: SimNode, peers: number[]): LiarContext {
     const old = node.chain.find(c => c.block.records.length > 0)?.block.records[0]
-    return { rng: this.rng, chainId: this.genesis.chainId, index: node.index, seed: node.seed, peers, ...(old !== undefined ? { oldRecord: old } : {}) }
+    return {
+      rng: this.rng,
+      chainId: this.genesis.chainId,
+      index: node.index,
+      seed: node.seed,
+      peers,
+      n: this.scenario.n,
+      maxRecords: this.genesis.params.maxBlockRecords,
+      chain: node.chain.map(c => c.block),
+      block: hash => this.blocks.get(toHex(hash)),
+      ...(old !== undefined ? { oldRecord: old } : {})
+    }
   }
 
   private send (from: number, to: number, bytes: Uint8Array): void {
     const net = this.scenario.network
-    if (this.cut(from, to) || this.rng.chance(net.drop)) { this.stats.dropped++; return }
+    if (this.cut(from, to) || this.rng.chance(net.drop) || this.proposalLost(bytes)) { this.stats.dropped++; return }
     this.queue.push(this.now + this.rng.int(net.minDelayMs, net.maxDelayMs), { kind: 'deliver', to, from, bytes })
     if (this.rng.chance(net.duplicate)) this.queue.push(this.now + this.rng.int(net.minDelayMs, net.maxDelayMs * 2), { kind: 'deliver', to, from, bytes })
+  }
+
+  /** Within a proposal-loss window, proposals (the large messages) are lost on every link; votes pass. */
+  private proposalLost (bytes: Uint8Array): boolean {
+    const windows = this.scenario.proposalLoss ?? []
+    if (!windows.some(w => this.now >= w.from && this.now < w.to)) return false
+    try { return decodeMessage(bytes).type === 'proposal' } catch { return false }
   }
 
   private cut (a: number, b: number): boolean {
@@ -335,7 +391,10 @@ class Simulation {
     if (h !== node.chain.length + 1) throw new SafetyViolation(`v${node.index} committed height ${h} after ${node.chain.length}`)
     node.chain.push({ block, commit, hash })
     node.persisted = []
-    if (this.isFaulty(node)) return
+    if (this.isFaulty(node)) {
+      for (const r of block.records) node.committed.add(toHex(recordId(r)))
+      return
+    }
     verifyCommit(this.checker, this.genesis.chainId, commit, hash) // throws unless 2f+1 valid signatures of the real validator set
     const agreed = this.decided.get(h)
     if (agreed === undefined) this.decided.set(h, toHex(hash))
@@ -402,10 +461,6 @@ class Simulation {
       trace: this.trace
     }
   }
-}
-
-function evidenceAuthor (e: Evidence): number {
-  return e.kind === 'conflicting-votes' ? e.first.validator : e.validator
 }
 
 function simRecord (seed: number, i: number): LedgerRecord {

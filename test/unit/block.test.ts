@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { blockProblem, buildBlock, type ChainTip } from '../../consensus/block.js'
 import { encode } from '../../consensus/codec.js'
-import { genesisHash, recordId } from '../../consensus/ids.js'
+import { genesisHash, recordId, toHex } from '../../consensus/ids.js'
 import { merkleRoot } from '../../consensus/merkle.js'
 import type { Block, BlockHeader } from '../../consensus/types.js'
 import { genesisTip, makeNetwork, makeRecord, makeRecords, tipOf } from '../helpers/fixtures.js'
@@ -14,7 +14,7 @@ const now = tip.time + 10_000
 const records = makeRecords(6)
 const good = buildBlock(chainId, tip, 1, tip.time + 1000, records)
 
-const check = (block: Block, t: ChainTip = tip, at = now, validators = 4, p = params) => blockProblem(block, chainId, t, p, validators, at)
+const check = (block: Block, t: ChainTip = tip, at = now, validators = 4, p = params) => blockProblem(block, { chainId, tip: t, params: p, validators, now: at })
 const withHeader = (changes: Partial<BlockHeader>, block = good): Block => ({ ...block, header: { ...block.header, ...changes } })
 
 describe('buildBlock', () => {
@@ -83,6 +83,32 @@ describe('blockProblem names each problem', () => {
   it('time too far ahead of the local clock, and accepts exactly the allowed drift', () => {
     expect(check(withHeader({ time: now + params.maxClockDriftMs }))).toBeUndefined()
     expect(record('time ahead', check(withHeader({ time: now + params.maxClockDriftMs + 1 })))).toMatch(/future/i)
+  })
+
+  it('time too far behind the local clock for a fresh proposal, and accepts exactly the allowed lag', () => {
+    const lag = params.maxBlockTimeLagMs as number
+    const late = good.header.time + lag
+    expect(check(good, tip, late)).toBeUndefined()
+    expect(record('time behind', check(good, tip, late + 1))).toMatch(/past/i)
+    // A proposer cannot stamp the tip's time after a long idle spell: an honest one stamps its clock.
+    expect(check(buildBlock(chainId, tip, 1, tip.time, records), tip, tip.time + lag + 1)).toMatch(/past/i)
+    expect(check(buildBlock(chainId, tip, 1, tip.time + lag + 1, records), tip, tip.time + lag + 1)).toBeUndefined()
+  })
+
+  it('no lower bound on time for a re-proposed block, a block judged without a clock, or a network without the parameter', () => {
+    const late = good.header.time + (params.maxBlockTimeLagMs as number) + 1
+    expect(blockProblem(good, { chainId, tip, params, validators: 4, now: late, reproposed: true })).toBeUndefined()
+    expect(blockProblem(good, { chainId, tip, params, validators: 4, now: Number.POSITIVE_INFINITY })).toBeUndefined()
+    expect(check(good, tip, late, 4, { ...params, maxBlockTimeLagMs: undefined })).toBeUndefined()
+  })
+
+  it('a record already on chain, asked of the lookup for each record', () => {
+    const asked: string[] = []
+    const onChain = recordId(records[4] as typeof records[number])
+    const isCommitted = (id: Uint8Array): boolean => { asked.push(toHex(id)); return toHex(id) === toHex(onChain) }
+    expect(record('on chain', blockProblem(good, { chainId, tip, params, validators: 4, now, isCommitted }))).toMatch(/on chain/i)
+    expect(asked).toContain(toHex(onChain))
+    expect(blockProblem(good, { chainId, tip, params, validators: 4, now, isCommitted: () => false })).toBeUndefined()
   })
 
   it('record count not matching the records', () => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { Machine, type Action } from '../../consensus/machine.js'
-import { genesisTip, makeCommittedBlock, makeNetwork, makeRecords } from '../helpers/fixtures.js'
+import { genesisTip, nothingCommitted, makeCommittedBlock, makeNetwork, makeRecords } from '../helpers/fixtures.js'
 
 const INTERVAL = 100
 const net = makeNetwork(4, { params: { minBlockIntervalMs: INTERVAL, maxBlockRecords: 3 } })
@@ -16,7 +16,7 @@ const T = first.block.header.time + 50
 
 /** A validator that decided height 1 at time T. */
 function afterCommit (index: number): Machine {
-  const m = new Machine({ genesis: net.genesis, tip: genesisTip(net), self: { index, seed: net.seeds[index] as Uint8Array } })
+  const m = new Machine({ genesis: net.genesis, isCommitted: nothingCommitted, tip: genesisTip(net), self: { index, seed: net.seeds[index] as Uint8Array } })
   m.step({ type: 'message', message: { type: 'committed', block: first.block, commit: first.commit } }, T)
   expect(m.height).toBe(2)
   return m
@@ -68,7 +68,7 @@ describe('gathering records between blocks', () => {
   it('does not wait in a network without the parameter', () => {
     const plain = makeNetwork(4, { params: { minBlockIntervalMs: undefined } })
     const block = makeCommittedBlock(plain, makeRecords(1, 100))
-    const m = new Machine({ genesis: plain.genesis, tip: genesisTip(plain), self: { index: PROPOSER, seed: plain.seeds[PROPOSER] as Uint8Array } })
+    const m = new Machine({ genesis: plain.genesis, isCommitted: nothingCommitted, tip: genesisTip(plain), self: { index: PROPOSER, seed: plain.seeds[PROPOSER] as Uint8Array } })
     m.step({ type: 'message', message: { type: 'committed', block: block.block, commit: block.commit } }, T)
     expect(proposals(m.step({ type: 'submit', records: makeRecords(1, 0) }, T + 1))).toBe(1)
   })

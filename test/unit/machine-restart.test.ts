@@ -10,7 +10,7 @@ import { Machine, type Action } from '../../consensus/machine.js'
 import { proposalSignBytes } from '../../consensus/sign-bytes.js'
 import { defaultEd25519 } from '../../consensus/ed25519.js'
 import type { Proposal } from '../../consensus/types.js'
-import { genesisTip, makeNetwork, makeRecords, signVote } from '../helpers/fixtures.js'
+import { genesisTip, nothingCommitted, makeNetwork, makeRecords, signVote } from '../helpers/fixtures.js'
 
 const net = makeNetwork(4)
 const NOW = net.genesis.genesisTime + 10_000
@@ -25,7 +25,7 @@ function proposalBy (proposer: number, height: number, round: number): Proposal 
 describe('restarting a validator', () => {
   it('with a damaged log it signs nothing at that height, yet commits with the others', () => {
     // Validator 1 leads height 1, round 0; its log was damaged, so it must neither propose nor vote.
-    const m = new Machine({ genesis: net.genesis, self: { index: 1, seed: net.seeds[1] as Uint8Array }, tip: genesisTip(net), abstainAt: 1 })
+    const m = new Machine({ genesis: net.genesis, isCommitted: nothingCommitted, self: { index: 1, seed: net.seeds[1] as Uint8Array }, tip: genesisTip(net), abstainAt: 1 })
     const out: Action[] = []
     out.push(...m.step({ type: 'start' }, NOW))
     out.push(...m.step({ type: 'submit', records: makeRecords(2, 100) }, NOW))
@@ -58,7 +58,7 @@ describe('restarting a validator', () => {
 
   it('restored from its log it keeps its lock and never signs a different vote in a step it signed', () => {
     const seed = net.seeds[0] as Uint8Array
-    const first = new Machine({ genesis: net.genesis, self: { index: 0, seed }, tip: genesisTip(net) })
+    const first = new Machine({ genesis: net.genesis, isCommitted: nothingCommitted, self: { index: 0, seed }, tip: genesisTip(net) })
     const persisted: Action[] = []
     const p = proposalBy(1, 1, 0)
     const hash = headerHash(p.block.header)
@@ -69,7 +69,7 @@ describe('restarting a validator', () => {
     const log = persisted.flatMap(a => a.type === 'persist' ? [a.message] : [])
     expect(log.filter(m => m.type === 'vote' && m.vote.validator === 0).map(m => m.type === 'vote' ? m.vote.type : '')).toEqual(['prevote', 'precommit'])
 
-    const again = new Machine({ genesis: net.genesis, self: { index: 0, seed }, tip: genesisTip(net) })
+    const again = new Machine({ genesis: net.genesis, isCommitted: nothingCommitted, self: { index: 0, seed }, tip: genesisTip(net) })
     again.restore(log)
     expect(again.currentRound).toBe(0)
     expect(again.currentStep).toBe('precommit')
@@ -89,7 +89,7 @@ describe('restarting a validator', () => {
   it('a leader writes its block once, though it locks on it too, and restored from that log proposes the same block again', () => {
     // Validator 1 leads height 1, round 0: it proposes, prevotes, and on a polka precommits (locks) its own block.
     const seed = net.seeds[1] as Uint8Array
-    const leader = new Machine({ genesis: net.genesis, self: { index: 1, seed }, tip: genesisTip(net) })
+    const leader = new Machine({ genesis: net.genesis, isCommitted: nothingCommitted, self: { index: 1, seed }, tip: genesisTip(net) })
     const out: Action[] = []
     out.push(...leader.step({ type: 'start' }, NOW))
     out.push(...leader.step({ type: 'submit', records: makeRecords(5, 300) }, NOW + (leader.params.minBlockIntervalMs ?? 0)))
@@ -102,7 +102,7 @@ describe('restarting a validator', () => {
     expect(log.filter(m => m.type === 'proposal')).toHaveLength(1)
 
     // Restarted from that log, it sends the very same proposal again when its round comes back.
-    const again = new Machine({ genesis: net.genesis, self: { index: 1, seed }, tip: genesisTip(net) })
+    const again = new Machine({ genesis: net.genesis, isCommitted: nothingCommitted, self: { index: 1, seed }, tip: genesisTip(net) })
     again.restore(log)
     expect(again.currentStep).toBe('precommit')
     const resent = again.step({ type: 'start' }, NOW)
