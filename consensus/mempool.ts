@@ -1,8 +1,7 @@
 /**
  * Records waiting for a block, de-duplicated by record id, in arrival order, with a hard bound:
  * a batch that does not fit is refused whole (MEMPOOL_FULL) so the caller can retry elsewhere.
- * It also remembers the ids of recently committed records, so a late gossip copy of a record
- * cannot slip back in (the machine's committed-id lookup is the full guard).
+ * Records already on chain are kept out by the machine's committed-id lookup, not here.
  */
 import { rejected } from './errors.js'
 import { idKey, recordId, toHex } from './ids.js'
@@ -13,9 +12,8 @@ export interface PendingRecord { id: Uint8Array, record: LedgerRecord }
 export class Mempool {
   /** By idKey(id). */
   private readonly pending = new Map<string, PendingRecord>()
-  private readonly recent = new Set<string>()
 
-  constructor (readonly capacity: number, private readonly recentCapacity = capacity) {}
+  constructor (readonly capacity: number) {}
 
   get size (): number {
     return this.pending.size
@@ -58,18 +56,9 @@ export class Mempool {
     return out
   }
 
-  /** Forget records that are now on chain, and refuse them from now on. */
+  /** Forget records that are now on chain. */
   removeCommitted (ids: readonly Uint8Array[]): void {
-    for (const id of ids) {
-      const key = idKey(id)
-      this.pending.delete(key)
-      this.recent.add(key)
-    }
-    // Sets iterate in insertion order: drop the oldest first.
-    for (const key of this.recent) {
-      if (this.recent.size <= this.recentCapacity) break
-      this.recent.delete(key)
-    }
+    for (const id of ids) this.pending.delete(idKey(id))
   }
 
   /** Hex ids of the records waiting, in arrival order. */
@@ -83,7 +72,7 @@ export class Mempool {
     for (const record of records) {
       const id = recordId(record)
       const key = idKey(id)
-      if (this.pending.has(key) || this.recent.has(key) || out.has(key)) continue
+      if (this.pending.has(key) || out.has(key)) continue
       out.set(key, { id, record })
     }
     return out

@@ -10,6 +10,7 @@ import { merkleProofs } from '../consensus/merkle.js'
 import type { BlockProof } from '../protocol/node-api.js'
 import type { Certificate, InclusionProof, LedgerRecord } from '../consensus/types.js'
 import type { ChainStore, StoredBlock } from './store/chain-store.js'
+import { BoundedMap } from '../lib/bounded-map.js'
 
 /** As few as the chain store keeps recent blocks, for the same reason: their records stay on the heap. */
 const CACHED_BLOCKS = 4
@@ -25,7 +26,7 @@ interface CachedBlock {
 
 export class CertificateIssuer {
   /** Promises, not values: a thousand requests for one block's records must load it once. */
-  private readonly cache = new Map<number, Promise<CachedBlock | undefined>>()
+  private readonly cache = new BoundedMap<number, Promise<CachedBlock | undefined>>(CACHED_BLOCKS)
 
   constructor (private readonly store: ChainStore) {}
 
@@ -72,10 +73,6 @@ export class CertificateIssuer {
     if (entry === undefined) {
       entry = this.load(height)
       this.cache.set(height, entry)
-      for (const key of this.cache.keys()) {
-        if (this.cache.size <= CACHED_BLOCKS) break
-        this.cache.delete(key)
-      }
     }
     return await entry
   }

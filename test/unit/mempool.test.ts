@@ -74,18 +74,6 @@ describe('Mempool', () => {
     expect(pool.size).toBe(4)
   })
 
-  it('refuses committed records when they come back (late gossip), up to its memory of recent ones', () => {
-    const pool = new Mempool(100, 3)
-    const records = makeRecords(5)
-    pool.addAll(records)
-    pool.removeCommitted(records.map(recordId))
-    expect(pool.size).toBe(0)
-    // the last 3 committed are remembered and refused silently; the 2 oldest were forgotten
-    expect(pool.addAll(records)).toEqual(records.slice(0, 2))
-    pool.addWhatFits(records)
-    expect(pool.size).toBe(2)
-  })
-
   it('frees room when records are removed', () => {
     const pool = new Mempool(2)
     const records = makeRecords(4)
