@@ -6,17 +6,10 @@
  * whatever the size of the blocks.
  */
 import { z } from 'zod'
-import { BlockHeaderSchema, VoteSchema, height, round, signature, validatorIndex, type Proposal } from './types.js'
-import { LIMITS } from './limits.js'
+import { BlockHeaderSchema, ProposalSchema, VoteSchema, height, round, validatorIndex, type Proposal } from './types.js'
 
 /** A proposal without its records: what its proposer signed. */
-export const SignedProposalHeaderSchema = z.strictObject({
-  height,
-  round,
-  validRound: z.number().int().min(-1).max(LIMITS.roundCeiling),
-  header: BlockHeaderSchema,
-  signature
-})
+export const SignedProposalHeaderSchema = ProposalSchema.omit({ block: true }).extend({ header: BlockHeaderSchema })
 export type SignedProposalHeader = z.infer<typeof SignedProposalHeaderSchema>
 
 export const EvidenceSchema = z.discriminatedUnion('kind', [
