@@ -7,7 +7,7 @@
  * buffers, as in a short real outage, and flows again when the partition heals. Delay 0 and no
  * partition: bytes pass straight through.
  */
-import { createServer, connect, type Server, type Socket } from 'node:net'
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
 
 /** Who is on the other end of a connection: a validator index, or another endpoint (the service). */
@@ -132,6 +132,11 @@ export class Relays {
         server.listen(route.listen.port, route.listen.host, () => { server.off('error', reject); resolve() })
       })
     }
+  }
+
+  /** The port each route's listener took (as asked, or picked by the OS for port 0). */
+  ports (): number[] {
+    return this.servers.map(s => (s.address() as AddressInfo).port)
   }
 
   /** Set every link's policy (a new phase); connections in progress follow at once. */
