@@ -7,6 +7,7 @@ export type NetsimErrorCode =
   | 'SCENARIO_UNREADABLE'
   | 'SCENARIO_INVALID'
   | 'NOT_READY'
+  | 'PROCESS_EXITED'
 
 export class NetsimError extends Error {
   override readonly name = 'NetsimError'

@@ -1,7 +1,9 @@
 /**
  * The load driven through the service: hashes at an even pace (entries per second), one per
  * POST /v1/hashes or many per POST /v1/hashes/batch, each request waiting for its certificates.
- * An entry still pending when the service answers (202) is fetched again until certified. Every
+ * At most MAX_IN_FLIGHT requests wait at once: a send due beyond that is skipped and counted, so
+ * a stalled network meets a bounded load instead of an ever growing one. An entry still pending
+ * when the service answers (202) goes to one poller that fetches a few at a time. Every
  * certificate is checked offline against the genesis when it arrives; the driver keeps, per
  * entry, when it was sent and certified and the block that holds it, for the report and the
  * final checks.
@@ -22,20 +24,28 @@ export interface Entry {
 
 export interface LoadCounters {
   requests: number
+  /** Sends skipped because MAX_IN_FLIGHT requests were waiting. */
+  skipped: number
   failedRequests: number
   /** Certificates that did not verify offline. */
   invalid: number
 }
 
 const REQUEST_TIMEOUT_MS = 120_000
-const PENDING_POLL_MS = 500
+const MAX_IN_FLIGHT = 128
+/** How often a pending entry is asked for again, and how many such requests run at once. */
+const PENDING_POLL_MS = 1000
+const POLLERS = 4
 const TICK_MS = 20
 
 interface CertificateJson { commit: { blockHash: string }, header: { height: number } }
 
 export class LoadDriver {
   readonly entries = new Map<string, Entry>()
-  readonly counters: LoadCounters = { requests: 0, failedRequests: 0, invalid: 0 }
+  readonly counters: LoadCounters = { requests: 0, skipped: 0, failedRequests: 0, invalid: 0 }
+  /** Entries answered pending, in the order they are due to be asked for again. */
+  private readonly pendingQueue: Array<{ entry: Entry, due: number }> = []
+  private polling = false
   private readonly verifier: CertificateVerifier
   private readonly inFlight = new Set<Promise<void>>()
   private pacer: NodeJS.Timeout | undefined
@@ -54,7 +64,10 @@ export class LoadDriver {
     let sent = 0
     this.pacer = setInterval(() => {
       const due = Math.floor((this.now() - start) / 1000 * rate / batch)
-      for (; sent < due; sent++) this.track(this.send(batch))
+      for (; sent < due; sent++) {
+        if (this.inFlight.size >= MAX_IN_FLIGHT) this.counters.skipped++
+        else this.track(this.send(batch))
+      }
     }, TICK_MS)
   }
 
@@ -74,7 +87,11 @@ export class LoadDriver {
   async drain (timeoutMs: number): Promise<void> {
     this.setRate(0, 1)
     const timeout = new AbortController()
-    await Promise.race([Promise.all([...this.inFlight]), sleep(timeoutMs, undefined, { signal: timeout.signal }).catch(() => {})])
+    const timedOut = sleep(timeoutMs, undefined, { signal: timeout.signal }).then(() => true, () => true)
+    // A request that ends may hand its pending entries to a new poller: look again until none is left.
+    while (this.inFlight.size > 0) {
+      if (await Promise.race([Promise.all([...this.inFlight]).then(() => false), timedOut])) break
+    }
     timeout.abort()
   }
 
@@ -105,16 +122,34 @@ export class LoadDriver {
       this.counters.failedRequests++
       return
     }
-    await Promise.all(items.map(async item => {
+    for (const item of items) {
       const entry: Entry = { id: item.id, sentAt }
       this.entries.set(item.id, entry)
-      let certificate = item.certificate
-      while (certificate == null && !this.stopped) {
-        await sleep(PENDING_POLL_MS)
-        certificate = await this.fetchCertificate(item.id)
+      if (item.certificate != null) this.certified(entry, item.certificate)
+      else this.pendingQueue.push({ entry, due: this.now() + PENDING_POLL_MS })
+    }
+    if (this.pendingQueue.length > 0) this.track(this.poll())
+  }
+
+  /** Ask again for pending entries, a few at a time, each at most once per PENDING_POLL_MS. */
+  private async poll (): Promise<void> {
+    if (this.polling) return
+    this.polling = true
+    const worker = async (): Promise<void> => {
+      while (!this.stopped && this.pendingQueue.length > 0) {
+        const next = this.pendingQueue.shift() as { entry: Entry, due: number }
+        const wait = next.due - this.now()
+        if (wait > 0) await sleep(wait)
+        const json = await this.fetchCertificate(next.entry.id)
+        if (json != null) this.certified(next.entry, json)
+        else this.pendingQueue.push({ entry: next.entry, due: this.now() + PENDING_POLL_MS })
       }
-      if (certificate != null) this.certified(entry, certificate)
-    }))
+    }
+    try {
+      await Promise.all(Array.from({ length: POLLERS }, worker))
+    } finally {
+      this.polling = false
+    }
   }
 
   private certified (entry: Entry, json: unknown): void {

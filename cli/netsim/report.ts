@@ -17,6 +17,8 @@ export interface PhaseWindow {
   startTips: Array<Tip | undefined>
   endTips: Array<Tip | undefined>
   requestsFailed: number
+  /** Sends skipped because too many requests were waiting (see load.ts). */
+  sendsSkipped: number
 }
 
 export interface PhaseReport {
@@ -34,6 +36,7 @@ export interface PhaseReport {
   p50Ms: number | null
   p99Ms: number | null
   failedRequests: number
+  skippedSends: number
   heights: Array<number | null>
   agree: boolean
   lost: number
@@ -74,6 +77,7 @@ export function phaseReport (w: PhaseWindow, entries: Iterable<Entry>, agree: bo
     p50Ms: round(percentile(latencies, 50)),
     p99Ms: round(percentile(latencies, 99)),
     failedRequests: w.requestsFailed,
+    skippedSends: w.sendsSkipped,
     heights: w.endTips.map(t => t?.height ?? null),
     agree,
     lost
@@ -93,6 +97,7 @@ const COLUMNS: Array<[string, (r: PhaseReport) => string]> = [
   ['p50 ms', r => r.p50Ms === null ? '-' : String(r.p50Ms)],
   ['p99 ms', r => r.p99Ms === null ? '-' : String(r.p99Ms)],
   ['failed', r => String(r.failedRequests)],
+  ['skipped', r => String(r.skippedSends)],
   ['heights', r => r.heights.map(h => h ?? '?').join(',')],
   ['agree', r => r.agree ? 'yes' : 'NO'],
   ['lost', r => String(r.lost)]

@@ -50,6 +50,8 @@ export interface NetsimSummary {
 export interface NetsimResult { phases: PhaseReport[], summary: NetsimSummary, dir: string }
 
 const DRAIN_MS = 60_000
+/** Request logs at info would cost the shared CPU and fill the disk under load; warnings and errors still show. */
+const CHILD_ENV = { TRUSTNET_LOG: process.env.TRUSTNET_LOG ?? 'warn' }
 const CHILD_STOP_MS = 5_000
 
 /** The relays' rule for a phase: the service's links are never impaired; validators' follow the phase. */
@@ -123,11 +125,12 @@ export async function runNetsim (options: NetsimOptions): Promise<NetsimResult> 
     await mkdir(join(dir, 'logs'))
     log(`starting ${n} validators and the service in ${dir}`)
     const started = await Promise.all(Array.from({ length: n }, async (_, i) =>
-      await spawnChild(['node', '--home', nodeHome(dir, i)], join(dir, 'logs', `node-${i}.log`), {}, ['ip', 'netns', 'exec', validatorNs(i)])))
+      await spawnChild(['node', '--home', nodeHome(dir, i)], join(dir, 'logs', `node-${i}.log`), CHILD_ENV, ['ip', 'netns', 'exec', validatorNs(i)])))
     children.push(...started.map(s => s.child))
-    const service = await spawnChild(['service', '--config', serviceConfigPath(dir)], join(dir, 'logs', 'service.log'), {}, ['ip', 'netns', 'exec', SERVICE_NS])
+    const service = await spawnChild(['service', '--config', serviceConfigPath(dir)], join(dir, 'logs', 'service.log'), CHILD_ENV, ['ip', 'netns', 'exec', SERVICE_NS])
     children.push(service.child)
     const serviceUrl = service.ready.url as string
+    const exited = watchExits(children, [...Array.from({ length: n }, (_, i) => `validator ${i}`), 'the service'], join(dir, 'logs'))
     const apiKey = (JSON.parse(await readFile(serviceConfigPath(dir), 'utf8')) as { apiKeys: Array<{ key: string }> }).apiKeys[0]?.key as string
     load = new LoadDriver(serviceUrl, apiKey, await readGenesis(genesisPath(dir)))
 
@@ -141,20 +144,24 @@ export async function runNetsim (options: NetsimOptions): Promise<NetsimResult> 
       await setPhase(caps, relays, ports.http, n, phase)
       const rate = phase.load ?? scenario.load
       const failedBefore = load.counters.failedRequests
+      const skippedBefore = load.counters.skipped
       const startTips = await tips(nodeUrls)
       const startedAt = performance.now()
       load.setRate(rate.rate, rate.batch)
       log(`phase ${phase.name}: ${phase.seconds} s`)
       await sleep(phase.seconds * 1000)
       const endedAt = performance.now()
+      exited.check()
       const requestsFailed = load.counters.failedRequests - failedBefore
-      windows.push({ phase, rate: rate.rate, startedAt, endedAt, startTips, endTips: await tips(nodeUrls), requestsFailed })
+      const sendsSkipped = load.counters.skipped - skippedBefore
+      windows.push({ phase, rate: rate.rate, startedAt, endedAt, startTips, endTips: await tips(nodeUrls), requestsFailed, sendsSkipped })
     }
     const phasesEnded = performance.now()
     await setPhase(caps, relays, ports.http, n, undefined)
     log('phases done; draining the load with every impairment lifted')
     await load.drain(DRAIN_MS)
     load.stop()
+    exited.check()
 
     const finalTips = await waitFor('all validators at one height', async () => {
       const t = await tips(nodeUrls)
@@ -184,6 +191,13 @@ export async function runNetsim (options: NetsimOptions): Promise<NetsimResult> 
   } finally {
     await tearDown()
   }
+}
+
+/** A process of the network that exits during the run ends it: what follows would measure nothing. */
+function watchExits (children: ChildProcess[], names: string[], logs: string): { check: () => void } {
+  let gone: string | undefined
+  children.forEach((c, i) => c.once('exit', (code, signal) => { gone ??= `${names[i] ?? 'a process'} exited (${code ?? signal}); see ${logs}` }))
+  return { check: () => { if (gone !== undefined) throw new NetsimError('PROCESS_EXITED', gone) } }
 }
 
 async function withTimeout (work: Promise<void>, ms: number, what: string): Promise<void> {

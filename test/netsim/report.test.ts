@@ -20,11 +20,11 @@ describe('netsim report', () => {
       { id: 'e', sentAt: 1000 }
     ]
     const r = phaseReport({
-      phase: phase!, rate: 20, startedAt: 1000, endedAt: 11_000, requestsFailed: 1,
+      phase: phase!, rate: 20, startedAt: 1000, endedAt: 11_000, requestsFailed: 1, sendsSkipped: 3,
       startTips: [{ height: 5, hash: 'x' }, { height: 4, hash: 'y' }],
       endTips: [{ height: 9, hash: 'z' }, undefined]
     }, entries, true, 0)
-    expect(r).toMatchObject({ phase: 'cut', partition: '0,1|2,3', delayMs: 5, certified: 2, certifiedPerSec: 0.2, commits: 4, commitsPerSec: 0.4, p50Ms: 200, p99Ms: 400, heights: [9, null], failedRequests: 1 })
+    expect(r).toMatchObject({ phase: 'cut', partition: '0,1|2,3', delayMs: 5, certified: 2, certifiedPerSec: 0.2, commits: 4, commitsPerSec: 0.4, p50Ms: 200, p99Ms: 400, heights: [9, null], failedRequests: 1, skippedSends: 3 })
     const table = reportTable([r])
     expect(table.split('\n')[1]).toMatch(/^cut\s+10\s+0,1\|2,3/)
   })
