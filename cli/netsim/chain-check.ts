@@ -24,12 +24,6 @@ export async function tips (urls: string[]): Promise<Array<Tip | undefined>> {
   return await Promise.all(urls.map(tipOf))
 }
 
-/** Peers a validator is connected to (validators and the service). */
-export async function peerCount (url: string): Promise<number> {
-  const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(5000) })
-  return (await res.json() as { peers: string[] }).peers.length
-}
-
 async function blockHash (url: string, height: number): Promise<string> {
   for (let attempt = 0; ; attempt++) {
     try {
