@@ -32,15 +32,19 @@ const READY_TIMEOUT_MS = 60_000
  */
 const HEAP_MIB = { node: 256, service: 512 } as const
 
-/** Start a trustnet child process and resolve with its ready line. */
-export async function spawnChild (args: string[], logFile: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess, ready: ReadyLine }> {
+/**
+ * Start a trustnet child process and resolve with its ready line. `prefix` runs it through
+ * another command that execs it in place (e.g. `ip netns exec NS`), so the child is still the node.
+ */
+export async function spawnChild (args: string[], logFile: string, env: Record<string, string> = {}, prefix: string[] = []): Promise<{ child: ChildProcess, ready: ReadyLine }> {
   // TRUSTNET_EXEC_ARGV passes Node flags NODE_OPTIONS refuses (e.g. --cpu-prof) to every child.
   const execArgv = (env.TRUSTNET_EXEC_ARGV ?? process.env.TRUSTNET_EXEC_ARGV ?? '').split(' ').filter(a => a !== '')
   const role = args[0] === 'service' ? 'service' : 'node'
   if (!execArgv.some(a => a.startsWith('--max-old-space-size'))) execArgv.unshift(`--max-old-space-size=${HEAP_MIB[role]}`)
   // The child writes its logs straight into the file: piped through a busy parent, a full pipe would block the child's writes.
   const log = openSync(logFile, 'a')
-  const child = spawn(process.execPath, [...execArgv, CLI_PATH, ...args], { stdio: ['ignore', 'pipe', log], env: { ...process.env, ...env } })
+  const [command, ...before] = [...prefix, process.execPath]
+  const child = spawn(command as string, [...before, ...execArgv, CLI_PATH, ...args], { stdio: ['ignore', 'pipe', log], env: { ...process.env, ...env } })
   closeSync(log)
   const ready = await new Promise<ReadyLine>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${args.join(' ')} not ready after ${READY_TIMEOUT_MS} ms; see ${logFile}`)), READY_TIMEOUT_MS)

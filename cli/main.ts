@@ -9,13 +9,14 @@ import { Command } from 'commander'
 import { registerCluster } from './commands/cluster.js'
 import { registerCompose } from './commands/compose.js'
 import { registerInit } from './commands/init.js'
+import { registerNetsim } from './commands/netsim.js'
 import { registerNode } from './commands/node.js'
 import { registerService } from './commands/service.js'
 import { registerVerifyCertificate } from './commands/verify-certificate.js'
 
 const program = new Command()
 program.name('trustnet').description('Anchor data hashes in a ledger kept by independent validators; certificates anyone can check offline.')
-for (const register of [registerInit, registerNode, registerService, registerCluster, registerCompose, registerVerifyCertificate]) register(program)
+for (const register of [registerInit, registerNode, registerService, registerCluster, registerCompose, registerNetsim, registerVerifyCertificate]) register(program)
 
 program.parseAsync().catch((err: unknown) => {
   const e = err as Error & { code?: string }
