@@ -53,6 +53,8 @@ const DRAIN_MS = 60_000
 /** Request logs at info would cost the shared CPU and fill the disk under load; warnings and errors still show. */
 const CHILD_ENV = { TRUSTNET_LOG: process.env.TRUSTNET_LOG ?? 'warn' }
 const CHILD_STOP_MS = 5_000
+/** 128 + SIGINT, as shells report a command interrupted by Ctrl-C: the run did not finish. */
+const INTERRUPTED_EXIT_CODE = 130
 
 /** The relays' rule for a phase: the service's links are never impaired; validators' follow the phase. */
 function policyFor (caps: Capabilities, phase: Phase | undefined): PolicyOf {
@@ -106,7 +108,7 @@ export async function runNetsim (options: NetsimOptions): Promise<NetsimResult> 
     })()
     await teardown
   }
-  stopOnSignal(tearDown, 'netsim: interrupted; removing the namespaces, links, processes and files it made...')
+  stopOnSignal(tearDown, 'netsim: interrupted; removing the namespaces, links, processes and files it made...', INTERRUPTED_EXIT_CODE)
 
   const began = performance.now()
   const cpuBefore = process.cpuUsage()
