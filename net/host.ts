@@ -96,7 +96,6 @@ export async function createHost (init: HostInit): Promise<Host> {
   // Parsed before the node exists, so a bad address cannot leak a started node.
   const peers = (init.peers ?? []).map(a => multiaddr(a))
   const privateKey = await generateKeyPairFromSeed('Ed25519', init.privateKeySeed)
-  const closedMesh = init.allowedPeers != null
   const blocked = new Set<string>()
 
   const logger = libp2pLogger()
@@ -113,7 +112,7 @@ export async function createHost (init: HostInit): Promise<Host> {
     services: {
       identify: identify(),
       ping: ping(),
-      pubsub: gossipsub(gossipOptions(init.scoredTopics ?? [], closedMesh))
+      pubsub: gossipsub(gossipOptions(init.scoredTopics ?? []))
     }
   })
 
@@ -142,7 +141,7 @@ export async function createHost (init: HostInit): Promise<Host> {
   }
 }
 
-function gossipOptions (scoredTopics: string[], closedMesh: boolean): Partial<GossipsubOpts> {
+function gossipOptions (scoredTopics: string[]): Partial<GossipsubOpts> {
   const topics: Record<string, TopicScoreParams> = {}
   for (const topic of scoredTopics) topics[topic] = topicScoreParams()
   return {
@@ -169,8 +168,11 @@ function gossipOptions (scoredTopics: string[], closedMesh: boolean): Partial<Go
     Dscore: 0,
     scoreParams: {
       topics,
-      // Identities are gated in a closed mesh; many validators may share one IP (one machine).
-      ...(closedMesh ? { IPColocationFactorWeight: 0 } : {})
+      // Messages count by the validator signatures they carry, not by where they come from, and
+      // many validators may share one IP (one machine). Gossipsub keeps a disconnected peer's IP
+      // counted for an hour: a few clients that came and went put validators on 127.0.0.1 over
+      // its colocation threshold, and their gossip was graylisted until consensus stalled.
+      IPColocationFactorWeight: 0
     }
   }
 }
