@@ -78,7 +78,6 @@ export function merge (results: PhaseResult[]): PhaseResult {
     lateSends: a.lateSends + r.lateSends,
     certificates: a.certificates.concat(r.certificates),
     ids: a.ids.concat(r.ids),
-    certified: a.certified.concat(r.certified),
-    notFound: a.notFound || r.notFound
+    certified: a.certified.concat(r.certified)
   }), first)
 }

@@ -67,10 +67,8 @@ export interface PhaseResult {
   ids: string[]
   /** soak: certificate JSON of each id in `ids`, same order. */
   certified: unknown[]
-  /** The endpoint answered 404 (e.g. no batch endpoint on this service). */
-  notFound: boolean
 }
 
 export function emptyResult (kind: Phase['kind']): PhaseResult {
-  return { kind, inWindow: 0, ok: 0, requests: 0, pending: 0, failures: 0, latenciesMs: [], dropped: 0, lateSends: 0, certificates: [], ids: [], certified: [], notFound: false }
+  return { kind, inWindow: 0, ok: 0, requests: 0, pending: 0, failures: 0, latenciesMs: [], dropped: 0, lateSends: 0, certificates: [], ids: [], certified: [] }
 }

@@ -18,7 +18,7 @@ export function log (message: string): void {
 
 export class Report {
   readonly figures: Figure[] = []
-  /** Lines for the table about things not measured (e.g. an endpoint that is not there). */
+  /** Lines for the table about what the figures do not say (e.g. a soak violation). */
   readonly notes: string[] = []
 
   emit (figure: Figure): void {

@@ -109,7 +109,6 @@ export async function createHost (init: HostInit): Promise<Host | GossipHost> {
   // Parsed before the node exists, so a bad address cannot leak a started node.
   const peers = (init.peers ?? []).map(a => multiaddr(a))
   const privateKey = await generateKeyPairFromSeed('Ed25519', init.privateKeySeed)
-  const closedMesh = init.allowedPeers != null
   const blocked = new Set<string>()
 
   const logger = libp2pLogger()
@@ -124,7 +123,7 @@ export async function createHost (init: HostInit): Promise<Host | GossipHost> {
     connectionMonitor: { abortConnectionOnPingFailure: false },
     connectionGater: gater(init.allowedPeers, blocked),
     services: init.gossip === true
-      ? { identify: identify(), ping: ping(), pubsub: gossipsub(gossipOptions(init.scoredTopics ?? [], closedMesh)) }
+      ? { identify: identify(), ping: ping(), pubsub: gossipsub(gossipOptions(init.scoredTopics ?? [])) }
       : {}
   })
 
@@ -154,7 +153,7 @@ export async function createHost (init: HostInit): Promise<Host | GossipHost> {
   return pubsub === undefined ? host : { ...host, node: node as Libp2pNode, pubsub }
 }
 
-function gossipOptions (scoredTopics: string[], closedMesh: boolean): Partial<GossipsubOpts> {
+function gossipOptions (scoredTopics: string[]): Partial<GossipsubOpts> {
   const topics: Record<string, TopicScoreParams> = {}
   for (const topic of scoredTopics) topics[topic] = topicScoreParams()
   return {
@@ -181,8 +180,11 @@ function gossipOptions (scoredTopics: string[], closedMesh: boolean): Partial<Go
     Dscore: 0,
     scoreParams: {
       topics,
-      // Identities are gated in a closed mesh; many validators may share one IP (one machine).
-      ...(closedMesh ? { IPColocationFactorWeight: 0 } : {})
+      // Messages count by the validator signatures they carry, not by where they come from, and
+      // many validators may share one IP (one machine). Gossipsub keeps a disconnected peer's IP
+      // counted for an hour: a few clients that came and went put validators on 127.0.0.1 over
+      // its colocation threshold, and their gossip was graylisted until consensus stalled.
+      IPColocationFactorWeight: 0
     }
   }
 }

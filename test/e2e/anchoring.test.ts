@@ -3,7 +3,8 @@
  * loopback. 100 items stored over HTTP get certificates signed by at least 3 distinct validators
  * that verify offline with the genesis alone; an item changed behind the service's back is
  * reported tampered and the others intact; a certificate with one changed byte is refused; bad
- * requests get their status and change nothing.
+ * requests get their status and change nothing. The cluster is shared; each test stores its own
+ * items and asserts only on them, so any one of them runs alone.
  */
 import { execFile } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
@@ -28,7 +29,6 @@ interface Stored { id: string, hash: string, size: number, certificate: unknown 
 
 describe('anchoring through real processes', () => {
   let cluster: ProcessCluster
-  const stored: Stored[] = []
 
   const api = async (path: string, init: RequestInit & { key?: string | null } = {}): Promise<Response> => {
     const headers = new Headers(init.headers)
@@ -49,17 +49,37 @@ describe('anchoring through real processes', () => {
 
   afterAll(async () => { await cluster?.destroy() })
 
-  it('stores 100 items, each certified by a quorum and checkable offline', async () => {
-    const bodies = Array.from({ length: ITEMS }, (_, i) => new TextEncoder().encode(`document ${i}: ${'x'.repeat(i * 10)}`))
-    // 20 clients at a time, as a busy service would see them.
-    for (let i = 0; i < ITEMS; i += 20) {
+  /** `count` items of the calling test (`label` keeps their bytes its own), stored and certified, 20 requests at a time as a busy service would see them. */
+  const storeItems = async (label: string, count: number): Promise<Stored[]> => {
+    const bodies = Array.from({ length: count }, (_, i) => new TextEncoder().encode(`${label} document ${i}: ${'x'.repeat(i * 10)}`))
+    const stored: Stored[] = []
+    for (let i = 0; i < count; i += 20) {
       const batch = await Promise.all(bodies.slice(i, i + 20).map(async (body, k) => {
-        const res = await api(`/v1/data?name=doc-${i + k}.txt`, { method: 'POST', body, headers: { 'content-type': 'text/plain' } })
+        const res = await api(`/v1/data?name=${label}-${i + k}.txt`, { method: 'POST', body, headers: { 'content-type': 'text/plain' } })
         expect(res.status).toBe(201)
         return await res.json() as Stored
       }))
       stored.push(...batch)
     }
+    return stored
+  }
+
+  /** Items in the service's store, read with the service stopped (it holds the store's lock); started again after. */
+  const itemsInStore = async (): Promise<number> => {
+    await cluster.stopService()
+    const db = new Level<Uint8Array, Uint8Array>(join(cluster.serviceDataDir, 'store'), { keyEncoding: 'view', valueEncoding: 'view' })
+    let items = 0
+    try {
+      for await (const _ of db.keys({ gte: Uint8Array.of(ITEM_PREFIX), lt: Uint8Array.of(ITEM_PREFIX + 1) })) items++
+    } finally {
+      await db.close()
+      await cluster.startService()
+    }
+    return items
+  }
+
+  it('stores 100 items, each certified by a quorum and checkable offline', async () => {
+    const stored = await storeItems('quorum', ITEMS)
     expect(new Set(stored.map(s => s.id)).size).toBe(ITEMS)
     for (const item of stored) {
       const cert = certificateFromJson(item.certificate)
@@ -71,10 +91,11 @@ describe('anchoring through real processes', () => {
   }, 180_000)
 
   it('reports an item changed behind the service\'s back as tampered, the others intact', async () => {
-    const victim = stored[37] as Stored
+    const stored = await storeItems('tamper', 20)
+    const victim = stored[7] as Stored
     await cluster.stopService()
     const db = new Level<Uint8Array, Uint8Array>(join(cluster.serviceDataDir, 'store'), { keyEncoding: 'view', valueEncoding: 'view' })
-    await db.put(dataKey(fromHex(victim.id)), new TextEncoder().encode('document 37: quietly rewritten'))
+    await db.put(dataKey(fromHex(victim.id)), new TextEncoder().encode('tamper document 7: quietly rewritten'))
     await db.close()
     await cluster.startService()
 
@@ -93,7 +114,7 @@ describe('anchoring through real processes', () => {
   }, 120_000)
 
   it('refuses a certificate with one changed byte, online and offline', async () => {
-    const good = stored[5]?.certificate as Record<string, unknown>
+    const good = (await storeItems('one-byte', 1))[0]?.certificate as Record<string, unknown>
     const text = JSON.stringify(good)
     // Change one hex digit of the record's data hash.
     const at = text.indexOf('"dataHash":"') + '"dataHash":"'.length
@@ -117,7 +138,9 @@ describe('anchoring through real processes', () => {
   }, 60_000)
 
   it('answers bad requests with their status and changes nothing', async () => {
-    const id = (stored[0] as Stored).id
+    const item = (await storeItems('bad-requests', 1))[0] as Stored
+    const id = item.id
+    const before = await itemsInStore()
     const json = { 'content-type': 'application/json' }
     const cases: Array<[string, Promise<Response>, number]> = [
       ['malformed JSON', api('/v1/hashes', { method: 'POST', body: '{"hash": ', headers: json }), 400],
@@ -139,13 +162,8 @@ describe('anchoring through real processes', () => {
     // Nothing changed: the item is still there, still the same...
     const res = await api(`/v1/data/${id}/certificate`)
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual((stored[0] as Stored).certificate)
-    // ...and the service holds exactly the items stored above, no more.
-    await cluster.stopService()
-    const db = new Level<Uint8Array, Uint8Array>(join(cluster.serviceDataDir, 'store'), { keyEncoding: 'view', valueEncoding: 'view' })
-    let items = 0
-    for await (const _ of db.keys({ gte: Uint8Array.of(ITEM_PREFIX), lt: Uint8Array.of(ITEM_PREFIX + 1) })) items++
-    await db.close()
-    expect(items).toBe(ITEMS)
-  }, 60_000)
+    expect(await res.json()).toEqual(item.certificate)
+    // ...and the service holds as many items as before the bad requests, no more.
+    expect(await itemsInStore()).toBe(before)
+  }, 90_000)
 })

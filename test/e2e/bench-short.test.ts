@@ -35,10 +35,7 @@ describe('bench --short', () => {
     const run = await runBench(['--short'], 140_000)
     expect(run.code, tail(run.stderr)).toBe(0)
     const { figures } = run
-    // The batch figure is required wherever the service has the batch endpoint.
-    const batchMissing = figures.some(f => f.metric === 'batch_available' && f.value === 0)
     for (const metric of REQUIRED) {
-      if (metric.endsWith('_batch') && batchMissing) continue
       const found = figures.filter(f => f.metric === metric)
       expect(found.length, `${metric} is printed`).toBeGreaterThan(0)
       for (const f of found) {

@@ -179,11 +179,19 @@ describe('faults with real processes', () => {
     await waitFor('some accepted items', async () => (await heightOf(c, 0)) >= 3 ? true : undefined)
 
     await cut([[0, 1], [2, 3]])
-    // Whatever was in flight settles; from then on neither side may commit.
-    await new Promise(resolve => setTimeout(resolve, 1500))
-    const frozen = await Promise.all([0, 1, 2, 3].map(async i => await heightOf(c, i)))
-    await new Promise(resolve => setTimeout(resolve, 5000))
-    expect(await Promise.all([0, 1, 2, 3].map(async i => await heightOf(c, i)))).toEqual(frozen)
+    // Whatever was in flight settles: every validator is past the propose step of its height,
+    // waiting for votes only the other side could give. From then on neither side may commit.
+    const frozen = await waitFor('every validator waiting for votes across the cut', async () => {
+      const statuses = await Promise.all([0, 1, 2, 3].map(async i => await nodeStatus(c.nodeUrls[i] as string)))
+      return statuses.every(s => s.step === 'prevote' || s.step === 'precommit') ? statuses.map(s => s.height) : undefined
+    }, 30_000)
+    // Records reach both sides (each mempool holds some), and a request sent now waits the
+    // service's whole certificate wait (20 s) and comes back pending: no commit anywhere meanwhile.
+    const pending = await fetch(`${c.serviceUrl}/v1/data?name=during-partition`, { method: 'POST', body: 'sent across a 2|2 cut', headers: { authorization: `Bearer ${c.apiKey}`, 'content-type': 'text/plain' } })
+    expect(pending.status).toBe(202)
+    const after = await Promise.all([0, 1, 2, 3].map(async i => await nodeStatus(c.nodeUrls[i] as string)))
+    expect(after.every(s => s.mempool > 0)).toBe(true)
+    expect(after.map(s => s.height)).toEqual(frozen)
 
     await cut([[0, 1, 2, 3]])
     const healedAt = Date.now()

@@ -54,7 +54,7 @@ export function startLoad (serviceUrl: () => string, apiKey: string, options: { 
   }
 }
 
-export interface NodeStatus { height: number, lastBlockHash: string, round: number, peers: string[] }
+export interface NodeStatus { height: number, lastBlockHash: string, round: number, step: string, mempool: number, peers: string[] }
 
 export async function nodeStatus (url: string): Promise<NodeStatus> {
   const res = await fetch(`${url}/status`, { signal: AbortSignal.timeout(5000) })
