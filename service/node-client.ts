@@ -130,6 +130,12 @@ export class NodeClient implements Startable {
 
   get peerId (): string | undefined { return this.host?.peerId }
 
+  /** Addresses of the configured nodes this client holds a connection to now (refused or lost ones are redialled). */
+  connectedNodes (): string[] {
+    const peers = new Set(this.host?.connectedPeers() ?? [])
+    return this.endpoints.filter(e => peers.has(e.peerId)).map(e => e.addr)
+  }
+
   async start (): Promise<void> {
     this.controller = new AbortController()
     // Every request in flight links its own signal to this one.

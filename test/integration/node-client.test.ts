@@ -76,11 +76,14 @@ describe('NodeClient against validators on libp2p', () => {
   const allNodes = (): string[] => [0, 1, 2, 3].map(addr)
 
   /** A started client of `addrs`; `bad` collects (node, protocol) of every answer it found unusable. */
-  async function client (addrs: string[], init: Partial<NodeClientInit> = {}): Promise<{ nc: NodeClient, bad: Array<[string, string]> }> {
+  async function client (addrs: string[], init: Partial<NodeClientInit> = {}, reachable = addrs.length): Promise<{ nc: NodeClient, bad: Array<[string, string]> }> {
     const bad: Array<[string, string]> = []
     const nc = new NodeClient({ genesis, nodes: addrs, seed: random32(), onBadAnswer: (node, protocol) => { bad.push([node, protocol]) }, ...init })
     clients.push(nc)
     await nc.start()
+    // Validators take at most 5 new connections a second from one address (libp2p's inbound
+    // threshold) and tests start clients faster than that: a refused dial is retried, so wait.
+    await waitFor('the client connected to every reachable node it was given', () => nc.connectedNodes().length === reachable, 20_000)
     return { nc, bad }
   }
 
@@ -306,7 +309,7 @@ describe('NodeClient against validators on libp2p', () => {
     it('fewer than a quorum reachable: QUORUM_UNAVAILABLE for verify, the others still answer submit and certificates', async () => {
       const { records } = await anchored(1)
       const record = records[0] as LedgerRecord
-      const { nc } = await client([addr(0), addr(1), nowhere(2), nowhere(3)])
+      const { nc } = await client([addr(0), addr(1), nowhere(2), nowhere(3)], {}, 2)
       expect(await failure(nc.verify(recordId(record), record.dataHash))).toEqual({
         name: 'QuorumUnavailableError', code: 'QUORUM_UNAVAILABLE', details: { attested: 2, quorum: QUORUM }
       })
@@ -316,7 +319,7 @@ describe('NodeClient against validators on libp2p', () => {
     })
 
     it('no validator reachable: NODES_UNAVAILABLE for submit and certificates, QUORUM_UNAVAILABLE for verify', async () => {
-      const { nc } = await client([nowhere(0), nowhere(1), nowhere(2), nowhere(3)])
+      const { nc } = await client([nowhere(0), nowhere(1), nowhere(2), nowhere(3)], {}, 0)
       expect(await failure(nc.submit(ownRecords(1)))).toMatchObject({ name: 'NodesUnavailableError', code: 'NODES_UNAVAILABLE' })
       expect((await failure(nc.certificates([random32()], { waitMs: 0 }))).code).toBe('NODES_UNAVAILABLE')
       expect(await failure(nc.verify(random32(), random32()))).toMatchObject({ code: 'QUORUM_UNAVAILABLE', details: { attested: 0, quorum: QUORUM } })
