@@ -81,8 +81,8 @@ export default tseslint.config(
     }
   },
   {
-    // What users import runs in browsers too: no Node built-ins.
-    files: ['client/**/*.ts', 'explorer/**/*.ts'],
+    // What users import runs in browsers too, and so do the lib/ files the pure rooms use: no Node built-ins.
+    files: ['client/**/*.ts', 'explorer/**/*.ts', ...PURE_LIB],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'level', 'libp2p', '@libp2p/*', 'fastify', 'pino'], message: 'client/ runs in browsers: no Node built-ins, disk or sockets.' }] }]
     }
