@@ -1,42 +1,51 @@
 /**
- * Building a block from pending records and checking a proposed one against the chain it
- * extends: height, previous hash, time, proposer, record count, Merkle root, no record twice in
- * the block nor one already on chain. Returns a reason instead of throwing: an invalid block is
- * voted nil, not an error of the sender's message.
+ * Building a block from pending submissions and checking a proposed one against the chain it
+ * extends: height, previous hash, time, proposer, entry count, Merkle root, every submission
+ * signed by a registered service, no entry twice in the block nor one already on chain. Returns
+ * a reason instead of throwing: an invalid block is voted nil, not an error of the sender's message.
  */
 import { equalBytes } from './codec.js'
-import { idKey, recordId } from './ids.js'
+import { entryAt, entryCount, leavesOf } from './entries.js'
+import { TrustnetError } from './errors.js'
+import { idKey } from './ids.js'
 import { merkleRoot } from './merkle.js'
-import type { Block, BlockHeader, ConsensusParams, LedgerRecord } from './types.js'
+import type { Block, BlockHeader, ConsensusParams, Submission } from './types.js'
 
 /** What a block must extend: the last committed header's hash and time (the genesis at height 0). */
 export interface ChainTip { height: number, hash: Uint8Array, time: number }
 
-// A block's records are never changed once it is built, so the root over them is computed once
-// per records array: a proposal's assembly and its block check share it.
-const roots = new WeakMap<readonly LedgerRecord[], Uint8Array>()
+// A block's submissions are never changed once it is built, so the root over them is computed
+// once per array: a proposal's assembly and its block check share it.
+const roots = new WeakMap<readonly Submission[], Uint8Array>()
 
-/** The Merkle root over the ids of `records`, in order; `ids` if the caller has them at hand. */
-export function recordsRoot (records: readonly LedgerRecord[], ids?: readonly Uint8Array[]): Uint8Array {
-  let root = roots.get(records)
+/** The Merkle root over the leaves (service index, entry) of `submissions`, in order. */
+export function entriesRoot (submissions: readonly Submission[]): Uint8Array {
+  let root = roots.get(submissions)
   if (root === undefined) {
-    root = merkleRoot(ids ?? records.map(recordId))
-    roots.set(records, root)
+    root = merkleRoot(leavesOf(submissions))
+    roots.set(submissions, root)
   }
   return root
 }
 
-export function buildBlock (chainId: string, tip: ChainTip, proposer: number, time: number, records: LedgerRecord[], ids?: Uint8Array[]): Block {
+/** Entries in a run of submissions. */
+export function totalEntries (submissions: readonly Pick<Submission, 'entries'>[]): number {
+  let n = 0
+  for (const s of submissions) n += entryCount(s)
+  return n
+}
+
+export function buildBlock (chainId: string, tip: ChainTip, proposer: number, time: number, submissions: Submission[]): Block {
   const header: BlockHeader = {
     chainId,
     height: tip.height + 1,
     prevHash: tip.hash,
     time: Math.max(time, tip.time),
     proposer,
-    recordsRoot: recordsRoot(records, ids),
-    recordCount: records.length
+    entriesRoot: entriesRoot(submissions),
+    entryCount: totalEntries(submissions)
   }
-  return { header, records }
+  return { header, submissions }
 }
 
 /** What a block is judged against. */
@@ -54,8 +63,13 @@ export interface BlockContext {
   now: number
   /** A block re-proposed from an earlier round keeps the time it was built with: no lower bound. */
   reproposed?: boolean
-  /** Whether a record id is already on chain; omitted, only the block itself is looked at. */
-  isCommitted?: (id: Uint8Array) => boolean
+  /** Whether an entry is already on chain; omitted, only the block itself is looked at. */
+  isCommitted?: (entry: Uint8Array) => boolean
+  /**
+   * Throws (UNKNOWN_SERVICE, BAD_SIGNATURE) unless a registered service signed the submission;
+   * omitted for a block a quorum committed, whose submissions the quorum checked.
+   */
+  checkSubmission?: (submission: Submission) => void
 }
 
 export function blockProblem (block: Block, ctx: BlockContext): string | undefined {
@@ -68,12 +82,31 @@ export function blockProblem (block: Block, ctx: BlockContext): string | undefin
   if (h.time > now + params.maxClockDriftMs) return 'time too far in the future'
   if (params.maxBlockTimeLagMs !== undefined && Number.isFinite(now) && ctx.reproposed !== true && h.time < now - params.maxBlockTimeLagMs) return 'time too far in the past'
   if (h.proposer >= ctx.validators) return 'proposer is not a validator'
-  if (h.recordCount !== block.records.length) return 'record count does not match the records'
-  if (block.records.length > params.maxBlockRecords) return 'too many records'
-  const ids = block.records.map(recordId)
-  if (new Set(ids.map(idKey)).size !== ids.length) return 'a record appears twice'
-  if (!equalBytes(recordsRoot(block.records, ids), h.recordsRoot)) return 'records root does not match the records'
+  const count = totalEntries(block.submissions)
+  if (h.entryCount !== count) return 'entry count does not match the submissions'
+  if (count > params.maxBlockEntries) return 'too many entries'
+  const seen = new Set<string>()
+  for (const s of block.submissions) {
+    for (let i = 0; i < entryCount(s); i++) {
+      const key = idKey(entryAt(s, i))
+      if (seen.has(key)) return 'an entry appears twice'
+      seen.add(key)
+    }
+  }
+  if (!equalBytes(entriesRoot(block.submissions), h.entriesRoot)) return 'entries root does not match the submissions'
+  if (ctx.checkSubmission !== undefined) {
+    for (const s of block.submissions) {
+      try {
+        ctx.checkSubmission(s)
+      } catch (err) {
+        if (err instanceof TrustnetError) return `a submission is refused: ${err.message}`
+        throw err
+      }
+    }
+  }
   const isCommitted = ctx.isCommitted
-  if (isCommitted !== undefined && ids.some(id => isCommitted(id))) return 'a record is already on chain'
+  if (isCommitted !== undefined) {
+    for (const s of block.submissions) for (let i = 0; i < entryCount(s); i++) if (isCommitted(entryAt(s, i))) return 'an entry is already on chain'
+  }
   return undefined
 }

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'INVALID_FIELD'
   // identity and signatures
   | 'UNKNOWN_VALIDATOR'
+  | 'UNKNOWN_SERVICE'
   | 'BAD_SIGNATURE'
   | 'WRONG_CHAIN'
   | 'WRONG_PROPOSER'
@@ -20,6 +21,7 @@ export type ErrorCode =
   | 'WRONG_ROUND'
   | 'INVALID_BLOCK'
   | 'INVALID_RECORD'
+  | 'ENTRY_MISMATCH'
   | 'INVALID_COMMIT'
   | 'INVALID_PROOF'
   | 'DUPLICATE'

@@ -61,8 +61,9 @@ export function taggedHash (tag: string, ...parts: Uint8Array[]): Uint8Array {
 }
 
 export const DOMAIN = {
-  record: 'trustnet/record/v1',
-  blockHeader: 'trustnet/header/v1',
+  entry: 'trustnet/entry/v2',
+  submission: 'trustnet/submission/v2',
+  blockHeader: 'trustnet/header/v2',
   genesis: 'trustnet/genesis/v1',
   vote: 'trustnet/vote/v1',
   proposal: 'trustnet/proposal/v1'

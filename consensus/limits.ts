@@ -13,8 +13,16 @@ export const LIMITS = {
   ownerChars: 128,
   /** Largest canonical encoding of one ledger record. */
   recordBytes: 1024,
-  /** Hard ceiling on records per block whatever the genesis says. */
-  blockRecordsCeiling: 20_000,
+  /** Every record's salt: 256 random bits, so an entry cannot be confirmed by guessing the record. */
+  saltBytes: 32,
+  /** Hard ceiling on entries per block whatever the genesis says. */
+  blockEntriesCeiling: 50_000,
+  /** Entries one service signs in one submission. */
+  submissionEntriesCeiling: 1000,
+  /** Submissions in one gossip message. */
+  gossipSubmissionsCeiling: 64,
+  /** Registered services; a leaf holds the index in two bytes. */
+  servicesCeiling: 1024,
   /** Largest consensus message on the wire (a full proposal). */
   messageBytes: 16 * 1024 * 1024,
   validatorsCeiling: 256,

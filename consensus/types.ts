@@ -37,14 +37,45 @@ export const RecordMetadataSchema = z.strictObject({
 })
 export type RecordMetadata = z.infer<typeof RecordMetadataSchema>
 
-/** What a service anchors: the SHA-256 of the data plus bounded metadata. Its id is its hash. */
+/** A registered service's name: what a record names, and what the genesis binds to one key. */
+export const serviceName = boundedText(LIMITS.serviceIdChars).refine(s => s.length > 0, { message: 'must not be empty' })
+
+/**
+ * What a service certifies about one piece of data: its SHA-256 plus bounded metadata, under the
+ * service's registered name. It never reaches a validator: the ledger holds only its salted
+ * entry (entries.ts), and the certificate carries it with its salt.
+ */
 export const LedgerRecordSchema = z.strictObject({
-  v: z.literal(1),
+  v: z.literal(2),
   dataHash: hash32,
   meta: RecordMetadataSchema,
-  service: boundedText(LIMITS.serviceIdChars).refine(s => s.length > 0, { message: 'must not be empty' })
+  service: serviceName
 })
 export type LedgerRecord = z.infer<typeof LedgerRecordSchema>
+
+/** The random salt a service draws for each record and keeps beside its data. */
+export const salt = bytes(LIMITS.saltBytes)
+
+/** A service's place in the genesis's `services` list; what a block's leaves bind each entry to. */
+export const serviceIndex = z.number().int().nonnegative().max(LIMITS.servicesCeiling - 1)
+
+/** Fixed-size entries side by side: `count` of them take exactly count × 32 bytes. */
+export const entryList = (maxEntries: number) =>
+  z.custom<Uint8Array>(b => b instanceof Uint8Array, { message: 'must be bytes' })
+    .refine(b => b.length > 0 && b.length % LIMITS.hashBytes === 0, { message: `must be a non-empty whole number of ${LIMITS.hashBytes}-byte entries` })
+    .refine(b => b.length <= maxEntries * LIMITS.hashBytes, { message: `must hold at most ${maxEntries} entries` })
+
+/**
+ * A batch of entries as one registered service signed it (entries.ts: submissionSignBytes). It
+ * travels whole from the service to the validators, in gossip and inside blocks, so every
+ * validator can check that each entry of a block came from the service its leaf names.
+ */
+export const SubmissionSchema = z.strictObject({
+  service: serviceIndex,
+  entries: entryList(LIMITS.submissionEntriesCeiling),
+  signature
+})
+export type Submission = z.infer<typeof SubmissionSchema>
 
 export const BlockHeaderSchema = z.strictObject({
   chainId: boundedText(LIMITS.chainIdChars),
@@ -54,15 +85,16 @@ export const BlockHeaderSchema = z.strictObject({
   /** Proposer's clock, ms since the epoch; never below the previous block's. */
   time: uint,
   proposer: validatorIndex,
-  /** RFC 6962 Merkle root over the record ids, in block order. */
-  recordsRoot: hash32,
-  recordCount: z.number().int().nonnegative().max(LIMITS.blockRecordsCeiling)
+  /** RFC 6962 Merkle root over the block's leaves (service index + entry), in block order. */
+  entriesRoot: hash32,
+  entryCount: z.number().int().nonnegative().max(LIMITS.blockEntriesCeiling)
 })
 export type BlockHeader = z.infer<typeof BlockHeaderSchema>
 
 export const BlockSchema = z.strictObject({
   header: BlockHeaderSchema,
-  records: z.array(LedgerRecordSchema).max(LIMITS.blockRecordsCeiling)
+  /** Their entries, in order, are the block's leaves. */
+  submissions: z.array(SubmissionSchema).max(LIMITS.blockEntriesCeiling)
 })
 export type Block = z.infer<typeof BlockSchema>
 
@@ -109,13 +141,13 @@ export const ConsensusMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('proposal'), proposal: ProposalSchema }),
   z.strictObject({ type: z.literal('vote'), vote: VoteSchema }),
   z.strictObject({ type: z.literal('committed'), block: BlockSchema, commit: CommitSchema }),
-  z.strictObject({ type: z.literal('records'), records: z.array(LedgerRecordSchema).min(1).max(LIMITS.blockRecordsCeiling) })
+  z.strictObject({ type: z.literal('submissions'), submissions: z.array(SubmissionSchema).min(1).max(LIMITS.gossipSubmissionsCeiling) })
 ])
 export type ConsensusMessage = z.infer<typeof ConsensusMessageSchema>
 
 export const ConsensusParamsSchema = z.strictObject({
-  maxBlockRecords: z.number().int().min(1).max(LIMITS.blockRecordsCeiling),
-  maxMempoolRecords: z.number().int().min(1),
+  maxBlockEntries: z.number().int().min(1).max(LIMITS.blockEntriesCeiling),
+  maxMempoolEntries: z.number().int().min(1),
   timeoutProposeMs: z.number().int().min(1),
   timeoutVoteMs: z.number().int().min(1),
   /** Added per round, so rounds that fail give slow links more time (liveness after GST). */
@@ -131,10 +163,10 @@ export const ConsensusParamsSchema = z.strictObject({
    */
   maxBlockTimeLagMs: z.number().int().min(0).optional(),
   /**
-   * A height that only has records waiting starts this long after the last commit at the
+   * A height that only has entries waiting starts this long after the last commit at the
    * earliest (at once when a full block is waiting or a peer has moved): under load, blocks of a
-   * few records back to back would each cost every validator a block's votes, signatures and
-   * synced writes. An idle network still proposes the moment a record arrives. Absent: 0.
+   * few entries back to back would each cost every validator a block's votes, signatures and
+   * synced writes. An idle network still proposes the moment an entry arrives. Absent: 0.
    */
   minBlockIntervalMs: z.number().int().min(0).optional()
 })
@@ -143,8 +175,8 @@ export type ConsensusParams = z.infer<typeof ConsensusParamsSchema>
 // Round timeouts as CometBFT's defaults: a leader assembling a block of thousands of records on a
 // loaded machine needs more than a second, and a failed round costs far more than waiting.
 export const DEFAULT_PARAMS: ConsensusParams = {
-  maxBlockRecords: 10_000,
-  maxMempoolRecords: 200_000,
+  maxBlockEntries: 20_000,
+  maxMempoolEntries: 400_000,
   timeoutProposeMs: 3000,
   timeoutVoteMs: 1000,
   timeoutDeltaMs: 500,
@@ -161,11 +193,23 @@ export const ValidatorSchema = z.strictObject({
 })
 export type Validator = z.infer<typeof ValidatorSchema>
 
-/** What a network is: its id, its validators and its parameters. Anyone holding it can check certificates. */
+/** A service allowed to submit entries: its name (what its records name) and its ed25519 key. */
+export const ServiceSchema = z.strictObject({
+  name: serviceName,
+  publicKey
+})
+export type Service = z.infer<typeof ServiceSchema>
+
+/**
+ * What a network is: its id, its validators, the services allowed to submit and its parameters.
+ * Anyone holding it can check certificates.
+ */
 export const GenesisSchema = z.strictObject({
   chainId: boundedText(LIMITS.chainIdChars).refine(s => s.length > 0, { message: 'must not be empty' }),
   genesisTime: uint,
   validators: z.array(ValidatorSchema).min(1).max(LIMITS.validatorsCeiling),
+  services: z.array(ServiceSchema).max(LIMITS.servicesCeiling)
+    .refine(list => new Set(list.map(s => s.name)).size === list.length, { message: 'service names must be distinct' }),
   params: ConsensusParamsSchema
 })
 export type Genesis = z.infer<typeof GenesisSchema>
@@ -177,11 +221,16 @@ export const InclusionProofSchema = z.strictObject({
 })
 export type InclusionProof = z.infer<typeof InclusionProofSchema>
 
-/** Everything needed to check offline that a record is in a block committed by a quorum. */
+/**
+ * Everything needed to check offline that a record was anchored by its service in a block
+ * committed by a quorum: the record and its salt rebuild the entry, the genesis names the
+ * service's index, and the leaf (index, entry) is under the header's root.
+ */
 export const CertificateSchema = z.strictObject({
-  v: z.literal(1),
+  v: z.literal(2),
   chainId: boundedText(LIMITS.chainIdChars),
   record: LedgerRecordSchema,
+  salt,
   header: BlockHeaderSchema,
   proof: InclusionProofSchema,
   commit: CommitSchema

@@ -1,83 +1,77 @@
 /**
  * The protocols a service speaks with validator nodes (libp2p request/response), as schemas
- * shared by both sides, plus the signed attestation a node gives when asked to compare a hash
- * with the anchored one. Every request and response is canonical CBOR.
+ * shared by both sides, plus the signed attestation a node gives when asked to compare an entry
+ * with the one anchored at a place. Every request and response is canonical CBOR; only entries
+ * (salted commitments) ever reach a node, never a record.
  */
 import { z } from 'zod'
-import { addQuickCheck, decode, encode } from '../consensus/codec.js'
+import { decode, encode } from '../consensus/codec.js'
 import { defaultEd25519, type Ed25519 } from '../consensus/ed25519.js'
-import { BlockHeaderSchema, BlockSchema, CommitSchema, LedgerRecordSchema, hash32, height, signature, uint, validatorIndex, type Genesis } from '../consensus/types.js'
-import { hasExactly, isHashList, isRecordList } from '../consensus/record-check.js'
+import { BlockSchema, CommitSchema, SubmissionSchema, entryList, hash32, height, signature, uint, validatorIndex, type Genesis } from '../consensus/types.js'
 import { ValidatorSet } from '../consensus/validator-set.js'
 import { LIMITS } from '../consensus/limits.js'
 
 export const PROTOCOL = {
-  submit: '/trustnet/submit/1.0.0',
-  certificate: '/trustnet/certificate/2.0.0',
-  verify: '/trustnet/verify/1.0.0',
-  sync: '/trustnet/sync/1.0.0',
-  records: '/trustnet/records/1.0.0'
+  submit: '/trustnet/submit/2.0.0',
+  certificate: '/trustnet/certificate/3.0.0',
+  verify: '/trustnet/verify/2.0.0',
+  sync: '/trustnet/sync/2.0.0'
 } as const
 
-export const MAX_BATCH = 1000
+/** Entries per submission and per certificate request. */
+export const MAX_BATCH = LIMITS.submissionEntriesCeiling
 export const MAX_WAIT_MS = 30_000
 export const MAX_SYNC_BLOCKS = 50
 
-export const SubmitRequestSchema = z.strictObject({ records: z.array(LedgerRecordSchema).min(1).max(MAX_BATCH) })
-// Every submitted record is decoded by every validator: checked without the schema's copy.
-addQuickCheck(SubmitRequestSchema, value => isRecordList(value, 1, MAX_BATCH))
+/** One signed submission of a registered service. */
+export const SubmitRequestSchema = z.strictObject({ submission: SubmissionSchema })
 export type SubmitRequest = z.infer<typeof SubmitRequestSchema>
-export const SubmitResponseSchema = z.strictObject({
-  /** Per record, in request order: already on chain, or now pending in the mempool. */
-  status: z.array(z.enum(['committed', 'pending']))
-})
+/**
+ * Per entry, in submission order: already on chain; waiting in the mempool (in this submission
+ * or another); or `resubmit`: the submission was not taken because some of its entries are on
+ * chain already, so the service signs the others again in a new submission.
+ */
+export const SubmitStatusSchema = z.enum(['committed', 'pending', 'resubmit'])
+export type SubmitStatus = z.infer<typeof SubmitStatusSchema>
+export const SubmitResponseSchema = z.strictObject({ status: z.array(SubmitStatusSchema).max(MAX_BATCH) })
 export type SubmitResponse = z.infer<typeof SubmitResponseSchema>
-// A service reads one status per record from every validator it submits to.
-addQuickCheck(SubmitResponseSchema, value => hasExactly(value, ['status']) && Array.isArray(value.status) &&
-  value.status.every(s => s === 'committed' || s === 'pending'))
 
 export const CertificateRequestSchema = z.strictObject({
-  ids: z.array(hash32).min(1).max(MAX_BATCH),
-  /** Hold the answer up to this long for records not yet committed. */
+  entries: entryList(MAX_BATCH),
+  /** Hold the answer up to this long for entries not yet committed. */
   waitMs: z.number().int().min(0).max(MAX_WAIT_MS)
 })
 export type CertificateRequest = z.infer<typeof CertificateRequestSchema>
+
+/** A committed block with the commit that seals it: what sync sends, and what certificates are built from. */
+export const SealedBlockSchema = z.strictObject({ block: BlockSchema, commit: CommitSchema })
+export type SealedBlock = z.infer<typeof SealedBlockSchema>
+
 /**
- * A committed block as certificates need it: its header, its commit and every record id in block
- * order (the Merkle leaves). From it a service builds the certificate of each of its records in
- * the block, after checking the commit once and rebuilding the root once: a thousand records cost
- * one signature check and 32 bytes each on the wire, not a thousand copies of the commit.
+ * The blocks holding the asked entries (each once, in height order); entries not on the node's
+ * chain are in none of them. A block's entries are 32 bytes each: a service checks the commit
+ * once and rebuilds the root once for all its entries in the block.
  */
-export const BlockProofSchema = z.strictObject({
-  header: BlockHeaderSchema,
-  commit: CommitSchema,
-  recordIds: z.array(hash32).max(LIMITS.blockRecordsCeiling)
-})
-export type BlockProof = z.infer<typeof BlockProofSchema>
-
-/** The blocks holding the asked ids (each once); ids not on the node's chain are in none of them. */
-export const CertificateResponseSchema = z.strictObject({
-  blocks: z.array(BlockProofSchema).max(MAX_BATCH)
-})
+export const CertificateResponseSchema = z.strictObject({ blocks: z.array(SealedBlockSchema).max(MAX_BATCH) })
 export type CertificateResponse = z.infer<typeof CertificateResponseSchema>
-// A thousand record ids per block, each checked by the schema, cost a service more than the
-// commit's signatures: the ids are checked here, the small header and commit by their schemas.
-addQuickCheck(CertificateResponseSchema, value => hasExactly(value, ['blocks']) && Array.isArray(value.blocks) && value.blocks.length <= MAX_BATCH &&
-  value.blocks.every(b => hasExactly(b, ['header', 'commit', 'recordIds']) && isHashList(b.recordIds, LIMITS.blockRecordsCeiling) &&
-    BlockHeaderSchema.safeParse(b.header).success && CommitSchema.safeParse(b.commit).success))
 
-export const VerifyRequestSchema = z.strictObject({ id: hash32, dataHash: hash32 })
+/** "Is this the entry anchored at this place?": the entry a service rebuilt, and where its certificate puts it. */
+export const VerifyRequestSchema = z.strictObject({ entry: hash32, height, index: uint })
 export type VerifyRequest = z.infer<typeof VerifyRequestSchema>
 
-/** A node's signed answer to "does this hash match the one anchored under this record id?". */
+export const AttestationOutcomeSchema = z.enum(['match', 'mismatch', 'not-found'])
+export type AttestationOutcome = z.infer<typeof AttestationOutcomeSchema>
+
+/** A validator's signed answer to a verify request. */
 export const AttestationSchema = z.strictObject({
   chainId: z.string().max(64),
-  recordId: hash32,
-  presentedHash: hash32,
-  /** null when the record is not on this node's chain. */
-  anchoredHash: hash32.nullable(),
-  match: z.boolean(),
-  height: height.nullable(),
+  /** The entry presented. */
+  entry: hash32,
+  height,
+  index: uint,
+  /** The entry anchored at (height, index) on this validator's chain; null when there is none. */
+  anchored: hash32.nullable(),
+  outcome: AttestationOutcomeSchema,
   validator: validatorIndex,
   time: uint,
   signature
@@ -88,23 +82,17 @@ export type VerifyResponse = z.infer<typeof VerifyResponseSchema>
 
 export const SyncRequestSchema = z.strictObject({ fromHeight: height, max: z.number().int().min(1).max(MAX_SYNC_BLOCKS) })
 export type SyncRequest = z.infer<typeof SyncRequestSchema>
-export const SyncResponseSchema = z.strictObject({ blocks: z.array(z.strictObject({ block: BlockSchema, commit: CommitSchema })).max(MAX_SYNC_BLOCKS) })
+export const SyncResponseSchema = z.strictObject({ blocks: z.array(SealedBlockSchema).max(MAX_SYNC_BLOCKS) })
 export type SyncResponse = z.infer<typeof SyncResponseSchema>
-
-/** Records by id, for a validator rebuilding a compact proposal; null for ids the node does not hold. */
-export const RecordsRequestSchema = z.strictObject({ ids: z.array(hash32).min(1).max(LIMITS.blockRecordsCeiling) })
-export type RecordsRequest = z.infer<typeof RecordsRequestSchema>
-export const RecordsResponseSchema = z.strictObject({ records: z.array(LedgerRecordSchema.nullable()).max(LIMITS.blockRecordsCeiling) })
-export type RecordsResponse = z.infer<typeof RecordsResponseSchema>
 
 /** Any response may instead be a refusal with a stable code. */
 export const ErrorResponseSchema = z.strictObject({ error: z.strictObject({ code: z.string().max(64), message: z.string().max(1024) }) })
 export type ErrorResponse = z.infer<typeof ErrorResponseSchema>
 
-const ATTESTATION_DOMAIN = 'trustnet/attestation/v1'
+const ATTESTATION_DOMAIN = 'trustnet/attestation/v2'
 
 export function attestationSignBytes (a: Omit<Attestation, 'signature'>): Uint8Array {
-  return encode([ATTESTATION_DOMAIN, a.chainId, a.recordId, a.presentedHash, a.anchoredHash, a.match, a.height, a.validator, a.time])
+  return encode([ATTESTATION_DOMAIN, a.chainId, a.entry, a.height, a.index, a.anchored, a.outcome, a.validator, a.time])
 }
 
 export function signAttestation (a: Omit<Attestation, 'signature'>, seed: Uint8Array, ed: Ed25519 = defaultEd25519): Attestation {
