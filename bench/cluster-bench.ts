@@ -17,7 +17,7 @@ import { dirBytes, type RssSampler } from './process-metrics.js'
 import type { Profile } from './profiles.js'
 import { log, type Report } from './report.js'
 import { round } from './stats.js'
-import { recordsOnChain, waitIdle } from './validators-http.js'
+import { entriesOnChain, waitIdle } from './validators-http.js'
 
 async function emitResources (ctx: PhaseContext, cluster: ProcessCluster, rss: RssSampler): Promise<void> {
   await rss.stop()
@@ -28,7 +28,7 @@ async function emitResources (ctx: PhaseContext, cluster: ProcessCluster, rss: R
   ctx.report.emit({ metric: 'node_private_mb_max', value: Math.max(...nodePrivate), unit: 'MiB', validators: ctx.validators, per_node: nodePrivate })
   ctx.report.emit({ metric: 'service_rss_mb_max', value: round(rss.maxMiB.get('service') ?? Number.NaN), unit: 'MiB', validators: ctx.validators })
   const height = await waitIdle(cluster.nodeUrls)
-  const records = await recordsOnChain(cluster.nodeUrls[0] as string, height)
+  const records = await entriesOnChain(cluster.nodeUrls[0] as string, height)
   const bytes = await Promise.all(Array.from({ length: cluster.n }, async (_, i) => await dirBytes(join(nodeHome(cluster.dir, i), 'data'))))
   log(`${ctx.validators} validators: ${records} records in ${height} blocks; data dirs ${bytes.map(b => round(b / 2 ** 20)).join(', ')} MiB`)
   if (records === 0) throw new Error('no records on chain: cannot measure bytes per record')

@@ -11,7 +11,7 @@ import type { Genesis } from '../consensus/types.js'
 import { waitFor } from '../lib/wait-for.js'
 import type { Target } from './load-protocol.js'
 import { mapLimit } from './map-limit.js'
-import { blockSummary, hasRecord, validatorStatus } from './validators-http.js'
+import { blockSummary, hasEntry, validatorStatus } from './validators-http.js'
 
 const CONCURRENCY = 16
 
@@ -31,7 +31,7 @@ export async function chainMismatches (urls: readonly string[], upTo: number): P
     const blocks = perHeight[i] ?? []
     return blocks.some(b => b === undefined || b.blockHash !== blocks[0]?.blockHash)
   })
-  const records = perHeight.reduce((sum, blocks) => sum + (blocks[0]?.recordCount ?? 0), 0)
+  const records = perHeight.reduce((sum, blocks) => sum + (blocks[0]?.entryCount ?? 0), 0)
   return { mismatches, records }
 }
 
@@ -59,6 +59,6 @@ export function invalidCertificates (genesis: Genesis, ids: readonly string[], c
 /** "id on validator i" for every certified id some validator does not serve. */
 export async function recordsMissingOnValidators (urls: readonly string[], ids: readonly string[]): Promise<string[]> {
   const pairs = ids.flatMap(id => urls.map((url, v) => ({ id, url, v })))
-  const present = await mapLimit(pairs, CONCURRENCY, async p => await hasRecord(p.url, p.id))
+  const present = await mapLimit(pairs, CONCURRENCY, async p => await hasEntry(p.url, p.id))
   return pairs.filter((_, i) => present[i] !== true).map(p => `${p.id} on validator ${p.v}`)
 }

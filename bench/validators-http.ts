@@ -1,13 +1,13 @@
 /**
- * Reading validators from outside over their operator HTTP API: status, blocks by height, records
- * by id, and the waits built on them (every validator idle at one height). The bench and the soak
+ * Reading validators from outside over their operator HTTP API: status, blocks by height, entries
+ * by value, and the waits built on them (every validator idle at one height). The bench and the soak
  * check what the network did only through these, never through its files or internals.
  */
 import { waitFor } from '../lib/wait-for.js'
 import { mapLimit } from './map-limit.js'
 
 export interface ValidatorStatus { height: number, mempool: number, lastBlockHash: string }
-export interface BlockSummary { height: number, blockHash: string, recordCount: number }
+export interface BlockSummary { height: number, blockHash: string, entryCount: number }
 
 const TIMEOUT_MS = 10_000
 
@@ -28,23 +28,23 @@ export async function blockSummary (url: string, height: number): Promise<BlockS
   const { status, json } = await getJson(`${url}/blocks/${height}`)
   if (status === 404) return undefined
   if (status !== 200) throw new Error(`${url}/blocks/${height} answered ${status}`)
-  const stored = json as { block: { header: { recordCount: number } }, commit: { blockHash: string } }
-  return { height, blockHash: stored.commit.blockHash, recordCount: stored.block.header.recordCount }
+  const stored = json as { block: { header: { entryCount: number } }, commit: { blockHash: string } }
+  return { height, blockHash: stored.commit.blockHash, entryCount: stored.block.header.entryCount }
 }
 
-/** True when the validator serves the record (its certificate) under `id`. */
-export async function hasRecord (url: string, id: string): Promise<boolean> {
-  const res = await fetch(`${url}/records/${id}`, { signal: AbortSignal.timeout(TIMEOUT_MS) })
+/** True when the validator holds the entry `id` (an item's id is its entry) on its chain. */
+export async function hasEntry (url: string, id: string): Promise<boolean> {
+  const res = await fetch(`${url}/entries/${id}`, { signal: AbortSignal.timeout(TIMEOUT_MS) })
   await res.arrayBuffer()
-  if (res.status !== 200 && res.status !== 404) throw new Error(`${url}/records/${id} answered ${res.status}`)
+  if (res.status !== 200 && res.status !== 404) throw new Error(`${url}/entries/${id} answered ${res.status}`)
   return res.status === 200
 }
 
-/** Records on one validator's chain, summed over the record counts of blocks 1..height. */
-export async function recordsOnChain (url: string, height: number): Promise<number> {
+/** Entries on one validator's chain, summed over the entry counts of blocks 1..height. */
+export async function entriesOnChain (url: string, height: number): Promise<number> {
   const heights = Array.from({ length: height }, (_, i) => i + 1)
   const blocks = await mapLimit(heights, 8, async h => await blockSummary(url, h))
-  return blocks.reduce((sum, b) => sum + (b?.recordCount ?? 0), 0)
+  return blocks.reduce((sum, b) => sum + (b?.entryCount ?? 0), 0)
 }
 
 /** Wait until every validator has an empty mempool and all stand at one height; returns it. */

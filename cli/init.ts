@@ -1,7 +1,8 @@
 /**
  * `trustnet init`: keys and configuration for a new network on this machine. Writes the genesis
- * (validator public keys and parameters), one home directory per validator with its secret seed
- * (readable by the owner only), and a service configuration with a first client API key.
+ * (validator public keys, the service's name and public key, parameters), one home directory per
+ * validator with its secret seed, and a service configuration with its own secret seed (both
+ * readable by the owner only) and a first client API key.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdir, stat, writeFile } from 'node:fs/promises'
@@ -45,6 +46,9 @@ export function clusterPorts (basePort: number, validators: number): { p2p: numb
   }
 }
 
+/** The name the network's one service is registered under. */
+export const SERVICE_ID = 'service-1'
+
 export const nodeHome = (dir: string, i: number): string => join(dir, `node-${i}`)
 export const serviceConfigPath = (dir: string): string => join(dir, 'service', 'service.json')
 export const genesisPath = (dir: string): string => join(dir, 'genesis.json')
@@ -58,10 +62,13 @@ export async function initNetwork (options: InitOptions): Promise<{ genesis: Gen
   if (!Number.isInteger(n) || n < 1 || n > 100) throw new ConfigError('INVALID_FIELD', '--validators must be an integer from 1 to 100')
   if (options.force !== true && await exists(genesisPath(out))) throw new ConfigError('INVALID_FIELD', `${out} already holds a network; use --force to overwrite it`)
   const seeds = Array.from({ length: n }, () => new Uint8Array(randomBytes(32)))
+  // The service's libp2p identity doubles as the key its submissions are signed with.
+  const serviceSeed = new Uint8Array(randomBytes(32))
   const genesis = validate(GenesisSchema, {
     chainId: options.chainId ?? `trustnet-${randomBytes(4).toString('hex')}`,
     genesisTime: Date.now(),
     validators: seeds.map((s, i) => ({ name: `validator-${i}`, publicKey: defaultEd25519.publicKey(s) })),
+    services: [{ name: SERVICE_ID, publicKey: defaultEd25519.publicKey(serviceSeed) }],
     params: DEFAULT_PARAMS
   })
   if (options.placement !== undefined && options.placement.validators.length !== n) throw new ConfigError('INVALID_FIELD', `placement names ${options.placement.validators.length} validators, not ${n}`)
@@ -88,8 +95,8 @@ export async function initNetwork (options: InitOptions): Promise<{ genesis: Gen
   }
   const apiKey = randomBytes(24).toString('base64url')
   const service = {
-    serviceId: 'service-1',
-    seed: randomBytes(32).toString('hex'),
+    serviceId: SERVICE_ID,
+    seed: Buffer.from(serviceSeed).toString('hex'),
     http: { host: serviceAt.listen, port: ports.service },
     dataDir: 'data',
     genesisPath: '../genesis.json',

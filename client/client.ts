@@ -50,15 +50,23 @@ export interface HashMetadata { name?: string, size?: number, contentType?: stri
 
 export interface DataResult { bytes: Uint8Array, contentType: string }
 
+/** The service re-hashed the stored data, rebuilt the item's entry and asked the validators about it. */
 export interface VerifyResult {
   id: string
+  /** True only when a quorum of validators attest that the rebuilt entry is the one anchored. */
   intact: boolean
-  anchoredHash: string | null
+  /** The SHA-256 the certificate's record holds. */
+  anchoredHash: string
+  /** The SHA-256 of the data as stored now; null when the data is gone. */
   currentHash: string | null
+  /** The validators' signed answers (match, mismatch, not-found) about the rebuilt entry. */
   attestations: AttestationJson[]
 }
 
-export type CertificateVerdict = { valid: true } | { valid: false, reason: string, message?: string }
+/** A valid certificate names the registered service that anchored it, its entry and the block holding it. */
+export type CertificateVerdict =
+  | { valid: true, service: string, entry: string, height: number, time: number, signers: number[] }
+  | { valid: false, reason: string, message?: string }
 
 export class ApiError extends Error {
   override readonly name = 'ApiError'

@@ -1,36 +1,62 @@
 /**
- * Certificates: a record, the header of the block holding it, its Merkle inclusion proof and the
- * block's commit. Verified with nothing but the genesis: the record is in the block (Merkle), the
- * block is the one a quorum of the genesis validators precommitted (signatures), on this chain.
+ * Certificates (v2): a record and its salt, the header of the block holding the record's entry,
+ * the entry's Merkle inclusion proof and the block's commit. Verified with nothing but the
+ * genesis: the record names a registered service, its salted entry bound to that service is a
+ * leaf under the header's root, and the header is the one a quorum of the genesis validators
+ * precommitted, on this chain. docs/certificate.md specifies every byte and the order of checks.
  */
 import { verifyCommit } from './commit.js'
 import { defaultEd25519, type Ed25519 } from './ed25519.js'
+import { entryOf, leafBytes, leavesOf, ServiceSet } from './entries.js'
 import { TrustnetError, invalid, type ErrorCode } from './errors.js'
-import { headerHash, recordId, toHex } from './ids.js'
-import { merkleProof, merkleTree, verifyInclusion } from './merkle.js'
+import { headerHash, toHex } from './ids.js'
+import { merkleTree, verifyInclusion } from './merkle.js'
 import type { Block, BlockHeader, Certificate, Commit, Genesis, InclusionProof, LedgerRecord } from './types.js'
 import { CertificateSchema, GenesisSchema } from './types.js'
 import { equalBytes, validate } from './codec.js'
 import { ValidatorSet } from './validator-set.js'
 import { BoundedMap } from '../lib/bounded-map.js'
 
-export type CertificateVerdict =
-  | { valid: true }
-  | { valid: false, reason: ErrorCode, message: string }
+/** What a valid certificate certifies. */
+export interface CertifiedEntry {
+  valid: true
+  /** The registered service that anchored the record (its name in the genesis). */
+  service: string
+  /** The record's entry (lowercase hex): the salted commitment the ledger holds. */
+  entry: string
+  /** Height and time (ms since the epoch, the proposer's clock) of the block holding it. */
+  height: number
+  time: number
+  /** Indexes in genesis.validators of the validators whose precommits seal the block, ascending. */
+  signers: number[]
+}
+
+export interface CertificateRefusal { valid: false, reason: ErrorCode, message: string }
+
+export type CertificateVerdict = CertifiedEntry | CertificateRefusal
 
 /** A block's header with the commit that seals it: the part every certificate of the block shares. */
 export interface BlockSeal { header: BlockHeader, commit: Commit }
 
-/** The certificate of `record` at `proof` in the sealed block (shares the seal's objects). */
-export function certificateOf (record: LedgerRecord, seal: BlockSeal, proof: InclusionProof): Certificate {
-  return { v: 1, chainId: seal.header.chainId, record, header: seal.header, proof, commit: seal.commit }
+/** The certificate of `record` (with its `salt`) at `proof` in the sealed block; shares the seal's objects. */
+export function certificateOf (record: LedgerRecord, salt: Uint8Array, seal: BlockSeal, proof: InclusionProof): Certificate {
+  return { v: 2, chainId: seal.header.chainId, record, salt, header: seal.header, proof, commit: seal.commit }
 }
 
-export function buildCertificate (block: Block, commit: Commit, recordIndex: number): Certificate {
-  const record = block.records[recordIndex]
-  if (record === undefined) throw new RangeError(`block ${block.header.height} has no record ${recordIndex}`)
-  const proof = merkleProof(block.records.map(recordId), recordIndex)
-  return { v: 1, chainId: block.header.chainId, record, header: block.header, proof, commit }
+/**
+ * The certificate of the leaf at `leafIndex` of a committed block, for the record and salt whose
+ * entry that leaf holds. Throws RangeError for an index outside the block, and ENTRY_MISMATCH
+ * when the leaf holds another entry.
+ */
+export function buildCertificate (block: Block, commit: Commit, leafIndex: number, record: LedgerRecord, salt: Uint8Array): Certificate {
+  const leaves = leavesOf(block.submissions)
+  const leaf = leaves[leafIndex]
+  if (leaf === undefined) throw new RangeError(`block ${block.header.height} has no leaf ${leafIndex}`)
+  if (!equalBytes(leaf.subarray(2), entryOf(record, salt))) {
+    throw invalid('ENTRY_MISMATCH', `leaf ${leafIndex} of block ${block.header.height} holds another entry`, { index: leafIndex })
+  }
+  const proof = merkleTree(leaves).proofs[leafIndex] as InclusionProof
+  return certificateOf(record, salt, { header: block.header, commit }, proof)
 }
 
 /** Checks one certificate against a genesis; for many, keep a CertificateVerifier. */
@@ -43,25 +69,29 @@ export function verifyCertificate (genesis: Genesis, certificate: unknown, ed: E
   }
 }
 
-/** Commits already checked, remembered up to this many: the records of one block share one commit. */
+/** Commits already checked, remembered up to this many: the certificates of one block share one commit. */
 const VERIFIED_COMMITS = 1024
 
 /**
  * Verifies certificates against one genesis. It checks the genesis once, and the commit
  * signatures of each block once: every certificate of a block carries the same commit, so
- * after the first only its Merkle proof and the binding to that commit are new work.
+ * after the first only its entry, Merkle proof and the binding to that commit are new work.
+ * The constructor throws TrustnetError (INVALID_FIELD, INVALID_GENESIS) for a bad genesis.
  */
 export class CertificateVerifier {
   private readonly genesis: Genesis
   private readonly validators: ValidatorSet
+  private readonly services: ServiceSet
   private readonly verified = new BoundedMap<string, true>(VERIFIED_COMMITS)
 
   /** `rememberCommits: false` checks every certificate's signatures afresh (for measuring the full check). */
   constructor (genesis: Genesis, private readonly ed: Ed25519 = defaultEd25519, private readonly options: { rememberCommits?: boolean } = {}) {
     this.genesis = validate(GenesisSchema, genesis)
     this.validators = new ValidatorSet(this.genesis)
+    this.services = new ServiceSet(this.genesis)
   }
 
+  /** Checks any value: a refusal is a verdict, never a throw. */
   verify (certificate: unknown): CertificateVerdict {
     try {
       return this.verifyChecked(validate(CertificateSchema, certificate))
@@ -75,12 +105,22 @@ export class CertificateVerifier {
   verifyChecked (cert: Certificate): CertificateVerdict {
     try {
       if (cert.chainId !== this.genesis.chainId) return refuse('WRONG_CHAIN', `certificate is for chain ${cert.chainId}, genesis is ${this.genesis.chainId}`)
-      this.checkHeader(cert.header, cert.commit)
-      if (!verifyInclusion(recordId(cert.record), cert.proof, cert.header.recordCount, cert.header.recordsRoot)) {
-        return refuse('INVALID_PROOF', 'the record is not included in the block under this proof')
+      if (cert.header.chainId !== this.genesis.chainId) return refuse('WRONG_CHAIN', `block is of chain ${cert.header.chainId}, genesis is ${this.genesis.chainId}`)
+      const service = this.services.indexOf(cert.record.service)
+      if (service === undefined) return refuse('UNKNOWN_SERVICE', `service ${JSON.stringify(cert.record.service)} is not registered in the genesis`)
+      const entry = entryOf(cert.record, cert.salt)
+      if (!verifyInclusion(leafBytes(service, entry), cert.proof, cert.header.entryCount, cert.header.entriesRoot)) {
+        return refuse('INVALID_PROOF', 'the entry of this record and salt, bound to its service, is not included in the block under this proof')
       }
-      this.checkCommit(cert.header, cert.commit)
-      return { valid: true }
+      this.checkSeal(cert.header, cert.commit)
+      return {
+        valid: true,
+        service: cert.record.service,
+        entry: toHex(entry),
+        height: cert.header.height,
+        time: cert.header.time,
+        signers: cert.commit.signatures.map(s => s.validator)
+      }
     } catch (err) {
       if (err instanceof TrustnetError) return refuse(err.code, err.message)
       throw err
@@ -88,19 +128,26 @@ export class CertificateVerifier {
   }
 
   /**
-   * Checks a whole block's record ids against its header and commit, and returns the inclusion
-   * proof of every id, in block order. The certificates built from them are as valid as ones a
-   * node built: same root, same commit. Throws TrustnetError when anything does not hold.
+   * Checks a whole block's leaves (entries.ts leafBytes, in block order) against its header and
+   * commit, and returns every leaf's inclusion proof, in block order. Certificates built from
+   * them (certificateOf) are as valid as ones a node built: same root, same commit. Throws
+   * TrustnetError (WRONG_CHAIN, INVALID_COMMIT, INVALID_BLOCK, INVALID_PROOF, UNKNOWN_VALIDATOR,
+   * BAD_SIGNATURE) when anything does not hold.
    */
-  blockProofs (header: BlockHeader, commit: Commit, recordIds: readonly Uint8Array[]): InclusionProof[] {
+  blockProofs (header: BlockHeader, commit: Commit, leaves: readonly Uint8Array[]): InclusionProof[] {
     this.checkHeader(header, commit)
-    if (recordIds.length !== header.recordCount) {
-      throw invalid('INVALID_PROOF', `block ${header.height} holds ${header.recordCount} records, ${recordIds.length} ids were given`)
+    if (leaves.length !== header.entryCount) {
+      throw invalid('INVALID_PROOF', `block ${header.height} holds ${header.entryCount} entries, ${leaves.length} leaves were given`)
     }
-    const tree = merkleTree(recordIds)
-    if (!equalBytes(tree.root, header.recordsRoot)) throw invalid('INVALID_PROOF', `the ids do not build block ${header.height}'s records root`)
+    const tree = merkleTree(leaves)
+    if (!equalBytes(tree.root, header.entriesRoot)) throw invalid('INVALID_PROOF', `the leaves do not build block ${header.height}'s entries root`)
     this.checkCommit(header, commit)
     return tree.proofs
+  }
+
+  /** blockProofs() for a block as a node sends it: its leaves are its submissions' entries, in order. */
+  blockProofsOf (block: Block, commit: Commit): InclusionProof[] {
+    return this.blockProofs(block.header, commit, leavesOf(block.submissions))
   }
 
   /** A header and the commit sealing it, signatures included (remembered like any commit); throws TrustnetError. */
@@ -109,12 +156,12 @@ export class CertificateVerifier {
     this.checkCommit(header, commit)
   }
 
-  /** What can be checked of a header and its commit without signatures. */
+  /** What can be checked of a header and its commit without hashing or signatures. */
   private checkHeader (header: BlockHeader, commit: Commit): void {
     const g = this.genesis
-    if (header.chainId !== g.chainId) throw invalid('WRONG_CHAIN', `certificate is for chain ${header.chainId}, genesis is ${g.chainId}`)
+    if (header.chainId !== g.chainId) throw invalid('WRONG_CHAIN', `block is of chain ${header.chainId}, genesis is ${g.chainId}`)
     if (commit.height !== header.height) throw invalid('INVALID_COMMIT', 'commit height differs from the block height')
-    if (header.recordCount > g.params.maxBlockRecords) throw invalid('INVALID_BLOCK', 'block holds more records than the network allows')
+    if (header.entryCount > g.params.maxBlockEntries) throw invalid('INVALID_BLOCK', 'block holds more entries than the network allows')
     if (header.proposer >= this.validators.size) throw invalid('INVALID_BLOCK', 'block proposer is not a validator')
   }
 
@@ -135,6 +182,6 @@ function commitKey (blockHash: Uint8Array, commit: Commit): string {
   return key
 }
 
-function refuse (reason: ErrorCode, message: string): CertificateVerdict {
+function refuse (reason: ErrorCode, message: string): CertificateRefusal {
   return { valid: false, reason, message }
 }

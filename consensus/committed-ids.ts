@@ -1,6 +1,6 @@
 /**
- * Whether a record is already on chain, as the machine must judge it: the node's lookup (its
- * store), plus the records of the blocks decided in the current step. The node writes a block
+ * Whether an entry is already on chain, as the machine must judge it: the node's lookup (its
+ * store), plus the entries of the blocks decided in the current step. The node writes a block
  * when it carries out the commit action, after the step, so within the step (a proposal of the
  * next height replayed right after a commit) only the machine knows.
  */
@@ -9,12 +9,12 @@ import { idKey } from './ids.js'
 export class CommittedIds {
   private readonly decidedThisStep = new Set<string>()
 
-  constructor (private readonly lookup: (id: Uint8Array) => boolean) {}
+  constructor (private readonly lookup: (entry: Uint8Array) => boolean) {}
 
-  readonly has = (id: Uint8Array): boolean => (this.decidedThisStep.size > 0 && this.decidedThisStep.has(idKey(id))) || this.lookup(id)
+  readonly has = (entry: Uint8Array): boolean => (this.decidedThisStep.size > 0 && this.decidedThisStep.has(idKey(entry))) || this.lookup(entry)
 
-  decided (ids: readonly Uint8Array[]): void {
-    for (const id of ids) this.decidedThisStep.add(idKey(id))
+  decided (entries: readonly Uint8Array[]): void {
+    for (const entry of entries) this.decidedThisStep.add(idKey(entry))
   }
 
   /** A new step: every block decided before it has been written where the lookup sees it. */

@@ -4,6 +4,7 @@
  * producing and accepting the same signatures. `verify` never throws on peer input.
  */
 import { ed25519 } from '@noble/curves/ed25519.js'
+import { sha256 } from './hash.js'
 import { toHex } from './ids.js'
 import { LIMITS } from './limits.js'
 import { BoundedMap } from '../lib/bounded-map.js'
@@ -96,22 +97,34 @@ export const defaultEd25519: Ed25519 = nodeCrypto != null ? nodeEd25519(nodeCryp
 /**
  * `inner`, remembering the last `capacity` signatures it found valid (key, message and signature
  * compared in full). A validator checks a vote when gossip delivers it and again in the consensus
- * machine, and once more inside a commit; each later check is a lookup. Failures are not
- * remembered, and nothing here depends on time, so the machine stays deterministic.
+ * machine, and once more inside a commit; a submission when a service sends it and again in every
+ * block proposed with it; each later check is a lookup. Failures are not remembered, and nothing
+ * here depends on time, so the machine stays deterministic.
  */
 export function rememberingEd25519 (inner: Ed25519, capacity = 8192): Ed25519 {
-  const valid = new BoundedMap<string, true>(capacity)
+  // Keyed by public key and signature, with the message's SHA-256 kept beside to compare: a
+  // submission's message is tens of kilobytes, too much to keep thousands of (or to key a map by:
+  // V8 hashes strings that long by their length alone).
+  const valid = new BoundedMap<string, Uint8Array>(capacity)
   return {
     name: `${inner.name} (remembering)`,
     publicKey: seed => inner.publicKey(seed),
     sign: (seed, message) => inner.sign(seed, message),
     verify: (publicKey, message, signature) => {
       if (!wellFormed(publicKey, signature)) return false
-      const key = toHex(publicKey) + toHex(signature) + toHex(message)
-      if (valid.has(key)) return true
+      const key = toHex(publicKey) + toHex(signature)
+      const digest = sha256(message)
+      const known = valid.get(key)
+      if (known !== undefined && equalDigests(known, digest)) return true
       if (!inner.verify(publicKey, message, signature)) return false
-      valid.set(key, true)
+      valid.set(key, digest)
       return true
     }
   }
+}
+
+function equalDigests (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }

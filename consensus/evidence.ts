@@ -8,7 +8,7 @@
 import { z } from 'zod'
 import { BlockHeaderSchema, ProposalSchema, VoteSchema, height, round, validatorIndex, type Proposal } from './types.js'
 
-/** A proposal without its records: what its proposer signed. */
+/** A proposal without its submissions: what its proposer signed. */
 export const SignedProposalHeaderSchema = ProposalSchema.omit({ block: true }).extend({ header: BlockHeaderSchema })
 export type SignedProposalHeader = z.infer<typeof SignedProposalHeaderSchema>
 

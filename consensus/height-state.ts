@@ -16,7 +16,7 @@ export interface ReceivedProposal { proposal: Proposal, hash: Uint8Array, valid:
 export class HeightState {
   round = 0
   step: Step = 'propose'
-  /** Idle until there is work at this height: records to order, or messages from peers. */
+  /** Idle until there is work at this height: entries to order, or messages from peers. */
   active = false
   lockedRound = -1
   lockedBlock: Block | null = null

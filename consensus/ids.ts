@@ -1,27 +1,11 @@
 /**
- * Identifiers derived from canonical bytes: a record's id, a block header's hash, a genesis hash.
- * Each is domain-separated so that one kind of object can never be passed off as another.
+ * Identifiers derived from canonical bytes: a block header's hash, a genesis hash, and the hex
+ * and map-key forms of ids. Each hash is domain-separated so that one kind of object can never
+ * be passed off as another.
  */
-import { concat } from 'uint8arrays/concat'
-import { encodePlainTransient } from './cbor-fast.js'
 import { encode } from './codec.js'
-import { DOMAIN, sha256, taggedHash } from './hash.js'
-import type { BlockHeader, Genesis, LedgerRecord } from './types.js'
-
-// A record's id is asked for at every stage (mempool, block check, Merkle tree, store, certificate);
-// records are never mutated once built, so the id is computed once per record object.
-const recordIds = new WeakMap<LedgerRecord, Uint8Array>()
-/** taggedHash's prefix for records, so that an id is one hash call over one buffer. */
-const RECORD_TAG = new Uint8Array([...new TextEncoder().encode(DOMAIN.record), 0])
-
-export function recordId (record: LedgerRecord): Uint8Array {
-  let id = recordIds.get(record)
-  if (id === undefined) {
-    id = sha256(encodePlainTransient(record, true, RECORD_TAG) ?? concat([RECORD_TAG, encode(record)]))
-    recordIds.set(record, id)
-  }
-  return id
-}
+import { DOMAIN, taggedHash } from './hash.js'
+import type { BlockHeader, Genesis } from './types.js'
 
 export function headerHash (header: BlockHeader): Uint8Array {
   return taggedHash(DOMAIN.blockHeader, encode(header))

@@ -3,8 +3,10 @@
  * Buchman, Kwon, Milosevic 2018, Algorithm 1) with its locking rules. This file is the serial
  * entry point: it takes each input, judges proposals and votes, signs, proposes and decides.
  * In their own files: the upon-rules, the height's state, the next-height buffer, catch-up from
- * committed blocks, re-sending at each tick, gathering records between blocks, resuming after a
- * restart, and the committed-id lookup every block is judged by.
+ * committed blocks, re-sending at each tick, gathering entries between blocks, resuming after a
+ * restart, and the committed-entry lookup every block is judged by. Submissions are checked
+ * against the genesis's registered services when they arrive (unless the node already did) and
+ * again inside every proposed block, so a lying proposer cannot slip entries in.
  *
  * Pure and deterministic: `step(input, now)` consumes one input and returns actions; no clock,
  * no I/O, no randomness. Inputs that fail a check throw a TrustnetError before any state changes.
@@ -15,18 +17,20 @@ import { equalBytes, validate } from './codec.js'
 import { verifyCommit } from './commit.js'
 import { CommittedIds } from './committed-ids.js'
 import { defaultEd25519, type Ed25519 } from './ed25519.js'
+import { entriesOf, entryAt, entryCount, ServiceSet } from './entries.js'
 import { invalid } from './errors.js'
 import { signedProposalHeader, type Evidence } from './evidence.js'
 import { gatherUntil } from './gathering.js'
 import { HeightState, type Step } from './height-state.js'
-import { headerHash, recordId } from './ids.js'
+import { headerHash, idKey } from './ids.js'
 import { Mempool } from './mempool.js'
 import { checkProposal, checkVote } from './message-checks.js'
 import { NextHeightBuffer } from './next-height-buffer.js'
 import { messagesToResend } from './rebroadcast.js'
 import { resumeFromLog } from './restore.js'
 import { proposalSignBytes, voteSignBytes } from './sign-bytes.js'
-import { LedgerRecordSchema, type Block, type Commit, type ConsensusMessage, type ConsensusParams, type Genesis, type LedgerRecord, type Proposal, type Vote, type VoteType } from './types.js'
+import { LIMITS } from './limits.js'
+import { SubmissionSchema, type Block, type Commit, type ConsensusMessage, type ConsensusParams, type Genesis, type Proposal, type Submission, type Vote, type VoteType } from './types.js'
 import { ValidatorSet } from './validator-set.js'
 import { applyRule, type RuleHost } from './voting-rules.js'
 import { z } from 'zod'
@@ -41,11 +45,11 @@ export type Input =
   /** A message from the network, as produced by decodeMessage. */
   | { type: 'message', message: ConsensusMessage }
   /**
-   * Records submitted locally (by a service through this node). `checked`: every record already
-   * passed LedgerRecordSchema (the node decodes submit requests with it), so it is not checked
-   * again; leave it unset for records of any other origin.
+   * Submissions made locally (by a service through this node). `checked`: each already passed
+   * SubmissionSchema and ServiceSet.check (the node decodes and checks submit requests), so
+   * neither runs again; leave it unset for submissions of any other origin.
    */
-  | { type: 'submit', records: LedgerRecord[], checked?: true }
+  | { type: 'submit', submissions: Submission[], checked?: true }
   | { type: 'timeout', timeout: Timeout }
 
 export type Action =
@@ -54,7 +58,7 @@ export type Action =
   /** `resend` marks a copy of something already sent: transports that drop repeated bytes must send it anyway. */
   | { type: 'broadcast', message: ConsensusMessage, resend?: true }
   | { type: 'schedule', timeout: Timeout, afterMs: number }
-  /** Write the block before the next input: from then on the committed-id lookup must know its records. */
+  /** Write the block before the next input: from then on the committed-entry lookup must know its entries. */
   | { type: 'commit', block: Block, commit: Commit }
   /** This node is behind: fetch committed blocks from `height` on, preferably from validator `from`. */
   | { type: 'sync-needed', height: number, from: number }
@@ -68,10 +72,10 @@ export interface MachineInit {
   /** The last committed block (height 0 and the genesis hash for a new chain). */
   tip: ChainTip
   /**
-   * Whether a record (by id) is on the committed chain. Called synchronously, for every record
-   * of every block judged and every record entering the mempool: it must be cheap for new ids.
+   * Whether an entry is on the committed chain. Called synchronously, for every entry of every
+   * block judged and every submission entering the mempool: it must be cheap for new entries.
    */
-  isCommitted: (id: Uint8Array) => boolean
+  isCommitted: (entry: Uint8Array) => boolean
   ed?: Ed25519
   /**
    * Sign nothing at this height: what we signed here before a restart could not be read back,
@@ -82,7 +86,7 @@ export interface MachineInit {
 
 /** Votes from rounds further ahead than this are not counted; only each validator's latest is kept (VotesAhead). */
 const MAX_ROUNDS_AHEAD = 50
-const SubmitSchema = z.array(LedgerRecordSchema).min(1)
+const SubmitSchema = z.array(SubmissionSchema).min(1)
 
 /** The machine's state, read-only, for diagnostics and tests. */
 export interface MachineView {
@@ -99,6 +103,8 @@ export class Machine {
   readonly validators: ValidatorSet
   readonly chainId: string
   readonly params: ConsensusParams
+  /** The services allowed to submit entries. */
+  readonly services: ServiceSet
   private readonly mempool: Mempool
   private readonly committed: CommittedIds
   private readonly self: { index: number, seed: Uint8Array } | undefined
@@ -107,7 +113,7 @@ export class Machine {
 
   private tip: ChainTip
   private h = new HeightState()
-  /** Proposals this validator has on disk: a block of thousands of records is written once, not again as a lock's justification. */
+  /** Proposals this validator has on disk: a block of thousands of entries is written once, not again as a lock's justification. */
   private readonly persistedProposals = new WeakSet<Proposal>()
   private readonly nextHeight = new NextHeightBuffer()
   private readonly catchUp: CatchUp
@@ -121,7 +127,8 @@ export class Machine {
     this.validators = new ValidatorSet(init.genesis)
     this.chainId = init.genesis.chainId
     this.params = init.genesis.params
-    this.mempool = new Mempool(this.params.maxMempoolRecords)
+    this.services = new ServiceSet(init.genesis)
+    this.mempool = new Mempool(this.params.maxMempoolEntries)
     this.committed = new CommittedIds(init.isCommitted)
     this.ed = init.ed ?? defaultEd25519
     this.tip = init.tip
@@ -155,10 +162,8 @@ export class Machine {
   get currentStep (): Step { return this.h.step }
   get lastCommitted (): ChainTip { return this.tip }
   get isProposer (): boolean { return this.self?.index === this.validators.proposer(this.height, this.h.round) }
-  /** Records waiting for a block. */
+  /** Entries waiting for a block, over all pending submissions. */
   get mempoolSize (): number { return this.mempool.size }
-  /** A record waiting for a block, by id. */
-  pendingRecord (id: Uint8Array): LedgerRecord | undefined { return this.mempool.get(id) }
 
   /** The state as it stands between steps; not to be changed. */
   inspect (): MachineView {
@@ -174,7 +179,7 @@ export class Machine {
         this.schedule('tick', this.height, 0, this.params.rebroadcastMs)
         break
       case 'submit':
-        this.onSubmit(input.records, input.checked === true)
+        this.onSubmit(input.submissions, input.checked === true)
         break
       case 'message':
         this.onMessage(input.message, now)
@@ -210,17 +215,25 @@ export class Machine {
 
   // ---- inputs -------------------------------------------------------------------------------
 
-  private onSubmit (records: LedgerRecord[], checked: boolean): void {
-    // Validating also copies: records checked before keep their identity, and with it their memoized ids.
-    const valid = checked ? records : validate(SubmitSchema, records)
-    const fresh = this.mempool.addAll(valid.filter(r => !this.committed.has(recordId(r))))
-    if (fresh.length > 0) this.emit({ type: 'broadcast', message: { type: 'records', records: fresh } })
+  /**
+   * Every submission is checked before any is kept; one holding an entry already on chain is not
+   * kept (its signature covers all its entries: the node tells its service to resubmit the rest).
+   */
+  private onSubmit (submissions: Submission[], checked: boolean): void {
+    const valid = checked ? submissions : validate(SubmitSchema, submissions)
+    for (const s of valid) this.checkSubmission(s, !checked)
+    const fresh = this.mempool.addAll(valid.filter(s => !this.holdsCommitted(s)))
+    for (let i = 0; i < fresh.length; i += LIMITS.gossipSubmissionsCeiling) {
+      this.emit({ type: 'broadcast', message: { type: 'submissions', submissions: fresh.slice(i, i + LIMITS.gossipSubmissionsCeiling) } })
+    }
   }
 
   private onMessage (message: ConsensusMessage, now: number): void {
     switch (message.type) {
-      case 'records':
-        this.mempool.addWhatFits(message.records.filter(r => !this.committed.has(recordId(r))))
+      case 'submissions':
+        // A peer gossips only what it checked: one bad submission refuses the whole message.
+        for (const s of message.submissions) this.checkSubmission(s, true)
+        this.mempool.addWhatFits(message.submissions.filter(s => !this.holdsCommitted(s)))
         return
       case 'vote':
         this.onVote(message.vote)
@@ -286,7 +299,8 @@ export class Machine {
       validators: this.validators.size,
       now,
       reproposed: proposal.validRound >= 0,
-      isCommitted: this.committed.has
+      isCommitted: this.committed.has,
+      checkSubmission: s => { this.services.check(this.chainId, s, this.ed) }
     })
     this.h.proposals.set(proposal.round, { proposal, hash, valid: problem === undefined })
     this.h.learnBlock(hash)
@@ -297,7 +311,7 @@ export class Machine {
     const hash = headerHash(block.header)
     if (commit.height !== block.header.height) throw invalid('INVALID_COMMIT', 'commit height differs from the block height')
     verifyCommit(this.validators, this.chainId, commit, hash, this.ed)
-    // Committed by a quorum, so the block's time and records were already judged: only its link to our chain matters.
+    // Committed by a quorum, so the block's time and submissions were already judged: only its link to our chain matters.
     const problem = blockProblem(block, { chainId: this.chainId, tip: this.tip, params: this.params, validators: this.validators.size, now: Number.POSITIVE_INFINITY })
     if (problem !== undefined) throw invalid('INVALID_BLOCK', `committed block does not extend this chain: ${problem}`)
     this.decide(block, hash, commit, now)
@@ -341,6 +355,26 @@ export class Machine {
     return checkProposal(this.validators, this.chainId, proposal, this.ed)
   }
 
+  /**
+   * A submission a block can hold: from a registered service, signed (when `verify`), no entry
+   * twice and no more entries than a block takes. Anything else would wait in the mempool for ever.
+   */
+  private checkSubmission (s: Submission, verify: boolean): void {
+    if (verify) this.services.check(this.chainId, s, this.ed)
+    const k = entryCount(s)
+    if (k > this.params.maxBlockEntries) throw invalid('OVERSIZED', `submission holds ${k} entries, a block at most ${this.params.maxBlockEntries}`, { size: k, limit: this.params.maxBlockEntries })
+    if (k > 1) {
+      const seen = new Set<string>()
+      for (let i = 0; i < k; i++) seen.add(idKey(entryAt(s, i)))
+      if (seen.size !== k) throw invalid('DUPLICATE', 'an entry appears twice in the submission')
+    }
+  }
+
+  private holdsCommitted (s: Submission): boolean {
+    for (let i = 0; i < entryCount(s); i++) if (this.committed.has(entryAt(s, i))) return true
+    return false
+  }
+
   // ---- the algorithm ------------------------------------------------------------------------
 
   /** Apply every rule of the algorithm that holds, until none does. */
@@ -359,7 +393,7 @@ export class Machine {
     throw new Error('consensus rules did not settle') // a bug, not an input error
   }
 
-  /** Whether this idle height waits for more records; a timeout wakes it when the interval is over. */
+  /** Whether this idle height waits for more entries; a timeout wakes it when the interval is over. */
   private gathering (now: number): boolean {
     const until = gatherUntil(this.params, this.decidedAt, now, this.mempool.size, !this.h.quiet)
     if (until === undefined) return false
@@ -393,8 +427,7 @@ export class Machine {
   }
 
   private freshBlock (now: number): Block {
-    const pending = this.mempool.take(this.params.maxBlockRecords)
-    return buildBlock(this.chainId, this.tip, this.self?.index ?? 0, now, pending.map(p => p.record), pending.map(p => p.id))
+    return buildBlock(this.chainId, this.tip, this.self?.index ?? 0, now, this.mempool.take(this.params.maxBlockEntries))
   }
 
   /** Sign and send our vote for this round's step, and count it ourselves (gossip does not echo it back). */
@@ -429,9 +462,9 @@ export class Machine {
   private decide (block: Block, hash: Uint8Array, commit: Commit, now: number): void {
     const own = this.self === undefined ? undefined : this.h.votes.peek(commit.round, 'precommit')?.get(this.self.index)
     this.emit({ type: 'commit', block, commit })
-    const ids = block.records.map(recordId)
-    this.committed.decided(ids)
-    this.mempool.removeCommitted(ids)
+    const entries = block.submissions.flatMap(entriesOf)
+    this.committed.decided(entries)
+    this.mempool.removeCommitted(entries)
     this.tip = { height: block.header.height, hash, time: block.header.time }
     this.lastOwnPrecommit = own ?? null
     this.decidedAt = now

@@ -1,79 +1,146 @@
 /**
- * Records waiting for a block, de-duplicated by record id, in arrival order, with a hard bound:
- * a batch that does not fit is refused whole (MEMPOOL_FULL) so the caller can retry elsewhere.
- * Records already on chain are kept out by the machine's committed-id lookup, not here.
+ * Submissions waiting for a block, held whole (a service's signature covers all its entries, so
+ * a submission cannot be split), in arrival order, bounded in entries: a batch that does not fit
+ * is refused whole (MEMPOOL_FULL) so the caller can retry elsewhere. An index from each entry to
+ * the submissions holding it lets a commit drop every submission it overlaps. Submissions with
+ * entries already on chain are kept out by the machine's committed-entry lookup, not here.
  */
+import { entryAt, entryCount } from './entries.js'
 import { rejected } from './errors.js'
-import { idKey, recordId, toHex } from './ids.js'
-import type { LedgerRecord } from './types.js'
-
-export interface PendingRecord { id: Uint8Array, record: LedgerRecord }
+import { idKey, toHex } from './ids.js'
+import type { Submission } from './types.js'
 
 export class Mempool {
-  /** By idKey(id). */
-  private readonly pending = new Map<string, PendingRecord>()
+  /**
+   * By idKey(signature). Ed25519 signatures are deterministic and checked strictly, so the same
+   * submission arriving twice has the same key, and a checked signature binds its entries.
+   */
+  private readonly pending = new Map<string, Submission>()
+  /** idKey(entry) -> key of the pending submission holding it, or keys when several do (rare: no array per entry). */
+  private readonly holders = new Map<string, string | string[]>()
+  private entries = 0
 
   constructor (readonly capacity: number) {}
 
+  /** Entries held, over all pending submissions. */
   get size (): number {
+    return this.entries
+  }
+
+  /** Number of pending submissions. */
+  get submissions (): number {
     return this.pending.size
   }
 
-  has (id: Uint8Array): boolean {
-    return this.pending.has(idKey(id))
+  /** Whether some pending submission holds this entry. */
+  holds (entry: Uint8Array): boolean {
+    return this.holders.has(idKey(entry))
   }
 
-  get (id: Uint8Array): LedgerRecord | undefined {
-    return this.pending.get(idKey(id))?.record
-  }
-
-  /** Adds the records not yet present; refuses the whole batch if they would not all fit. Returns the new ones. */
-  addAll (records: readonly LedgerRecord[]): LedgerRecord[] {
-    const fresh = this.fresh(records)
-    if (this.pending.size + fresh.size > this.capacity) {
-      throw rejected('MEMPOOL_FULL', `mempool holds ${this.pending.size} of ${this.capacity} records; ${fresh.size} more do not fit`, { size: this.pending.size, capacity: this.capacity })
+  /** Adds the submissions not yet present; refuses the whole batch if they would not all fit. Returns the new ones. */
+  addAll (submissions: readonly Submission[]): Submission[] {
+    const fresh = this.fresh(submissions)
+    let adding = 0
+    for (const s of fresh.values()) adding += entryCount(s)
+    if (this.entries + adding > this.capacity) {
+      throw rejected('MEMPOOL_FULL', `mempool holds ${this.entries} of ${this.capacity} entries; ${adding} more do not fit`, { size: this.entries, capacity: this.capacity })
     }
-    const added: LedgerRecord[] = []
-    for (const [key, p] of fresh) { this.pending.set(key, p); added.push(p.record) }
+    for (const [key, s] of fresh) this.insert(key, s)
+    return [...fresh.values()]
+  }
+
+  /** Adds what fits and silently drops the rest: for gossip, where nobody waits for an answer. Returns the new ones. */
+  addWhatFits (submissions: readonly Submission[]): Submission[] {
+    const added: Submission[] = []
+    for (const [key, s] of this.fresh(submissions)) {
+      if (this.entries + entryCount(s) > this.capacity) continue
+      this.insert(key, s)
+      added.push(s)
+    }
     return added
   }
 
-  /** Adds what fits and silently drops the rest: for gossip, where nobody waits for an answer. */
-  addWhatFits (records: readonly LedgerRecord[]): void {
-    for (const [key, p] of this.fresh(records)) {
-      if (this.pending.size >= this.capacity) return
-      this.pending.set(key, p)
-    }
-  }
-
-  /** Up to `max` records in arrival order. */
-  take (max: number): PendingRecord[] {
-    const out: PendingRecord[] = []
-    for (const p of this.pending.values()) {
-      if (out.length >= max) break
-      out.push(p)
+  /**
+   * Whole submissions in arrival order, holding at most `maxEntries` entries together, none
+   * repeating an entry of one taken before it (or its own): a block must not hold an entry twice.
+   * One that does not fit the room left is passed over for smaller ones behind it.
+   */
+  take (maxEntries: number): Submission[] {
+    const out: Submission[] = []
+    const taken = new Set<string>()
+    let room = maxEntries
+    for (const s of this.pending.values()) {
+      if (room === 0) break
+      const k = entryCount(s)
+      if (k > room) continue
+      const mine = new Set<string>()
+      let repeats = false
+      for (let i = 0; i < k && !repeats; i++) {
+        const key = idKey(entryAt(s, i))
+        repeats = taken.has(key) || mine.has(key)
+        mine.add(key)
+      }
+      if (repeats) continue
+      for (const key of mine) taken.add(key)
+      out.push(s)
+      room -= k
     }
     return out
   }
 
-  /** Forget records that are now on chain. */
-  removeCommitted (ids: readonly Uint8Array[]): void {
-    for (const id of ids) this.pending.delete(idKey(id))
+  /** Drop every pending submission holding one of these (now committed) entries. */
+  removeCommitted (entries: readonly Uint8Array[]): void {
+    if (this.pending.size === 0) return
+    for (const entry of entries) {
+      const keys = this.holders.get(idKey(entry))
+      if (keys === undefined) continue
+      if (typeof keys === 'string') this.remove(keys)
+      else for (const key of [...keys]) this.remove(key)
+    }
   }
 
-  /** Hex ids of the records waiting, in arrival order. */
+  /** Hex signatures of the submissions waiting, in arrival order. */
   ids (): string[] {
-    return [...this.pending.values()].map(p => toHex(p.id))
+    return [...this.pending.values()].map(s => toHex(s.signature))
   }
 
-  /** The records not yet present, in order, by key. */
-  private fresh (records: readonly LedgerRecord[]): Map<string, PendingRecord> {
-    const out = new Map<string, PendingRecord>()
-    for (const record of records) {
-      const id = recordId(record)
-      const key = idKey(id)
+  private insert (key: string, s: Submission): void {
+    this.pending.set(key, s)
+    this.entries += entryCount(s)
+    for (let i = 0; i < entryCount(s); i++) {
+      const entry = idKey(entryAt(s, i))
+      const keys = this.holders.get(entry)
+      if (keys === undefined) this.holders.set(entry, key)
+      else if (typeof keys === 'string') { if (keys !== key) this.holders.set(entry, [keys, key]) }
+      else if (!keys.includes(key)) keys.push(key)
+    }
+  }
+
+  private remove (key: string): void {
+    const s = this.pending.get(key)
+    if (s === undefined) return
+    this.pending.delete(key)
+    this.entries -= entryCount(s)
+    for (let i = 0; i < entryCount(s); i++) {
+      const entry = idKey(entryAt(s, i))
+      const keys = this.holders.get(entry)
+      if (keys === undefined || keys === key) {
+        this.holders.delete(entry)
+        continue
+      }
+      if (typeof keys === 'string') continue
+      const rest = keys.filter(k => k !== key)
+      this.holders.set(entry, rest.length === 1 ? rest[0] as string : rest)
+    }
+  }
+
+  /** The submissions not yet present, in order, by key. */
+  private fresh (submissions: readonly Submission[]): Map<string, Submission> {
+    const out = new Map<string, Submission>()
+    for (const s of submissions) {
+      const key = idKey(s.signature)
       if (this.pending.has(key) || out.has(key)) continue
-      out.set(key, { id, record })
+      out.set(key, s)
     }
     return out
   }

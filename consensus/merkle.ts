@@ -1,5 +1,6 @@
 /**
- * RFC 6962 / RFC 9162 Merkle tree over a block's record ids. Leaves and inner nodes are hashed
+ * RFC 6962 / RFC 9162 Merkle tree over a block's leaves (entries.ts: leafBytes, 34 bytes each:
+ * the submitting service's index and the entry). Leaves and inner nodes are hashed
  * with distinct prefixes (0x00, 0x01) and the tree is split at the largest power of two, so an
  * odd leaf count or a duplicated last leaf yields a different root and no forged proof.
  */
@@ -26,7 +27,7 @@ export function merkleRoot (leaves: readonly Uint8Array[]): Uint8Array {
   let input = new Uint8Array(0)
   for (let i = 0; i < leaves.length; i++) {
     const leaf = leaves[i] as Uint8Array
-    // Record ids are all 32 bytes: one input buffer serves every leaf.
+    // A block's leaves are all 34 bytes: one input buffer serves every leaf.
     if (input.length !== 1 + leaf.length) input = new Uint8Array(1 + leaf.length)
     input[0] = LEAF[0] as number
     input.set(leaf, 1)

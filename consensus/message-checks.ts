@@ -1,10 +1,12 @@
 /**
  * Checks of a consensus message that need the validator set but no protocol state: the signer
- * is a validator, the signature is theirs, the message is self-consistent. The gossip layer runs
- * them before a message spreads (reject -> the sender is penalised); the machine runs them too.
+ * is a validator, the signature is theirs, the message is self-consistent, a gossiped submission
+ * is signed by a registered service. The gossip layer runs them before a message spreads
+ * (reject -> the sender is penalised); the machine runs them too.
  */
 import { verifyCommit } from './commit.js'
 import type { Ed25519 } from './ed25519.js'
+import type { ServiceSet } from './entries.js'
 import { invalid } from './errors.js'
 import { headerHash } from './ids.js'
 import { proposalSignBytes, voteSignBytes } from './sign-bytes.js'
@@ -34,14 +36,18 @@ export function checkProposal (validators: ValidatorSet, chainId: string, propos
   return hash
 }
 
-/** Every stateless check of a decoded message; throws InvalidInputError. */
-export function checkMessage (validators: ValidatorSet, chainId: string, message: ConsensusMessage, ed: Ed25519): void {
+/**
+ * Every stateless check of a decoded message; throws InvalidInputError. Gossiped submissions are
+ * checked against `services` when given (a proposal's are judged with its block: voted nil, not refused).
+ */
+export function checkMessage (validators: ValidatorSet, chainId: string, message: ConsensusMessage, ed: Ed25519, services?: ServiceSet): void {
   switch (message.type) {
     case 'vote': return checkVote(validators, chainId, message.vote, ed)
     case 'proposal': { checkProposal(validators, chainId, message.proposal, ed); return }
     case 'committed':
       if (message.commit.height !== message.block.header.height) throw invalid('INVALID_COMMIT', 'commit height differs from the block height')
       return verifyCommit(validators, chainId, message.commit, headerHash(message.block.header), ed)
-    case 'records': return undefined
+    case 'submissions':
+      for (const s of message.submissions) services?.check(chainId, s, ed)
   }
 }

@@ -133,6 +133,12 @@ export class Gossip {
     })
   }
 
+  /** Gossipsub's score of a peer: below zero once it sent messages a topic validator rejected. */
+  peerScore (peerId: string): number {
+    // The class has it; the interface gossipsub exports does not declare it.
+    return (this.pubsub as unknown as { getScore: (peer: string) => number }).getScore(peerId)
+  }
+
   /** Unsubscribes from every topic this wrapper subscribed to. */
   close (): void {
     for (const unsubscribe of [...this.unsubscribers.values()]) unsubscribe()

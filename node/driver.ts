@@ -2,16 +2,18 @@
  * The serial input loop around the consensus machine: peer messages, local submissions and timer
  * events are fed one at a time, and each step's actions are carried out in order before the next
  * input: persist what we sign (synced) before it is sent, write each committed block in one
- * synced batch (so the machine's committed-id lookup, backed by the store, sees it at the next
- * input), keep evidence of validators that signed conflicting messages, arm real timers, fetch
- * missed blocks from peers.
+ * synced batch (so the machine's committed-entry lookup, backed by the store, sees it at the next
+ * input), answer those waiting for its entries, keep evidence of validators that signed
+ * conflicting messages, arm real timers, fetch missed blocks from peers.
  */
 import type { Logger } from 'pino'
 import type { ChainTip } from '../consensus/block.js'
 import type { Evidence } from '../consensus/evidence.js'
-import { headerHash, idKey, recordId } from '../consensus/ids.js'
+import { entriesOf, entryAt, entryCount } from '../consensus/entries.js'
+import { headerHash, idKey } from '../consensus/ids.js'
 import type { Action, Input, Machine, Step } from '../consensus/machine.js'
-import type { Block, Commit, ConsensusMessage, LedgerRecord } from '../consensus/types.js'
+import type { Block, Commit, ConsensusMessage, Submission } from '../consensus/types.js'
+import type { SubmitStatus } from '../protocol/node-api.js'
 import { TrustnetError } from '../consensus/errors.js'
 import type { ChainStore, StoredBlock } from './store/chain-store.js'
 
@@ -24,11 +26,9 @@ export interface DriverDeps {
   fetchBlocks: (from: number, fromHeight: number) => Promise<StoredBlock[]>
   now: () => number
   log: Logger
-  /** Re-gossip records submitted here (off by default: services submit to every validator). */
-  gossipRecords?: boolean
+  /** Re-gossip submissions taken here (off by default: services submit to every validator). */
+  gossipSubmissions?: boolean
 }
-
-export type SubmitStatus = 'committed' | 'pending'
 
 /** Where consensus stands, as of the last step. */
 export interface ConsensusStatus { tip: ChainTip, round: number, step: Step, leader: number, mempool: number }
@@ -38,7 +38,7 @@ interface Waiter { pending: Set<string>, done: (all: boolean) => void }
 export class ConsensusDriver {
   private tail: Promise<void> = Promise.resolve()
   private readonly timers = new Set<NodeJS.Timeout>()
-  /** idKey(record id) -> callers waiting for it to be committed */
+  /** idKey(entry) -> callers waiting for it to be committed */
   private readonly waiters = new Map<string, Set<Waiter>>()
   private syncing = false
   private stopped = false
@@ -51,11 +51,7 @@ export class ConsensusDriver {
   // Reads between steps: the machine's state only changes inside step(), which runs to its end
   // synchronously, so these see it as the last step left it.
 
-  /** A record waiting for a block, by id (for peers rebuilding a proposal). */
-  pendingRecord (id: Uint8Array): LedgerRecord | undefined {
-    return this.deps.machine.pendingRecord(id)
-  }
-
+  /** Entries waiting in the mempool. */
   get mempoolSize (): number {
     return this.deps.machine.mempoolSize
   }
@@ -74,7 +70,7 @@ export class ConsensusDriver {
     await this.enqueue({ type: 'start' })
   }
 
-  /** Ends the loop: no more inputs, no timers left, and callers waiting for records are answered (false). */
+  /** Ends the loop: no more inputs, no timers left, and callers waiting for entries are answered (false). */
   async stop (): Promise<void> {
     this.stopped = true
     for (const t of this.timers) clearTimeout(t)
@@ -95,21 +91,23 @@ export class ConsensusDriver {
   }
 
   /**
-   * Records from a service, as decoded by the submit handler (so already checked against
-   * LedgerRecordSchema): those already on chain are reported so; the rest enter the mempool
-   * (MEMPOOL_FULL refuses all).
+   * A submission a registered service signed, as the submit handler checked it (ServiceSet.check).
+   * The signature covers it whole, so it is taken whole or not at all: if any of its entries is
+   * on chain already, those are `committed` and the others `resubmit` (the service signs them
+   * again without the committed ones); otherwise it enters the mempool and every entry is
+   * `pending` (MEMPOOL_FULL refuses it).
    */
-  async submit (records: LedgerRecord[]): Promise<SubmitStatus[]> {
-    const onChain = await this.deps.store.onChain(records.map(recordId))
-    const fresh = records.filter((_, i) => onChain[i] !== true)
-    if (fresh.length > 0) await this.enqueue({ type: 'submit', records: fresh, checked: true })
-    return onChain.map(c => c ? 'committed' : 'pending')
+  async submit (submission: Submission): Promise<SubmitStatus[]> {
+    const onChain = await this.deps.store.onChain(entriesOf(submission))
+    if (onChain.includes(true)) return onChain.map(c => c ? 'committed' : 'resubmit')
+    await this.enqueue({ type: 'submit', submissions: [submission], checked: true })
+    return onChain.map(() => 'pending')
   }
 
-  /** Resolves when every id is on chain, or after `ms`; true if all are. */
-  async waitForRecords (ids: Uint8Array[], ms: number, signal?: AbortSignal): Promise<boolean> {
-    const onChain = await this.deps.store.onChain(ids)
-    const pending = new Set(ids.filter((_, i) => onChain[i] !== true).map(idKey))
+  /** Resolves when every entry is on chain, or after `ms`; true if all are. */
+  async waitForEntries (entries: readonly Uint8Array[], ms: number, signal?: AbortSignal): Promise<boolean> {
+    const onChain = await this.deps.store.onChain(entries)
+    const pending = new Set(entries.filter((_, i) => onChain[i] !== true).map(idKey))
     if (pending.size === 0) return true
     if (ms <= 0 || signal?.aborted === true || this.stopped) return false
     return await new Promise<boolean>(resolve => {
@@ -156,9 +154,9 @@ export class ConsensusDriver {
   private async act (action: Exclude<Action, { type: 'persist' }>): Promise<void> {
     switch (action.type) {
       case 'broadcast':
-        // Services hand every record to every validator; gossiping them again would multiply the
-        // bytes on the wire by n. A validator missing a proposed record fetches it instead.
-        if (action.message.type === 'records' && this.deps.gossipRecords !== true) return
+        // Services hand every submission to every validator; gossiping them again would multiply
+        // the bytes on the wire by n. Proposals carry their submissions whole.
+        if (action.message.type === 'submissions' && this.deps.gossipSubmissions !== true) return
         this.deps.publish(action.message, action.resend === true)
         return
       case 'schedule': {
@@ -197,17 +195,19 @@ export class ConsensusDriver {
   private async commit (block: Block, commit: Commit): Promise<void> {
     const hash = headerHash(block.header)
     await this.deps.store.commitBlock(block, commit, hash)
-    this.deps.log.debug({ height: block.header.height, records: block.records.length, round: commit.round }, 'committed')
+    this.deps.log.debug({ height: block.header.height, entries: block.header.entryCount, submissions: block.submissions.length, round: commit.round }, 'committed')
     if (this.waiters.size === 0) return
-    for (const record of block.records) {
-      const key = idKey(recordId(record))
-      const set = this.waiters.get(key)
-      if (set === undefined) continue
-      this.waiters.delete(key)
-      for (const waiter of set) {
-        waiter.pending.delete(key)
-        if (waiter.pending.size === 0) waiter.done(true)
-      }
+    for (const s of block.submissions) for (let i = 0; i < entryCount(s); i++) this.wake(idKey(entryAt(s, i)))
+  }
+
+  /** The entry (by idKey) is on chain: callers waiting for it and nothing else are answered. */
+  private wake (key: string): void {
+    const set = this.waiters.get(key)
+    if (set === undefined) return
+    this.waiters.delete(key)
+    for (const waiter of set) {
+      waiter.pending.delete(key)
+      if (waiter.pending.size === 0) waiter.done(true)
     }
   }
 

@@ -1,17 +1,18 @@
 /**
  * The node's read-only HTTP API for operators and explorers: status (height, round, leader,
- * peers, validator set), a block by height, a record by id, records by data hash, evidence of
- * validators that signed conflicting messages. Errors are JSON `{ error: { code, message } }`.
+ * entries waiting, peers, validator set, registered services), a block by height (its
+ * submissions' entries in hex), where an entry sits, evidence of validators that signed
+ * conflicting messages. A validator holds entries only, never a record, so none is shown.
+ * Errors are JSON `{ error: { code, message } }`.
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { z } from 'zod'
 import { fromHex, toHex } from '../consensus/ids.js'
 import { toJson } from '../consensus/json.js'
 import type { Genesis } from '../consensus/types.js'
-import type { CertificateIssuer } from './certificates.js'
 import type { ConsensusDriver } from './driver.js'
 import type { LinkControl } from '../net/host.js'
-import type { ChainStore } from './store/chain-store.js'
+import { leafAt, type ChainStore } from './store/chain-store.js'
 
 export interface NodeHttpDeps {
   genesis: Genesis
@@ -20,7 +21,6 @@ export interface NodeHttpDeps {
   validatorPeerIds: string[]
   driver: ConsensusDriver
   store: ChainStore
-  certificates: CertificateIssuer
   connectedPeers: () => string[]
   /** Present only when fault injection is enabled (TRUSTNET_FAULT_INJECTION=1), for tests. */
   links?: LinkControl
@@ -58,11 +58,13 @@ export function buildNodeHttpApi (deps: NodeHttpDeps): FastifyInstance {
       round,
       step,
       leader,
+      /** Entries waiting for a block. */
       mempool,
       evidenceNotKept: driver.evidenceNotKept,
       peers: deps.connectedPeers(),
       memory: memoryMiB(),
-      validators: genesis.validators.map((v, i) => ({ index: i, name: v.name, publicKey: toHex(v.publicKey), peerId: deps.validatorPeerIds[i] }))
+      validators: genesis.validators.map((v, i) => ({ index: i, name: v.name, publicKey: toHex(v.publicKey), peerId: deps.validatorPeerIds[i] })),
+      services: genesis.services.map((s, i) => ({ index: i, name: s.name, publicKey: toHex(s.publicKey) }))
     }
   })
 
@@ -74,18 +76,14 @@ export function buildNodeHttpApi (deps: NodeHttpDeps): FastifyInstance {
     return toJson(stored)
   })
 
-  app.get<{ Params: { id: string } }>('/records/:id', async (req, reply) => {
-    if (!HASH_HEX.test(req.params.id)) return fail(reply, 400, 'INVALID_FIELD', 'record id must be 64 lowercase hex characters')
-    const certificate = await deps.certificates.certificate(fromHex(req.params.id))
-    if (certificate === null) return fail(reply, 404, 'NOT_FOUND', 'no such record on this chain')
-    return { id: req.params.id, height: certificate.header.height, record: toJson(certificate.record), certificate: toJson(certificate) }
-  })
-
-  app.get<{ Querystring: { dataHash?: string } }>('/records', async (req, reply) => {
-    const hash = req.query.dataHash
-    if (hash === undefined || !HASH_HEX.test(hash)) return fail(reply, 400, 'INVALID_FIELD', 'dataHash must be 64 lowercase hex characters')
-    const ids = await store.recordsByDataHash(fromHex(hash))
-    return { dataHash: hash, ids: ids.map(toHex) }
+  // Where an entry sits: its block, its leaf's index there, and the service that submitted it.
+  app.get<{ Params: { entry: string } }>('/entries/:entry', async (req, reply) => {
+    if (!HASH_HEX.test(req.params.entry)) return fail(reply, 400, 'INVALID_FIELD', 'an entry must be 64 lowercase hex characters')
+    const at = await store.location(fromHex(req.params.entry))
+    const stored = at === undefined ? undefined : await store.block(at.height)
+    const leaf = at === undefined || stored === undefined ? undefined : leafAt(stored.block, at.index)
+    if (at === undefined || stored === undefined || leaf === undefined) return fail(reply, 404, 'NOT_FOUND', 'no such entry on this chain')
+    return { entry: req.params.entry, height: at.height, index: at.index, service: leaf.service, blockHash: toHex(stored.commit.blockHash) }
   })
 
   // Evidence from a height on, by height, round and validator.

@@ -1,7 +1,7 @@
 /**
  * One validator process, wired in one place: its store, the consensus machine restored from what
- * it persisted, the libp2p host (gossip for consensus messages and records, request/response for
- * services and block sync), the serial driver and the operator HTTP API.
+ * it persisted, the libp2p host (gossip for consensus messages and submissions, request/response
+ * for services and block sync), the serial driver and the operator HTTP API.
  */
 import '../lib/promise-shim.js'
 import { defaultEd25519, rememberingEd25519 } from '../consensus/ed25519.js'
@@ -9,13 +9,12 @@ import { TrustnetError } from '../consensus/errors.js'
 import { encode } from '../consensus/codec.js'
 import { genesisHash } from '../consensus/ids.js'
 import { Machine } from '../consensus/machine.js'
-import { checkMessage, checkProposal } from '../consensus/message-checks.js'
-import { decodeResponse, MAX_SYNC_BLOCKS, PROTOCOL, RecordsResponseSchema, SyncResponseSchema } from '../protocol/node-api.js'
+import { checkMessage } from '../consensus/message-checks.js'
+import { decodeResponse, MAX_SYNC_BLOCKS, PROTOCOL, SyncResponseSchema } from '../protocol/node-api.js'
 import { CertificateIssuer } from './certificates.js'
 import { loadNodeConfig } from './config.js'
 import { ConsensusDriver } from './driver.js'
 import { decodeEnvelope, encodeEnvelope, type GossipEnvelope } from './gossip-envelope.js'
-import { assembleProposal, type AssemblerDeps } from './proposal-assembler.js'
 import { buildNodeHttpApi } from './http-api.js'
 import { createLogger } from '../lib/log.js'
 import { Gossip, type Verdict } from '../net/gossip.js'
@@ -30,12 +29,14 @@ export interface RunningNode {
   p2p: string[]
   http: string
   driver: ConsensusDriver
+  /** Gossipsub's score of a peer here: it falls below zero once the peer sent messages this validator rejected. */
+  peerScore: (peerId: string) => number
   stop: () => Promise<void>
 }
 
 export const topics = (chainId: string) => ({
-  consensus: `/trustnet/${chainId}/consensus/1`,
-  records: `/trustnet/${chainId}/records/1`
+  consensus: `/trustnet/${chainId}/consensus/2`,
+  submissions: `/trustnet/${chainId}/submissions/1`
 })
 
 export async function startNode (home: string): Promise<RunningNode> {
@@ -48,11 +49,12 @@ export async function startNode (home: string): Promise<RunningNode> {
   if (signed.damaged) log.error({ height: tip.height + 1 }, 'the log of what this validator signed is damaged: it will not sign at this height')
   // Gossip checks each vote, the machine checks it again, and commits carry the same signatures.
   const ed = rememberingEd25519(defaultEd25519)
-  const machine = new Machine({ genesis, self: { index: config.index, seed }, tip, ed, isCommitted: id => store.isCommitted(id), ...(signed.damaged ? { abstainAt: tip.height + 1 } : {}) })
+  const machine = new Machine({ genesis, self: { index: config.index, seed }, tip, ed, isCommitted: entry => store.isCommitted(entry), ...(signed.damaged ? { abstainAt: tip.height + 1 } : {}) })
+  const services = machine.services
   machine.restore(signed.messages)
 
   const topic = topics(genesis.chainId)
-  const host = await createHost({ privateKeySeed: seed, listen: [config.listen], peers: config.peers, scoredTopics: [topic.consensus, topic.records], gossip: true })
+  const host = await createHost({ privateKeySeed: seed, listen: [config.listen], peers: config.peers, scoredTopics: [topic.consensus, topic.submissions], gossip: true })
   const validatorPeerIds = genesis.validators.map(v => peerIdFromEd25519PublicKey(v.publicKey))
   const gossip = new Gossip(host.node)
   const rr = new RequestResponse(host.node)
@@ -64,7 +66,7 @@ export async function startNode (home: string): Promise<RunningNode> {
     now: () => Date.now(),
     log,
     publish: (message, resend) => {
-      const t = message.type === 'records' ? topic.records : topic.consensus
+      const t = message.type === 'submissions' ? topic.submissions : topic.consensus
       gossip.publish(t, encodeEnvelope(message, resend ? ++resends : 0)).catch(err => log.debug({ err: (err as Error).message }, 'publish failed'))
     },
     fetchBlocks: async (from, fromHeight) => {
@@ -77,12 +79,13 @@ export async function startNode (home: string): Promise<RunningNode> {
 
   // Decoded in the validator, handed to the handler: one decode per message.
   const decoded = new WeakMap<Uint8Array, GossipEnvelope>()
+  // Rejected messages are neither delivered nor forwarded, and gossipsub lowers their sender's score.
   const validate = (data: Uint8Array): Verdict => {
     try {
       const envelope = decodeEnvelope(data)
-      if (envelope.kind === 'message') checkMessage(machine.validators, genesis.chainId, envelope.message, ed)
-      // The signature covers the header (and through its Merkle root, the ids): checkable before the records are at hand.
-      else checkProposal(machine.validators, genesis.chainId, { ...envelope.proposal, block: { header: envelope.proposal.header, records: [] } }, ed)
+      // Each gossiped submission must come from a registered service (UNKNOWN_SERVICE,
+      // BAD_SIGNATURE); a proposal's submissions are checked when its block is judged.
+      checkMessage(machine.validators, genesis.chainId, envelope.message, ed, services)
       decoded.set(data, envelope)
       return 'accept'
     } catch (err) {
@@ -90,31 +93,18 @@ export async function startNode (home: string): Promise<RunningNode> {
       throw err
     }
   }
-  const assembler: AssemblerDeps = {
-    local: id => driver.pendingRecord(id),
-    fetch: async (peer, ids) => decodeResponse(RecordsResponseSchema, await rr.request(peer, PROTOCOL.records, encode({ ids }), { timeoutMs: 5_000, maxResponseBytes: 16 * 1024 * 1024 }), 16 * 1024 * 1024).records
-  }
-  const handle = (data: Uint8Array, fromPeer: string): void => {
-    const envelope = decoded.get(data) ?? decodeEnvelope(data)
-    if (envelope.kind === 'message') {
-      driver.deliver(envelope.message).catch(err => log.error({ err }, 'delivering a message failed'))
-      return
-    }
-    const compact = envelope.proposal
-    if (compact.height < machine.height) return
-    const proposer = validatorPeerIds[machine.validators.proposer(compact.height, compact.round)] as string
-    assembleProposal(compact, [fromPeer, proposer], assembler)
-      .then(async proposal => { await driver.deliver({ type: 'proposal', proposal }) })
-      .catch(err => log.debug({ err: (err as Error).message, height: compact.height, round: compact.round }, 'proposal not assembled'))
+  const handle = (data: Uint8Array): void => {
+    const { message } = decoded.get(data) ?? decodeEnvelope(data)
+    driver.deliver(message).catch(err => log.error({ err }, 'delivering a message failed'))
   }
   gossip.subscribe(topic.consensus, validate, handle)
-  gossip.subscribe(topic.records, validate, handle)
+  gossip.subscribe(topic.submissions, validate, handle)
 
   const certificates = new CertificateIssuer(store)
-  await registerServiceProtocols({ rr, driver, store, certificates, genesis, index: config.index, seed, now: () => Date.now() })
+  await registerServiceProtocols({ rr, driver, store, certificates, genesis, services, ed, index: config.index, seed, now: () => Date.now() })
   await driver.start()
 
-  const http = buildNodeHttpApi({ genesis, index: config.index, peerId: host.peerId, validatorPeerIds, driver, store, certificates, connectedPeers: () => host.connectedPeers(), ...(process.env.TRUSTNET_FAULT_INJECTION === '1' ? { links: host.links } : {}) })
+  const http = buildNodeHttpApi({ genesis, index: config.index, peerId: host.peerId, validatorPeerIds, driver, store, connectedPeers: () => host.connectedPeers(), ...(process.env.TRUSTNET_FAULT_INJECTION === '1' ? { links: host.links } : {}) })
   const url = await http.listen({ host: config.http.host, port: config.http.port })
   log.info({ height: tip.height, peerId: host.peerId, http: url }, 'validator %d started', config.index)
 
@@ -129,5 +119,5 @@ export async function startNode (home: string): Promise<RunningNode> {
     })()
     await stopping
   }
-  return { index: config.index, peerId: host.peerId, p2p: host.multiaddrs(), http: url, driver, stop }
+  return { index: config.index, peerId: host.peerId, p2p: host.multiaddrs(), http: url, driver, peerScore: peer => gossip.peerScore(peer), stop }
 }

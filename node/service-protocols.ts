@@ -1,14 +1,17 @@
 /**
- * The request/response protocols services use to reach this node (node-api.ts): submit records,
- * fetch certificates (held open until commit, up to the asked wait), compare a hash with the
- * anchored one under a signed attestation; plus block sync between validators. Every request is
- * decoded and checked before anything happens; a refusal is answered with a stable error code.
+ * The request/response protocols services use to reach this node (node-api.ts): submit a signed
+ * submission of entries (refused unless a registered service signed it), fetch the sealed blocks
+ * holding entries (held open until they commit, up to the asked wait), compare an entry with the
+ * one anchored at a place under a signed attestation; plus block sync between validators. Every
+ * request is decoded and checked before anything happens; a refusal is answered with a stable
+ * error code.
  */
 import { decode, encode } from '../consensus/codec.js'
+import type { Ed25519 } from '../consensus/ed25519.js'
+import { entriesOf, type ServiceSet } from '../consensus/entries.js'
 import { TrustnetError } from '../consensus/errors.js'
-import { equalBytes } from '../consensus/codec.js'
 import {
-  CertificateRequestSchema, PROTOCOL, RecordsRequestSchema, SubmitRequestSchema, SyncRequestSchema, VerifyRequestSchema,
+  CertificateRequestSchema, PROTOCOL, SubmitRequestSchema, SyncRequestSchema, VerifyRequestSchema,
   signAttestation, type ErrorResponse
 } from '../protocol/node-api.js'
 import type { Genesis } from '../consensus/types.js'
@@ -23,12 +26,16 @@ export interface ProtocolDeps {
   store: ChainStore
   certificates: CertificateIssuer
   genesis: Genesis
+  services: ServiceSet
+  /** The machine's: a submission checked here is not verified again when a block holding it is judged. */
+  ed: Ed25519
   index: number
   seed: Uint8Array
   now: () => number
 }
 
-const MAX_REQUEST_BYTES = 2 * 1024 * 1024
+/** A submission of 1000 entries is about 32 KB; a certificate request as many entries. */
+const MAX_REQUEST_BYTES = 64 * 1024
 const MAX_SYNC_RESPONSE_BYTES = 8 * 1024 * 1024
 
 function refusal (err: unknown): Uint8Array {
@@ -50,46 +57,29 @@ function answering (handler: (req: Uint8Array, signal: AbortSignal) => Promise<u
 }
 
 export async function registerServiceProtocols (deps: ProtocolDeps): Promise<void> {
-  const { rr, driver, store, certificates, genesis } = deps
+  const { rr, driver, store, certificates, genesis, services, ed } = deps
   await rr.handle(PROTOCOL.submit, answering(async req => {
-    const { records } = decode(SubmitRequestSchema, req, MAX_REQUEST_BYTES)
-    return { status: await driver.submit(records) }
+    const { submission } = decode(SubmitRequestSchema, req, MAX_REQUEST_BYTES)
+    // UNKNOWN_SERVICE or BAD_SIGNATURE before anything is looked up or stored.
+    services.check(genesis.chainId, submission, ed)
+    return { status: await driver.submit(submission) }
   }), { maxRequestBytes: MAX_REQUEST_BYTES })
 
   await rr.handle(PROTOCOL.certificate, answering(async (req, signal) => {
-    const { ids, waitMs } = decode(CertificateRequestSchema, req, MAX_REQUEST_BYTES)
-    await driver.waitForRecords(ids, waitMs, signal)
-    return { blocks: await certificates.blockProofs(ids) }
+    const request = decode(CertificateRequestSchema, req, MAX_REQUEST_BYTES)
+    const entries = entriesOf(request)
+    await driver.waitForEntries(entries, request.waitMs, signal)
+    return { blocks: await certificates.blocks(entries) }
   }), { maxRequestBytes: MAX_REQUEST_BYTES, timeoutMs: 40_000 })
 
   await rr.handle(PROTOCOL.verify, answering(async req => {
-    const { id, dataHash } = decode(VerifyRequestSchema, req, 1024)
-    // Read through the issuer's block cache: the record's block is loaded once for many requests.
-    const anchored = await certificates.anchored(id)
-    const anchoredHash = anchored?.record.dataHash ?? null
+    const { entry, height, index } = decode(VerifyRequestSchema, req, 1024)
+    // Read through the issuer's block cache: a certificate's block is loaded once for many requests.
+    const { anchored, outcome } = await certificates.compare(entry, height, index)
     return {
-      attestation: signAttestation({
-        chainId: genesis.chainId,
-        recordId: id,
-        presentedHash: dataHash,
-        anchoredHash,
-        match: anchoredHash !== null && equalBytes(anchoredHash, dataHash),
-        height: anchored?.height ?? null,
-        validator: deps.index,
-        time: deps.now()
-      }, deps.seed)
+      attestation: signAttestation({ chainId: genesis.chainId, entry, height, index, anchored, outcome, validator: deps.index, time: deps.now() }, deps.seed)
     }
   }), { maxRequestBytes: 1024 })
-
-  // Records of a proposal, for validators rebuilding it: from the mempool, else from the chain.
-  await rr.handle(PROTOCOL.records, answering(async req => {
-    const { ids } = decode(RecordsRequestSchema, req, MAX_REQUEST_BYTES)
-    return {
-      records: await Promise.all(ids.map(async id => {
-        return driver.pendingRecord(id) ?? (await certificates.anchored(id))?.record ?? null
-      }))
-    }
-  }), { maxRequestBytes: MAX_REQUEST_BYTES })
 
   await rr.handle(PROTOCOL.sync, answering(async req => {
     const { fromHeight, max } = decode(SyncRequestSchema, req, 1024)

@@ -10,6 +10,7 @@ export type ServiceErrorCode =
   | 'NODES_UNAVAILABLE'
   | 'QUORUM_UNAVAILABLE'
   | 'STOPPED'
+  | 'SUBMISSION_REFUSED'
 
 export class ServiceError extends CodedError<ServiceErrorCode> {
   override readonly name: string = 'ServiceError'
@@ -36,5 +37,17 @@ export class StoppedError extends ServiceError {
   override readonly name = 'StoppedError'
   constructor (message = 'the service is stopping') {
     super('STOPPED', message)
+  }
+}
+
+/**
+ * The validators refuse the service itself (its key is not registered, or its signatures do not
+ * check): no retry can cure it until the genesis or the service's configuration is fixed.
+ * `details.reason` holds the nodes' code (UNKNOWN_SERVICE, BAD_SIGNATURE).
+ */
+export class SubmissionRefusedError extends ServiceError {
+  override readonly name = 'SubmissionRefusedError'
+  constructor (readonly reason: string, message: string) {
+    super('SUBMISSION_REFUSED', message, { reason })
   }
 }

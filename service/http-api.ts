@@ -2,24 +2,25 @@
  * The HTTP API for client devices (fastify 5). Each API key is one client, who sees only its own
  * items (another client's id answers 404, like an unknown one). Input is checked at the door
  * (auth, size, hex, JSON, field bounds) before anything is stored; a stored item is in the
- * outbox before the client is answered. Certificates and attestations travel as JSON with byte
- * fields in lowercase hex. POST /v1/certificates/verify answers 400 only for a body that is not
+ * outbox before the client is answered. An item's id is its ledger entry (the salted commitment
+ * the validators hold). Certificates and attestations travel as JSON with byte fields in
+ * lowercase hex. POST /v1/certificates/verify answers 400 only for a body that is not
  * JSON; any JSON value gets a verdict (a value that is not a certificate: valid false, with the
  * decoder's reason), so the endpoint is a total function of its input.
  */
 import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { CertificateVerifier } from '../consensus/certificate.js'
-import { equalBytes, validate } from '../consensus/codec.js'
+import { validate } from '../consensus/codec.js'
+import { entryOf } from '../consensus/entries.js'
 import { TrustnetError } from '../consensus/errors.js'
 import { sha256 } from '../consensus/hash.js'
-import { fromHex, recordId, toHex } from '../consensus/ids.js'
+import { fromHex, toHex } from '../consensus/ids.js'
 import { certificateFromJson, toJson, type Json } from '../consensus/json.js'
 import { LIMITS } from '../consensus/limits.js'
 import { MAX_BATCH } from '../protocol/node-api.js'
 import { LedgerRecordSchema, boundedText, uint, type Certificate, type Genesis, type LedgerRecord, type RecordMetadata } from '../consensus/types.js'
 import type { ApiKey } from './config.js'
-import { batchAnswer } from './batch-answer.js'
 import { StoppedError } from './errors.js'
 import { badRequest, conflict, notFound, toErrorReply, unauthorized } from './http-errors.js'
 import type { NodeClient } from './node-client.js'
@@ -44,8 +45,6 @@ export interface HttpApiInit {
 /** JSON bodies are small (the largest is a certificate); uploads have their own limit. */
 const JSON_BODY_BYTES = 1024 * 1024
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
-/** What fastify labels the JSON it serializes itself; answers serialized here say the same. */
-const JSON_TYPE = 'application/json; charset=utf-8'
 const HEX32 = /^[0-9a-f]{64}$/
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 const utf8Encoder = new TextEncoder()
@@ -122,14 +121,14 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     return item
   }
 
-  /** Store the item, hand it to the outbox and, unless told not to, wait for its certificate. */
-  const anchor = async (req: FastifyRequest, reply: FastifyReply, record: LedgerRecord, wait: boolean, data?: Uint8Array): Promise<Certificate | undefined> => {
-    const { item, created } = await init.store.putItem({ client: client(req), record, createdAt: record.meta.clientTime ?? init.now() }, data)
-    if (created) storedCount++
-    if (item.certificate !== null) return item.certificate
+  /** Store a new item (under a fresh salt), hand it to the outbox and, unless told not to, wait for its certificate. */
+  const anchor = async (req: FastifyRequest, reply: FastifyReply, record: LedgerRecord, wait: boolean, data?: Uint8Array): Promise<{ id: string, certificate: Certificate | undefined }> => {
+    const item = await init.store.putItem({ client: client(req), record, createdAt: record.meta.clientTime ?? init.now() }, data)
+    storedCount++
     init.outbox.add([item])
-    if (!wait) return undefined
-    return await init.outbox.waitForCertificate(item.id, init.certificateWaitMs, closeSignal(reply), created)
+    const id = toHex(item.id)
+    if (!wait) return { id, certificate: undefined }
+    return { id, certificate: await init.outbox.waitForCertificate(item.id, init.certificateWaitMs, closeSignal(reply), true) }
   }
 
   app.get('/v1/health', { config: { public: true } }, async () => ({ status: 'ok' }))
@@ -143,8 +142,7 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     const data = req.body instanceof Uint8Array ? req.body : new Uint8Array(0)
     const hash = sha256(data)
     const record = ledgerRecord(init, hash, { name: query.name, size: data.length, contentType, owner: client(req), clientTime: init.now() })
-    const id = toHex(recordId(record))
-    const cert = await anchor(req, reply, record, query.wait !== 'false', data)
+    const { id, certificate: cert } = await anchor(req, reply, record, query.wait !== 'false', data)
     if (cert === undefined) return await reply.code(202).send({ id, hash: toHex(hash), status: 'pending' })
     return await reply.code(201).send({ id, hash: toHex(hash), size: data.length, certificate: certificateJson(cert) })
   })
@@ -167,21 +165,25 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     return certificateJson(item.certificate)
   })
 
+  // Re-read the data, re-hash it, rebuild the entry with the item's salt, and ask the validators
+  // whether that is the entry anchored where the certificate says: intact only on a quorum of matches.
   app.post('/v1/data/:id/verify', async req => {
     const item = await ownedItem(req)
     if (!item.hasData) throw conflict('NO_DATA', 'this item is a hash anchored without data: there is nothing to read back')
-    if (item.certificate === null) throw conflict('NOT_CERTIFIED', 'this item is not anchored yet')
+    const cert = item.certificate
+    if (cert === null) throw conflict('NOT_CERTIFIED', 'this item is not anchored yet')
     const id = toHex(item.id)
+    const anchoredHash = toHex(item.record.dataHash)
     const data = await init.store.getData(item.id)
     // Bytes gone from the store are as tampered as changed ones; no node can vouch for missing data.
-    if (data === undefined) return { id, intact: false, anchoredHash: null, currentHash: null, attestations: [] }
+    if (data === undefined) return { id, intact: false, anchoredHash, currentHash: null, attestations: [] }
     const currentHash = sha256(data)
-    const outcome = await init.nodes.verify(item.id, currentHash)
-    const intact = outcome.matches >= outcome.quorum && outcome.anchoredHash !== null && equalBytes(outcome.anchoredHash, currentHash)
+    const entry = entryOf({ ...item.record, dataHash: currentHash }, item.salt)
+    const outcome = await init.nodes.verify(entry, cert.header.height, cert.proof.index)
     return {
       id,
-      intact,
-      anchoredHash: outcome.anchoredHash === null ? null : toHex(outcome.anchoredHash),
+      intact: outcome.matches >= outcome.quorum,
+      anchoredHash,
       currentHash: toHex(currentHash),
       attestations: outcome.attestations.map(toJson)
     }
@@ -192,8 +194,7 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     const body = parseField(AnchorBodySchema, jsonBody(req.body), 'body')
     if (!HEX32.test(body.hash)) throw badRequest('INVALID_HEX', 'hash must be 64 lowercase hex characters (SHA-256)')
     const record = ledgerRecord(init, fromHex(body.hash), { ...body.metadata, owner: client(req), clientTime: init.now() })
-    const id = toHex(recordId(record))
-    const cert = await anchor(req, reply, record, query.wait !== 'false')
+    const { id, certificate: cert } = await anchor(req, reply, record, query.wait !== 'false')
     if (cert === undefined) return await reply.code(202).send({ id, status: 'pending' })
     return await reply.code(201).send({ id, certificate: certificateJson(cert) })
   })
@@ -209,21 +210,18 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     // Every record of the batch differs only in its hash: the first is checked against the schema, the rest share its metadata.
     const first = ledgerRecord(init, fromHex(body.hashes[0] as string), { ...body.metadata, owner, clientTime: now })
     const records = body.hashes.map((h, i) => i === 0 ? first : { ...first, dataHash: fromHex(h) })
-    const stored = await init.store.putItems(records.map(record => ({ input: { client: owner, record, createdAt: now } })))
-    for (const s of stored) if (s.created) storedCount++
-    init.outbox.add(stored.map(s => s.item))
-    if (query.wait === 'false') return await reply.code(202).type(JSON_TYPE).send(batchAnswer(stored.map(s => ({ id: s.item.id }))))
-    const signal = closeSignal(reply)
-    // Registered in the same turn as add(): items created here need no second look at the store.
-    const wait = async (created: boolean): Promise<void> => {
-      const which = stored.flatMap((s, i) => s.item.certificate === null && s.created === created ? [i] : [])
-      const came = await init.outbox.waitForCertificates(which.map(i => (stored[i] as { item: Item }).item.id), init.certificateWaitMs, signal, created)
-      which.forEach((i, k) => { certs[i] = came[k] })
-    }
-    const certs: Array<Certificate | undefined | null> = stored.map(s => s.item.certificate)
-    await Promise.all([wait(true), wait(false)])
-    const items = stored.map((s, i) => ({ id: s.item.id, certificate: certs[i] }))
-    return await reply.code(certs.every(c => c != null) ? 201 : 202).type(JSON_TYPE).send(batchAnswer(items))
+    const items = await init.store.putItems(records.map(record => ({ input: { client: owner, record, createdAt: now } })))
+    storedCount += items.length
+    init.outbox.add(items)
+    const pending = (item: Item): Json => ({ id: toHex(item.id), status: 'pending' })
+    if (query.wait === 'false') return await reply.code(202).send({ items: items.map(pending) })
+    // Registered in the same turn as add(): no round can have certified them yet.
+    const certs = await init.outbox.waitForCertificates(items.map(i => i.id), init.certificateWaitMs, closeSignal(reply), true)
+    const answer = items.map((item, i) => {
+      const cert = certs[i]
+      return cert === undefined ? pending(item) : { id: toHex(item.id), certificate: certificateJson(cert) }
+    })
+    return await reply.code(certs.every(c => c !== undefined) ? 201 : 202).send({ items: answer })
   })
 
   app.post('/v1/certificates/verify', async req => {
@@ -279,7 +277,7 @@ class ClientKeys {
 
 function ledgerRecord (init: HttpApiInit, dataHash: Uint8Array, meta: RecordMetadata): LedgerRecord {
   const clean = Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== undefined)) as RecordMetadata
-  return parseField(LedgerRecordSchema, { v: 1, dataHash, meta: clean, service: init.serviceId }, 'record')
+  return parseField(LedgerRecordSchema, { v: 2, dataHash, meta: clean, service: init.serviceId }, 'record')
 }
 
 /** `fn` with its answers kept per argument object, for as long as that object lives. */
@@ -295,15 +293,15 @@ function memoize<K extends object, V> (fn: (key: K) => V): (key: K) => V {
   }
 }
 
-/** JSON forms of headers and commits, made once per block: the answers for its records share them. */
+/** JSON forms of headers and commits, made once per block: the answers for its items share them. */
 const jsonOnce = memoize((value: object): Json => toJson(value))
-/** Hex of Merkle tree nodes: the upper ones are siblings in the proofs of many records of a block. */
+/** Hex of Merkle tree nodes: the upper ones are siblings in the proofs of many items of a block. */
 const hexOnce = memoize(toHex)
 
 /** toJson(cert), sharing the work between certificates of one block. */
 function certificateJson (cert: Certificate): Json {
   const proof = { index: cert.proof.index, siblings: cert.proof.siblings.map(hexOnce) }
-  return { v: cert.v, chainId: cert.chainId, record: recordJson(cert.record), header: jsonOnce(cert.header), proof, commit: jsonOnce(cert.commit) }
+  return { v: cert.v, chainId: cert.chainId, record: recordJson(cert.record), salt: toHex(cert.salt), header: jsonOnce(cert.header), proof, commit: jsonOnce(cert.commit) }
 }
 
 /**

@@ -53,6 +53,7 @@ export async function startService (config: ServiceConfig, options: StartOptions
       genesis,
       nodes: config.nodes,
       seed: config.seed,
+      serviceId: config.serviceId,
       requestTimeoutMs: options.nodeRequestTimeoutMs,
       onBadAnswer: (node, protocol, reason) => log?.warn({ node, protocol, reason }, 'unusable answer from node')
     })
@@ -64,7 +65,8 @@ export async function startService (config: ServiceConfig, options: StartOptions
       nodes,
       maxBatch: config.limits.maxBatch,
       ...options.outbox,
-      onError: err => log?.warn({ err }, 'outbox round failed; will retry')
+      onError: err => log?.warn({ err }, 'outbox round failed; will retry'),
+      onRefused: err => log?.error({ err, serviceId: config.serviceId }, 'the validators refuse this service: register its name and key in the genesis; retrying after a long pause')
     })
     await outbox.start()
     stops.push(async () => { await outbox.stop() })

@@ -1,32 +1,35 @@
 /**
- * The worker that turns stored items into certified ones. It takes pending items in batches,
- * submits their records, long-polls the nodes for where they were committed (checked by the node
- * client) and stores the certificates, waking whoever waits for them. Newly stored items are
- * handed over in memory (add); the store's outbox is read only on start and after the queue
- * overflowed, so items stored before a crash are certified after the restart and a long outage
- * does not hold every pending item in memory. Submission is idempotent by record id, so
- * resubmitting a batch (after a crash, or when certificates are slow) is always safe; unreachable
- * nodes are retried with capped exponential backoff.
+ * The worker that turns stored items into certified ones. It takes pending items in batches of
+ * entries, has the node client sign and submit each batch once, long-polls the nodes for where
+ * the entries were committed (checked by the node client) and stores the certificates, waking
+ * whoever waits for them. Newly stored items are handed over in memory (add); the store's outbox
+ * is read only on start and after the queue overflowed, so items stored before a crash are
+ * certified after the restart and a long outage does not hold every pending item in memory.
+ * Resubmitting an entry is always safe: the ledger holds each entry once, and a batch some of
+ * whose entries landed meanwhile is re-signed without them. Unreachable nodes are retried with
+ * capped exponential backoff; a refusal of the service itself (its key not registered) is logged
+ * as an error and retried only after a long pause, since no retry can cure it.
  */
 import { setMaxListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Startable } from '@libp2p/interface'
 import { certificateOf, type BlockSeal } from '../consensus/certificate.js'
 import { idKey } from '../consensus/ids.js'
-import type { Certificate, LedgerRecord } from '../consensus/types.js'
+import type { Certificate } from '../consensus/types.js'
+import { SubmissionRefusedError } from './errors.js'
 import type { CertificatesOptions, CallOptions, Placement, SubmitOutcome } from './node-client.js'
 import type { Certification, Item, ServiceStore } from './store.js'
 
 /** What the outbox needs from the network (NodeClient provides it). Placements it returns are already checked. */
 export interface CertificateSource {
-  submit (records: LedgerRecord[], opts?: CallOptions): Promise<SubmitOutcome>
-  certificates (ids: Uint8Array[], opts: CertificatesOptions): Promise<Array<Placement | null>>
+  submit (entries: readonly Uint8Array[], opts?: CallOptions): Promise<SubmitOutcome>
+  certificates (entries: readonly Uint8Array[], opts: CertificatesOptions): Promise<Array<Placement | null>>
 }
 
 export interface OutboxInit {
   store: ServiceStore
   nodes: CertificateSource
-  /** Records per submit request. @default 1000 */
+  /** Entries per submission. @default 1000 */
   maxBatch?: number
   /** Batches in flight at once: each waits for its block, so enough of them keep blocks full. @default 32 */
   concurrency?: number
@@ -45,7 +48,12 @@ export interface OutboxInit {
   maxQueued?: number
   /** Wait after a round without progress, doubling from minMs up to maxMs. @default 200..5000 */
   backoff?: { minMs?: number, maxMs?: number }
+  /** Pause after the nodes refused the service itself (SubmissionRefusedError). @default 60_000 */
+  refusedBackoffMs?: number
+  /** A round failed and will be retried. */
   onError?: (err: unknown) => void
+  /** The nodes refuse this service (not registered, or its signatures fail): an operator must act. */
+  onRefused?: (err: SubmissionRefusedError) => void
 }
 
 type Waiter = (cert: Certificate | undefined) => void
@@ -58,6 +66,7 @@ export class Outbox implements Startable {
   private readonly maxBackoffMs: number
   private readonly maxQueued: number
   private readonly lingerMs: number
+  private readonly refusedBackoffMs: number
   /** When the queue last went from empty to not empty. */
   private queueStartedAt = 0
   /** Pending items not in a batch, oldest first, by idKey(id). */
@@ -86,6 +95,7 @@ export class Outbox implements Startable {
     this.maxBackoffMs = init.backoff?.maxMs ?? 5_000
     this.maxQueued = init.maxQueued ?? 200_000
     this.lingerMs = init.lingerMs ?? 150
+    this.refusedBackoffMs = init.refusedBackoffMs ?? 60_000
   }
 
   async start (): Promise<void> {
@@ -237,7 +247,11 @@ export class Outbox implements Startable {
   private launch (items: Item[]): void {
     const keys = items.map(i => idKey(i.id))
     for (const k of keys) this.inFlight.add(k)
-    const batch = this.round(items).catch(err => { this.init.onError?.(err); return items }).then(left => {
+    const batch = this.round(items).catch(err => {
+      if (err instanceof SubmissionRefusedError) this.init.onRefused?.(err)
+      else this.init.onError?.(err)
+      return items
+    }).then(left => {
       for (const k of keys) this.inFlight.delete(k)
       this.batches.delete(batch)
       // Uncertified items go back to the queue, to join the next batch.
@@ -255,24 +269,26 @@ export class Outbox implements Startable {
     const signal = this.controller.signal
     const started = Date.now()
     try {
-      await this.init.nodes.submit(items.map(i => i.record), { signal })
-      const placements = await this.init.nodes.certificates(items.map(i => i.id), { waitMs: this.pollWaitMs, signal })
+      const entries = items.map(i => i.id)
+      await this.init.nodes.submit(entries, { signal })
+      const placements = await this.init.nodes.certificates(entries, { waitMs: this.pollWaitMs, signal })
       const done: Certification[] = []
       const left: Item[] = []
       items.forEach((item, i) => {
         const p = placements[i]
         if (p == null) left.push(item)
-        else done.push({ item, seal: p.seal, proof: p.proof, blockIds: p.blockIds })
+        else done.push({ item, seal: p.seal, proof: p.proof, leaves: p.leaves })
       })
       const seals = await this.init.store.certifyMany(done)
       this.certifiedCount += done.length
-      done.forEach(({ item, proof }, i) => { this.release(item.id, () => certificateOf(item.record, seals[i] as BlockSeal, proof)) })
+      done.forEach(({ item, proof }, i) => { this.release(item.id, () => certificateOf(item.record, item.salt, seals[i] as BlockSeal, proof)) })
       if (done.length > 0) this.failures = 0
       else this.noProgress(started)
       return left
     } catch (err) {
       if (!this.running) return []
-      this.noProgress(started)
+      if (err instanceof SubmissionRefusedError) this.retryAt = Math.max(this.retryAt, Date.now() + this.refusedBackoffMs)
+      else this.noProgress(started)
       throw err
     }
   }

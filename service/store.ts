@@ -1,64 +1,62 @@
 /**
- * The service's LevelDB: the bytes clients handed over, one item per ledger record (owner,
- * record), an outbox of items still waiting for a certificate, and certificates split the way
- * they are shared: each block's header, commit and record ids once, and per item its place in
- * the block, from which its Merkle proof is rebuilt when read (a stored proof is ten times the
- * bytes of its block's id, and every certified item would write one). An item's
- * id is its record id, so the id a client holds can be checked against its certificate. Storing
- * (data + item + outbox entry, synced before the client hears of it) and certifying (seal +
- * placement in, outbox entry out) are each one atomic batch, so a crash at any point leaves
- * either the old state or the new one.
+ * The service's LevelDB: the bytes clients handed over; one item per anchored piece of data
+ * (owner, record, the random salt drawn for it); an outbox of items still waiting for a
+ * certificate; and certificates split the way they are shared: each block's header, commit and
+ * leaves once, and per item its place in the block, from which its Merkle proof is rebuilt when
+ * read. An item's id is its ledger entry (entryOf(record, salt)), so the id a client holds is
+ * what the validators order and attest to. Storing (data + item + outbox entry, synced before the
+ * client hears of it) and certifying (seal + placement in, outbox entry out) are each one atomic
+ * batch, so a crash at any point leaves either the old state or the new one. The salt lives only
+ * here and in the item's certificate: without it nobody can tie an entry to a document.
  */
+import { randomBytes } from 'node:crypto'
 import { Level } from 'level'
 import { concat } from 'uint8arrays/concat'
 import { z } from 'zod'
 import { prefixedKey, uint64BE } from '../lib/bytes.js'
 import { certificateOf, type BlockSeal } from '../consensus/certificate.js'
 import { decode, encode, equalBytes } from '../consensus/codec.js'
-import { headerHash, idKey, recordId } from '../consensus/ids.js'
+import { entryOf } from '../consensus/entries.js'
+import { headerHash, idKey } from '../consensus/ids.js'
 import { LIMITS } from '../consensus/limits.js'
 import { merkleTree } from '../consensus/merkle.js'
-import { StoredIdFilter } from '../lib/stored-id-filter.js'
 import { BoundedMap } from '../lib/bounded-map.js'
 import { writeBatch } from '../lib/write-batch.js'
-import { BlockHeaderSchema, CommitSchema, InclusionProofSchema, LedgerRecordSchema, boundedText, height, uint, type Certificate, type InclusionProof, type LedgerRecord } from '../consensus/types.js'
+import { BlockHeaderSchema, CommitSchema, LedgerRecordSchema, boundedText, height, salt, uint, type Certificate, type InclusionProof, type LedgerRecord } from '../consensus/types.js'
 
 /** Key prefixes: one byte, then fixed-width parts. */
 enum Prefix {
-  /** 0x01 itemId(32) -> the data bytes exactly as uploaded */
+  /** 0x01 entry(32) -> the data bytes exactly as uploaded */
   Data = 0x01,
-  /** 0x02 itemId(32) -> StoredItem (canonical CBOR) */
+  /** 0x02 entry(32) -> StoredItem (canonical CBOR) */
   Item = 0x02,
-  /** 0x03 createdAt(u64 BE) itemId(32) -> empty: items awaiting a certificate, oldest first */
+  /** 0x03 createdAt(u64 BE) entry(32) -> empty: items awaiting a certificate, oldest first */
   Outbox = 0x03,
   /** 0x04 height(u64 BE) -> BlockSeal: header and commit, stored once for all the block's items */
   Seal = 0x04,
-  /** 0x05 itemId(32) -> Placement: where the item's record sits; present once certified */
+  /** 0x05 entry(32) -> Placement: where the item's leaf sits; present once certified */
   Placement = 0x05,
-  /** 0x06 height(u64 BE) -> the block's record ids, 32 bytes each, in block order */
-  BlockIds = 0x06
+  /** 0x06 height(u64 BE) -> the block's leaves (service index u16 BE + entry), 34 bytes each, in block order */
+  BlockLeaves = 0x06
 }
 
 const StoredItemSchema = z.strictObject({
-  v: z.literal(2),
+  v: z.literal(3),
   client: boundedText(LIMITS.ownerChars),
   record: LedgerRecordSchema,
+  salt,
   createdAt: uint,
   /** False for a hash anchored without its data. */
   hasData: z.boolean()
 })
 type StoredItem = z.infer<typeof StoredItemSchema>
 const SealSchema = z.strictObject({ header: BlockHeaderSchema, commit: CommitSchema })
-const PlacementSchema = z.union([
-  z.strictObject({ height, index: uint }),
-  // As stores written before block ids were kept hold them: the proof itself.
-  z.strictObject({ height, proof: InclusionProofSchema })
-])
+const PlacementSchema = z.strictObject({ height, index: uint })
 
 export type ItemStatus = 'pending' | 'certified'
 
 export interface Item extends Omit<StoredItem, 'v'> {
-  /** The record id: SHA-256 (domain-separated) of the record's canonical bytes. */
+  /** The ledger entry: entryOf(record, salt). */
   id: Uint8Array
   status: ItemStatus
   certificate: Certificate | null
@@ -70,23 +68,22 @@ export interface NewItem {
   createdAt: number
 }
 
-/** A certificate as the outbox obtained it: the record's place in a block whose seal and ids were checked. */
+/** A certificate as the outbox obtained it: the item's leaf in a block whose seal and leaves were checked. */
 export interface Certification {
-  item: Pick<Item, 'id' | 'createdAt' | 'record'>
+  item: Pick<Item, 'id' | 'createdAt' | 'record' | 'salt'>
   seal: BlockSeal
   proof: InclusionProof
-  /** Every record id of the block, in order: they rebuild the proof when the item is read. */
-  blockIds: readonly Uint8Array[]
+  /** Every leaf of the block, in order: they rebuild the proof when the item is read. */
+  leaves: readonly Uint8Array[]
 }
 
 const EMPTY = new Uint8Array(0)
 const ITEM_MAX_BYTES = 64 * 1024
 /** Seals kept decoded: reads of recent items, and whole batches answered at once, share them. */
 const CACHED_SEALS = 256
-/** Blocks whose proofs are kept built: up to 10,000 proofs each, so few. */
+/** Blocks whose proofs are kept built: up to 20,000 proofs each, so few. */
 const CACHED_BLOCK_PROOFS = 4
-const ID_BYTES = 32
-
+const LEAF_BYTES = 2 + LIMITS.hashBytes
 
 /** Key of an item's data; exported so tests can tamper with stored bytes the way an intruder would. */
 export const dataKey = (id: Uint8Array): Uint8Array => prefixedKey(Prefix.Data, id)
@@ -94,55 +91,46 @@ const itemKey = (id: Uint8Array): Uint8Array => prefixedKey(Prefix.Item, id)
 const outboxKey = (createdAt: number, id: Uint8Array): Uint8Array => prefixedKey(Prefix.Outbox, uint64BE(createdAt), id)
 const sealKey = (h: number): Uint8Array => prefixedKey(Prefix.Seal, uint64BE(h))
 const placementKey = (id: Uint8Array): Uint8Array => prefixedKey(Prefix.Placement, id)
-const blockIdsKey = (h: number): Uint8Array => prefixedKey(Prefix.BlockIds, uint64BE(h))
+const blockLeavesKey = (h: number): Uint8Array => prefixedKey(Prefix.BlockLeaves, uint64BE(h))
+
+interface QueuedWrite { entries: ReadonlyArray<{ input: NewItem, data?: Uint8Array }>, resolve: (items: Item[]) => void, reject: (err: unknown) => void }
 
 export class ServiceStore {
   private readonly db: Level<Uint8Array, Uint8Array>
   private readonly seals = new BoundedMap<number, BlockSeal>(CACHED_SEALS)
   /** Proofs of recently read blocks, by height. */
   private readonly blockProofs = new BoundedMap<number, InclusionProof[]>(CACHED_BLOCK_PROOFS)
-  /** Heights known to have their ids stored. */
-  private readonly idsStored = new BoundedMap<number, true>(CACHED_SEALS)
-  private readonly writeQueue: Array<{ entries: ReadonlyArray<{ input: NewItem, data?: Uint8Array }>, resolve: (r: Array<{ item: Item, created: boolean }>) => void, reject: (err: unknown) => void }> = []
+  private readonly writeQueue: QueuedWrite[] = []
   private writing = false
   private certifying: Promise<unknown> = Promise.resolve()
-  /** The ids of stored items, and a few others: new items (nearly all of them) are known new without a read. */
-  private readonly itemIds: StoredIdFilter
 
   constructor (readonly path: string) {
     this.db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
-    this.itemIds = new StoredIdFilter(this.db, Prefix.Item)
   }
 
   async open (): Promise<void> {
     await this.db.open()
-    this.itemIds.start()
   }
 
   async close (): Promise<void> {
-    await this.itemIds.stop()
     await this.db.close()
   }
 
-  /** Resolves once storing new items no longer reads the store first (true), or never will (false). */
-  async filterReady (): Promise<boolean> {
-    return await this.itemIds.ready()
-  }
-
   /**
-   * Store a new item (and its data, if any) with its outbox entry. Storing the same record again
-   * is idempotent and returns the existing item (`created: false`).
+   * Store a new item (and its data, if any) with its outbox entry, under a freshly drawn salt.
+   * Storing the same data again makes another item: each anchoring is its own entry, so two
+   * clients (or two uploads) of one document cannot be linked on the ledger.
    */
-  async putItem (input: NewItem, data?: Uint8Array): Promise<{ item: Item, created: boolean }> {
-    return (await this.putItems([{ input, data }]))[0] as { item: Item, created: boolean }
+  async putItem (input: NewItem, data?: Uint8Array): Promise<Item> {
+    return (await this.putItems([{ input, data }]))[0] as Item
   }
 
   /**
    * Store many items; each entry as putItem would. Writes are serialised and grouped: whatever
    * arrives while one synced batch is being written goes into the next, so one disk sync serves
-   * every request of the moment, and each write sees every earlier one (no record stored twice).
+   * every request of the moment.
    */
-  async putItems (entries: ReadonlyArray<{ input: NewItem, data?: Uint8Array }>): Promise<Array<{ item: Item, created: boolean }>> {
+  async putItems (entries: ReadonlyArray<{ input: NewItem, data?: Uint8Array }>): Promise<Item[]> {
     if (entries.length === 0) return []
     return await new Promise((resolve, reject) => {
       this.writeQueue.push({ entries, resolve, reject })
@@ -155,9 +143,9 @@ export class ServiceStore {
     while (this.writeQueue.length > 0) {
       const group = this.writeQueue.splice(0)
       try {
-        const results = await this.write(group.flatMap(g => g.entries))
+        const items = await this.write(group.flatMap(g => g.entries))
         let at = 0
-        for (const g of group) { g.resolve(results.slice(at, at + g.entries.length)); at += g.entries.length }
+        for (const g of group) { g.resolve(items.slice(at, at + g.entries.length)); at += g.entries.length }
       } catch (err) {
         for (const g of group) g.reject(err)
       }
@@ -165,36 +153,20 @@ export class ServiceStore {
     this.writing = false
   }
 
-  private async write (entries: ReadonlyArray<{ input: NewItem, data?: Uint8Array }>): Promise<Array<{ item: Item, created: boolean }>> {
-    const ids = entries.map(e => recordId(e.input.record))
-    const stored = await this.itemIds.values(ids)
-    const ops: Array<{ type: 'put', key: Uint8Array, value: Uint8Array }> = []
-    // Items decided in this batch, so a record twice in one batch is stored once.
-    const seen = new Map<string, Item>()
-    const results: Array<{ item: Item, created: boolean }> = []
-    for (const [i, { input, data }] of entries.entries()) {
-      const id = ids[i] as Uint8Array
-      const bytes = stored[i]
-      const key = idKey(id)
-      const existing = seen.get(key) ?? (bytes === undefined ? undefined : await this.assemble(id, bytes))
-      if (existing !== undefined && (existing.hasData || data === undefined)) { results.push({ item: existing, created: false }); continue }
-      if (existing !== undefined && data !== undefined) {
-        // Same record first anchored as a bare hash, now with its bytes: attach them, keep the status.
-        const item: Item = { ...existing, hasData: true }
-        ops.push({ type: 'put', key: dataKey(id), value: data }, { type: 'put', key: itemKey(id), value: encodeItem(item) })
-        seen.set(key, item)
-        results.push({ item, created: false })
-        continue
-      }
-      const item: Item = { id, ...input, status: 'pending', certificate: null, hasData: data !== undefined }
+  private async write (entries: ReadonlyArray<{ input: NewItem, data?: Uint8Array }>): Promise<Item[]> {
+    const ops: BatchOp[] = []
+    // One draw for the whole group: 32 bytes per item, cut into views.
+    const salts = new Uint8Array(randomBytes(entries.length * LIMITS.saltBytes))
+    const items = entries.map(({ input, data }, i): Item => {
+      const itemSalt = salts.subarray(i * LIMITS.saltBytes, (i + 1) * LIMITS.saltBytes)
+      const id = entryOf(input.record, itemSalt)
+      const item: Item = { id, ...input, salt: itemSalt, status: 'pending', certificate: null, hasData: data !== undefined }
       if (data !== undefined) ops.push({ type: 'put', key: dataKey(id), value: data })
       ops.push({ type: 'put', key: itemKey(id), value: encodeItem(item) }, { type: 'put', key: outboxKey(item.createdAt, id), value: EMPTY })
-      seen.set(key, item)
-      results.push({ item, created: true })
-    }
-    if (ops.length > 0) await writeOps(this.db, ops, { sync: true })
-    for (const { item, created } of results) if (created) this.itemIds.add(item.id)
-    return results
+      return item
+    })
+    await writeOps(this.db, ops, { sync: true })
+    return items
   }
 
   async getItem (id: Uint8Array): Promise<Item | undefined> {
@@ -229,11 +201,11 @@ export class ServiceStore {
 
   /**
    * Record certificates and take their items out of the outbox, in one atomic batch: each block's
-   * seal once, and per item only where its record sits. Items are not read: certifying touches
-   * no key that storing an item writes, so it cannot undo a concurrent update of the item.
-   * Not synced: if the machine loses the write, the items are still in the outbox, and the
-   * network, where the records are committed, certifies them again after restart. Returns the
-   * seal each item's certificate carries: the one stored first for its block.
+   * seal and leaves once, and per item only where its leaf sits. Items are not read: certifying
+   * touches no key that storing an item writes. Not synced: if the machine loses the write, the
+   * items are still in the outbox, and the network, where the entries are committed, certifies
+   * them again after restart. Returns the seal each item's certificate carries: the one stored
+   * first for its block.
    */
   async certifyMany (entries: readonly Certification[]): Promise<BlockSeal[]> {
     if (entries.length === 0) return []
@@ -244,20 +216,23 @@ export class ServiceStore {
   }
 
   private async certifyNow (entries: readonly Certification[]): Promise<BlockSeal[]> {
-    const ops: Array<{ type: 'put', key: Uint8Array, value: Uint8Array } | { type: 'del', key: Uint8Array }> = []
+    const ops: BatchOp[] = []
     // The first seal stored for a height stays: certificates already handed out carry its commit
     // and must be served unchanged, even when a later answer brings another quorum's signatures.
     const sealAt = new Map<number, BlockSeal>()
-    for (const { seal, blockIds } of entries) {
+    for (const { seal, leaves } of entries) {
       const h = seal.header.height
       if (sealAt.has(h)) continue
       const kept = await this.storedSeal(h)
       if (kept !== undefined && !equalBytes(headerHash(kept.header), headerHash(seal.header))) {
         throw new Error(`block ${h} was certified with two different headers: the network broke its safety guarantee`)
       }
-      if (kept === undefined) ops.push({ type: 'put', key: sealKey(h), value: encode({ header: seal.header, commit: seal.commit }) })
-      // A seal stored before block ids were kept has none yet.
-      if (kept === undefined || !(await this.hasBlockIds(h))) ops.push({ type: 'put', key: blockIdsKey(h), value: concat([...blockIds], blockIds.length * ID_BYTES) })
+      if (kept === undefined) {
+        ops.push(
+          { type: 'put', key: sealKey(h), value: encode({ header: seal.header, commit: seal.commit }) },
+          { type: 'put', key: blockLeavesKey(h), value: concat([...leaves], leaves.length * LEAF_BYTES) }
+        )
+      }
       sealAt.set(h, kept ?? seal)
     }
     for (const { item, seal, proof } of entries) {
@@ -268,38 +243,26 @@ export class ServiceStore {
     }
     await writeOps(this.db, ops, { sync: false })
     for (const seal of sealAt.values()) this.remember(seal)
-    for (const h of sealAt.keys()) this.noteIdsStored(h)
     return entries.map(e => sealAt.get(e.seal.header.height) as BlockSeal)
   }
 
-  private async hasBlockIds (h: number): Promise<boolean> {
-    if (this.idsStored.has(h)) return true
-    const stored = await this.db.has(blockIdsKey(h))
-    if (stored) this.noteIdsStored(h)
-    return stored
-  }
-
-  private noteIdsStored (h: number): void {
-    this.idsStored.set(h, true)
-  }
-
-  /** The proof of the record at `index` of block `h`, rebuilt from the block's stored ids and checked against its seal. */
+  /** The proof of the leaf at `index` of block `h`, rebuilt from the block's stored leaves and checked against its seal. */
   private async proofAt (seal: BlockSeal, index: number): Promise<InclusionProof> {
     const h = seal.header.height
     let proofs = this.blockProofs.get(h)
     if (proofs === undefined) {
-      const bytes = await this.db.get(blockIdsKey(h))
-      if (bytes === undefined) throw new Error(`store is missing the record ids of block ${h}`)
-      const ids = splitIds(bytes)
-      const tree = merkleTree(ids)
-      if (ids.length !== seal.header.recordCount || !equalBytes(tree.root, seal.header.recordsRoot)) {
-        throw new Error(`store holds record ids for block ${h} that do not build its records root`)
+      const bytes = await this.db.get(blockLeavesKey(h))
+      if (bytes === undefined) throw new Error(`store is missing the leaves of block ${h}`)
+      const leaves = splitLeaves(bytes)
+      const tree = merkleTree(leaves)
+      if (leaves.length !== seal.header.entryCount || !equalBytes(tree.root, seal.header.entriesRoot)) {
+        throw new Error(`store holds leaves for block ${h} that do not build its entries root`)
       }
       proofs = tree.proofs
       this.blockProofs.set(h, proofs)
     }
     const proof = proofs[index]
-    if (proof === undefined) throw new Error(`store places an item at ${index} in block ${h}, which holds ${proofs.length} records`)
+    if (proof === undefined) throw new Error(`store places an item at ${index} in block ${h}, which holds ${proofs.length} entries`)
     return proof
   }
 
@@ -313,8 +276,8 @@ export class ServiceStore {
     if (placementBytes === undefined) return { id, ...stored, status: 'pending', certificate: null }
     const placement = decode(PlacementSchema, placementBytes)
     const seal = await this.seal(placement.height)
-    const proof = 'proof' in placement ? placement.proof : await this.proofAt(seal, placement.index)
-    return { id, ...stored, status: 'certified', certificate: certificateOf(stored.record, seal, proof) }
+    const proof = await this.proofAt(seal, placement.index)
+    return { id, ...stored, status: 'certified', certificate: certificateOf(stored.record, stored.salt, seal, proof) }
   }
 
   private async seal (h: number): Promise<BlockSeal> {
@@ -333,9 +296,7 @@ export class ServiceStore {
 
   private remember (seal: BlockSeal): BlockSeal {
     const h = seal.header.height
-    if (!this.seals.has(h)) {
-      this.seals.set(h, seal)
-    }
+    if (!this.seals.has(h)) this.seals.set(h, seal)
     return this.seals.get(h) as BlockSeal
   }
 }
@@ -352,12 +313,12 @@ async function writeOps (db: Level<Uint8Array, Uint8Array>, ops: readonly BatchO
   }, options)
 }
 
-function splitIds (bytes: Uint8Array): Uint8Array[] {
-  if (bytes.length % ID_BYTES !== 0) throw new Error(`stored block ids are ${bytes.length} bytes, not a multiple of ${ID_BYTES}`)
-  return Array.from({ length: bytes.length / ID_BYTES }, (_, i) => bytes.slice(i * ID_BYTES, (i + 1) * ID_BYTES))
+function splitLeaves (bytes: Uint8Array): Uint8Array[] {
+  if (bytes.length % LEAF_BYTES !== 0) throw new Error(`stored block leaves are ${bytes.length} bytes, not a multiple of ${LEAF_BYTES}`)
+  return Array.from({ length: bytes.length / LEAF_BYTES }, (_, i) => bytes.subarray(i * LEAF_BYTES, (i + 1) * LEAF_BYTES))
 }
 
 function encodeItem (item: Item): Uint8Array {
-  const stored: StoredItem = { v: 2, client: item.client, record: item.record, createdAt: item.createdAt, hasData: item.hasData }
+  const stored: StoredItem = { v: 3, client: item.client, record: item.record, salt: item.salt, createdAt: item.createdAt, hasData: item.hasData }
   return encode(stored)
 }

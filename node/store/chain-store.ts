@@ -1,18 +1,19 @@
 /**
- * The node's LevelDB: committed blocks by height, where each record sits, records by data hash,
- * the chain tip, the node's own signed consensus messages (written before they are sent, so a
- * restarted node never signs against itself), and evidence of validators that signed conflicting
- * messages. Each committed block is written in one atomic, synced batch.
- * Whether a record is on chain is asked of every record a service submits; an in-memory filter of
- * the committed ids answers most of those questions (the new records) without a read.
+ * The node's LevelDB: committed blocks (of submissions) by height, where each entry sits (its
+ * block and its leaf's position there), the chain tip, the node's own signed consensus messages
+ * (written before they are sent, so a restarted node never signs against itself), and evidence
+ * of validators that signed conflicting messages. Each committed block is written in one atomic,
+ * synced batch. Whether an entry is on chain is asked of every entry a service submits; an
+ * in-memory filter of the committed entries answers most of those questions (the new entries)
+ * without a read.
  */
 import { Level } from 'level'
 import { prefixedKey, uint64BE } from '../../lib/bytes.js'
-import { addQuickCheck, decode, encode, equalBytes } from '../../consensus/codec.js'
-import { TrustnetError } from '../../consensus/errors.js'
+import { decode, encode, equalBytes } from '../../consensus/codec.js'
+import { invalid, TrustnetError } from '../../consensus/errors.js'
 import type { ChainTip } from '../../consensus/block.js'
 import { EVIDENCE_KINDS, EvidenceSchema, type Evidence } from '../../consensus/evidence.js'
-import { recordId } from '../../consensus/ids.js'
+import { entryAt, entryCount } from '../../consensus/entries.js'
 import { BlockSchema, CommitSchema, ConsensusMessageSchema, hash32, uint, type Block, type Commit, type ConsensusMessage } from '../../consensus/types.js'
 import { z } from 'zod'
 import { StoredIdFilter } from '../../lib/stored-id-filter.js'
@@ -25,10 +26,8 @@ enum Prefix {
   Meta = 0x01,
   /** 0x02 height(u64 BE) -> { block, commit } */
   Block = 0x02,
-  /** 0x03 recordId(32) -> [height, index] */
-  Record = 0x03,
-  /** 0x04 dataHash(32) recordId(32) -> empty */
-  DataHash = 0x04,
+  /** 0x03 entry(32) -> height(u64 BE) index(u32 BE): the block and the position of the entry's leaf in it */
+  Entry = 0x03,
   /** 0x05 height(u64 BE) seq(u32 BE) -> one message this node signed (or that justifies it), in writing order */
   Signed = 0x05,
   /** 0x06 height(u64 BE) round(u32 BE) validator(u16 BE) kind(u8) slot(u8) -> Evidence; at most EVIDENCE_PER_SLOT slots */
@@ -46,20 +45,49 @@ export type EvidenceOutcome = 'stored' | 'duplicate' | 'over-bound'
 const TIP_KEY = Uint8Array.of(Prefix.Meta, 0x74)
 const StoredBlockSchema = z.strictObject({ block: BlockSchema, commit: CommitSchema })
 const TipSchema = z.strictObject({ height: uint, hash: hash32, time: uint })
-const LocationSchema = z.tuple([z.number().int().min(1), uint])
-// Read for every id of every certificate request.
-addQuickCheck(LocationSchema, value => Array.isArray(value) && value.length === 2 &&
-  Number.isSafeInteger(value[0]) && (value[0] as number) >= 1 && Number.isSafeInteger(value[1]) && (value[1] as number) >= 0)
-const EMPTY = new Uint8Array(0)
+const LOCATION_BYTES = 12
+
+/** An entry's place as its index value: fixed width, written for every entry of every block. */
+function encodeLocation (height: number, index: number): Uint8Array {
+  const bytes = new Uint8Array(LOCATION_BYTES)
+  const view = new DataView(bytes.buffer)
+  view.setUint32(0, Math.floor(height / 2 ** 32))
+  view.setUint32(4, height >>> 0)
+  view.setUint32(8, index)
+  return bytes
+}
+
+function decodeLocation (bytes: Uint8Array): EntryLocation {
+  if (bytes.length !== LOCATION_BYTES) throw invalid('INVALID_FIELD', `an entry location is ${LOCATION_BYTES} bytes, not ${bytes.length}`)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const height = view.getUint32(0) * 2 ** 32 + view.getUint32(4)
+  if (height < 1 || !Number.isSafeInteger(height)) throw invalid('INVALID_FIELD', `an entry location names height ${height}`)
+  return { height, index: view.getUint32(8) }
+}
+
 /**
- * Committed blocks kept as written: certificates for a block are asked for right after it commits.
- * Few, since every record they hold stays on the heap: under batch load, blocks of thousands of
- * records each made most of a validator's live heap, which every full collection marks.
+ * Committed blocks kept as written: certificates for a block are asked for right after it
+ * commits. A block of 20,000 entries takes about 650 KB of heap.
  */
 const RECENT_BLOCKS = 4
 
 export interface StoredBlock { block: Block, commit: Commit }
-export interface RecordLocation { height: number, index: number }
+/** Where an entry sits: its block's height and its leaf's index among the block's leaves. */
+export interface EntryLocation { height: number, index: number }
+/** A block's leaf: the entry and the index of the service that submitted it. */
+export interface BlockLeaf { entry: Uint8Array, service: number }
+
+/** The leaf at `index` of a block (a view of its entry, no copy), or undefined past its last leaf. */
+export function leafAt (block: Pick<Block, 'submissions'>, index: number): BlockLeaf | undefined {
+  if (!Number.isSafeInteger(index) || index < 0) return undefined
+  let rest = index
+  for (const s of block.submissions) {
+    const n = entryCount(s)
+    if (rest < n) return { entry: entryAt(s, rest), service: s.service }
+    rest -= n
+  }
+  return undefined
+}
 
 const heightKey = (prefix: Prefix, height: number): Uint8Array => prefixedKey(prefix, uint64BE(height))
 
@@ -67,20 +95,24 @@ export class ChainStore {
   private readonly db: Level<Uint8Array, Uint8Array>
   /** Next key suffix of the signed log; continues past whatever a previous run wrote, so nothing is overwritten. */
   private signedSeq = 0
-  /** The last blocks committed here, as the objects given: reading one back would decode it and recompute its record ids. */
+  /** Keys of the signed log (a few per height): a commit trims those at or below its height without reading the store. */
+  private signedKeys: Uint8Array[] = []
+  /** The last blocks committed here, as the objects given: reading one back would decode it. */
   private readonly recent = new BoundedMap<number, StoredBlock>(RECENT_BLOCKS)
-  /** Every id on chain, and a few others: most ids looked up are new, and the filter answers them without a read. */
+  /** Every entry on chain, and a few others: most entries looked up are new, and the filter answers them without a read. */
   private readonly committed: StoredIdFilter
 
   constructor (readonly path: string) {
     this.db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
-    this.committed = new StoredIdFilter(this.db, Prefix.Record)
+    this.committed = new StoredIdFilter(this.db, Prefix.Entry)
   }
 
   async open (): Promise<void> {
     await this.db.open()
-    for await (const key of this.db.keys({ gte: Uint8Array.of(Prefix.Signed), lt: Uint8Array.of(Prefix.Signed + 1), reverse: true, limit: 1 })) {
-      this.signedSeq = new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(9) + 1
+    this.signedKeys = []
+    for await (const key of this.db.keys({ gte: Uint8Array.of(Prefix.Signed), lt: Uint8Array.of(Prefix.Signed + 1) })) {
+      this.signedKeys.push(key)
+      this.signedSeq = Math.max(this.signedSeq, new DataView(key.buffer, key.byteOffset, key.byteLength).getUint32(9) + 1)
     }
     this.committed.start()
   }
@@ -90,7 +122,7 @@ export class ChainStore {
     await this.db.close()
   }
 
-  /** Resolves once lookups of ids not on chain no longer read the store (true), or never will (false). */
+  /** Resolves once lookups of entries not on chain no longer read the store (true), or never will (false). */
   async filterReady (): Promise<boolean> {
     return await this.committed.ready()
   }
@@ -101,34 +133,32 @@ export class ChainStore {
   }
 
   /**
-   * Whether a record is on chain, answered synchronously (for the consensus machine, which judges
-   * every block with it): the filter rules out almost every new id; the rest are read from disk.
+   * Whether an entry is on chain, answered synchronously (for the consensus machine, which judges
+   * every block with it): the filter rules out almost every new entry; the rest are read from disk.
    */
-  isCommitted (id: Uint8Array): boolean {
-    return this.committed.hasSync(id)
+  isCommitted (entry: Uint8Array): boolean {
+    return this.committed.hasSync(entry)
   }
 
   /**
-   * Writes the block, its record index and the new tip, and drops what this node signed below the
+   * Writes the block, its entry index and the new tip, and drops what this node signed below the
    * new tip (it can never be signed again), in one atomic batch, synced: a commit is one write.
    */
   async commitBlock (block: Block, commit: Commit, hash: Uint8Array): Promise<void> {
     const h = block.header.height
-    const ids = block.records.map(recordId)
     // A few keys per height at most: the log is trimmed at every commit.
-    const signedBelow: Uint8Array[] = []
-    for await (const key of this.db.keys({ gte: heightKey(Prefix.Signed, 0), lt: heightKey(Prefix.Signed, h + 1) })) signedBelow.push(key)
+    const signedBelow = this.signedKeys.filter(key => signedHeight(key) <= h)
     await writeBatch(this.db, batch => {
       for (const key of signedBelow) batch.del(key)
       batch.put(heightKey(Prefix.Block, h), encode({ block, commit }))
       batch.put(TIP_KEY, encode({ height: h, hash, time: block.header.time }))
-      block.records.forEach((record, index) => {
-        const id = ids[index] as Uint8Array
-        batch.put(prefixedKey(Prefix.Record, id), encode([h, index]))
-        batch.put(prefixedKey(Prefix.DataHash, record.dataHash, id), EMPTY)
-      })
+      let index = 0
+      for (const s of block.submissions) {
+        for (let i = 0; i < entryCount(s); i++) batch.put(prefixedKey(Prefix.Entry, entryAt(s, i)), encodeLocation(h, index++))
+      }
     }, { sync: true })
-    for (const id of ids) this.committed.add(id)
+    this.signedKeys = this.signedKeys.filter(key => signedHeight(key) > h)
+    for (const s of block.submissions) for (let i = 0; i < entryCount(s); i++) this.committed.add(entryAt(s, i))
     this.recent.set(h, { block, commit })
   }
 
@@ -168,40 +198,36 @@ export class ChainStore {
     return bytes === undefined ? undefined : decode(StoredBlockSchema, bytes)
   }
 
-  async location (id: Uint8Array): Promise<RecordLocation | undefined> {
-    return (await this.locations([id]))[0]
+  /** The leaf at (height, index) of the chain, or undefined when there is no such place. */
+  async leaf (height: number, index: number): Promise<BlockLeaf | undefined> {
+    const stored = await this.block(height)
+    return stored === undefined ? undefined : leafAt(stored.block, index)
   }
 
-  /** location() for many ids. */
-  async locations (ids: readonly Uint8Array[]): Promise<Array<RecordLocation | undefined>> {
-    return (await this.committed.values(ids)).map(bytes => {
-      if (bytes === undefined) return undefined
-      const [height, index] = decode(LocationSchema, bytes)
-      return { height, index }
-    })
+  async location (entry: Uint8Array): Promise<EntryLocation | undefined> {
+    return (await this.locations([entry]))[0]
   }
 
-  /** For each id, whether it is on chain. */
-  async onChain (ids: readonly Uint8Array[]): Promise<boolean[]> {
-    return (await this.committed.values(ids)).map(bytes => bytes !== undefined)
+  /** location() for many entries. */
+  async locations (entries: readonly Uint8Array[]): Promise<Array<EntryLocation | undefined>> {
+    return (await this.committed.values(entries)).map(bytes => bytes === undefined ? undefined : decodeLocation(bytes))
   }
 
-  /** Ids of the records anchoring this data hash, oldest first. */
-  async recordsByDataHash (dataHash: Uint8Array, limit = 100): Promise<Uint8Array[]> {
-    const prefix = prefixedKey(Prefix.DataHash, dataHash)
-    const out: Uint8Array[] = []
-    for await (const key of this.db.keys({ gte: prefix, lt: upperBound(prefix), limit })) out.push(Uint8Array.from(key.subarray(prefix.length)))
-    return out
+  /** For each entry, whether it is on chain. */
+  async onChain (entries: readonly Uint8Array[]): Promise<boolean[]> {
+    return (await this.committed.values(entries)).map(bytes => bytes !== undefined)
   }
 
   /** Persist an own signed message before it leaves the node; synced, since a lost vote could be signed twice. */
   async appendSigned (messages: readonly ConsensusMessage[]): Promise<void> {
-    await this.db.batch(messages.map(message => {
+    const puts = messages.map(message => {
       const key = new Uint8Array(13)
       key.set(heightKey(Prefix.Signed, messageHeight(message)))
       new DataView(key.buffer).setUint32(9, this.signedSeq++)
       return { type: 'put' as const, key, value: encode(message) }
-    }), { sync: true })
+    })
+    await this.db.batch(puts, { sync: true })
+    for (const { key } of puts) this.signedKeys.push(key)
   }
 
   /**
@@ -223,6 +249,12 @@ export class ChainStore {
   }
 }
 
+/** The height a key of the signed log is filed under (bytes 1-8, big-endian). */
+function signedHeight (key: Uint8Array): number {
+  const view = new DataView(key.buffer, key.byteOffset, key.byteLength)
+  return view.getUint32(1) * 2 ** 32 + view.getUint32(5)
+}
+
 function evidenceSlotPrefix (e: Evidence): Uint8Array {
   const key = new Uint8Array(1 + 8 + 4 + 2 + 1)
   key.set(heightKey(Prefix.Evidence, e.height))
@@ -238,7 +270,8 @@ function messageHeight (m: ConsensusMessage): number {
     case 'vote': return m.vote.height
     case 'proposal': return m.proposal.height
     case 'committed': return m.block.header.height
-    case 'records': return 0
+    // Never persisted: a node signs no submission.
+    case 'submissions': return 0
   }
 }
 

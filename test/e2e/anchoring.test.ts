@@ -1,8 +1,9 @@
 /**
  * The whole system as a user meets it: four validator processes and a service process on
  * loopback. 100 items stored over HTTP get certificates signed by at least 3 distinct validators
- * that verify offline with the genesis alone; an item changed behind the service's back is
- * reported tampered and the others intact; a certificate with one changed byte is refused; bad
+ * that name the service registered in the genesis and verify offline with the genesis alone; an
+ * item changed behind the service's back is reported tampered (the validators attest that the
+ * entry rebuilt from its bytes is not the one anchored) and the others intact; a certificate with one changed byte is refused; bad
  * requests get their status and change nothing. The cluster is shared; each test stores its own
  * items and asserts only on them, so any one of them runs alone.
  */
@@ -78,12 +79,16 @@ describe('anchoring through real processes', () => {
     return items
   }
 
-  it('stores 100 items, each certified by a quorum and checkable offline', async () => {
+  it('stores 100 items, each certified by a quorum, naming its service and checkable offline', async () => {
+    const service = cluster.genesis.services[0]?.name
+    expect(cluster.genesis.services).toHaveLength(1)
     const stored = await storeItems('quorum', ITEMS)
     expect(new Set(stored.map(s => s.id)).size).toBe(ITEMS)
     for (const item of stored) {
       const cert = certificateFromJson(item.certificate)
-      expect(verifyCertificate(cluster.genesis, cert)).toEqual({ valid: true })
+      // The certificate names the service the genesis registers, and proves it anchored the entry.
+      expect(cert.record.service).toBe(service)
+      expect(verifyCertificate(cluster.genesis, cert)).toMatchObject({ valid: true, service, entry: item.id })
       const signers = new Set(cert.commit.signatures.map(s => s.validator))
       expect(signers.size).toBeGreaterThanOrEqual(3)
       expect(cert.record.meta.owner).toBe('client-1')
@@ -102,7 +107,7 @@ describe('anchoring through real processes', () => {
     const results = await Promise.all(stored.map(async item => {
       const res = await api(`/v1/data/${item.id}/verify`, { method: 'POST' })
       expect(res.status).toBe(200)
-      return await res.json() as { id: string, intact: boolean, anchoredHash: string, currentHash: string, attestations: Array<{ match: boolean }> }
+      return await res.json() as { id: string, intact: boolean, anchoredHash: string, currentHash: string, attestations: Array<{ outcome: string, entry: string, anchored: string | null }> }
     }))
     const tampered = results.filter(r => !r.intact)
     expect(tampered.map(r => r.id)).toEqual([victim.id])
@@ -110,7 +115,8 @@ describe('anchoring through real processes', () => {
     expect(tampered[0]?.currentHash).not.toBe(victim.hash)
     // Each answer carries the validators' own signed attestations: a quorum of them.
     for (const r of results) expect(r.attestations.length).toBeGreaterThanOrEqual(3)
-    expect(tampered[0]?.attestations.every(a => !a.match)).toBe(true)
+    expect(tampered[0]?.attestations.every(a => a.outcome === 'mismatch' && a.anchored === victim.id && a.entry !== victim.id)).toBe(true)
+    for (const r of results.filter(r => r.intact)) expect(r.attestations.every(a => a.outcome === 'match' && a.entry === r.id)).toBe(true)
   }, 120_000)
 
   it('refuses a certificate with one changed byte, online and offline', async () => {
@@ -124,14 +130,14 @@ describe('anchoring through real processes', () => {
     expect(online.status).toBe(200)
     expect(await online.json()).toMatchObject({ valid: false })
     const ok = await api('/v1/certificates/verify', { method: 'POST', body: text, headers: { 'content-type': 'application/json' } })
-    expect(await ok.json()).toEqual({ valid: true })
+    expect(await ok.json()).toMatchObject({ valid: true, service: cluster.genesis.services[0]?.name })
 
     const goodFile = join(cluster.dir, 'good-cert.json')
     const badFile = join(cluster.dir, 'bad-cert.json')
     await writeFile(goodFile, text)
     await writeFile(badFile, changed)
     const pass = await run(process.execPath, [CLI_PATH, 'verify-certificate', goodFile, '--genesis', cluster.genesisFile])
-    expect(JSON.parse(pass.stdout)).toEqual({ valid: true })
+    expect(JSON.parse(pass.stdout)).toMatchObject({ valid: true })
     const fail = await run(process.execPath, [CLI_PATH, 'verify-certificate', badFile, '--genesis', cluster.genesisFile]).then(() => undefined, (err: { code: number, stdout: string }) => err)
     expect(fail?.code).toBe(1)
     expect(JSON.parse(fail?.stdout ?? '{}')).toMatchObject({ valid: false })

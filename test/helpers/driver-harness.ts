@@ -34,16 +34,16 @@ export function describeMessage (m: ConsensusMessage): string {
     case 'vote': return `${m.vote.type} h${m.vote.height} r${m.vote.round} v${m.vote.validator} ${m.vote.blockHash === null ? 'nil' : 'block'}`
     case 'proposal': return `proposal h${m.proposal.height} r${m.proposal.round}`
     case 'committed': return `committed h${m.block.header.height}`
-    case 'records': return `records ${m.records.length}`
+    case 'submissions': return `submissions ${m.submissions.length}`
   }
 }
 
-export async function startDriver (net: TestNetwork, index: number, now: () => number, dir?: string): Promise<DriverHarness> {
+export async function startDriver (net: TestNetwork, index: number, now: () => number, dir?: string, options: { gossipSubmissions?: boolean } = {}): Promise<DriverHarness> {
   const home = dir ?? await mkdtemp(join(tmpdir(), 'trustnet-driver-'))
   const store = new ChainStore(home)
   await store.open()
   const tip = await store.tip() ?? genesisTip(net)
-  const machine = new Machine({ genesis: net.genesis, tip, self: { index, seed: net.seeds[index] as Uint8Array }, isCommitted: id => store.isCommitted(id) })
+  const machine = new Machine({ genesis: net.genesis, tip, self: { index, seed: net.seeds[index] as Uint8Array }, isCommitted: entry => store.isCommitted(entry) })
   machine.restore((await store.signed(tip.height + 1)).messages)
   const calls: string[] = []
   const fetches: Array<{ from: number, fromHeight: number }> = []
@@ -64,6 +64,7 @@ export async function startDriver (net: TestNetwork, index: number, now: () => n
       store,
       now,
       log: pino({ level: 'silent' }),
+      ...options,
       publish: message => { calls.push(`publish ${describeMessage(message)}`) },
       fetchBlocks: async (from, fromHeight) => {
         fetches.push({ from, fromHeight })

@@ -1,11 +1,12 @@
 /**
  * An in-process stand-in for a validator set, for testing the service before real nodes exist:
  * n libp2p hosts (real TCP, Noise, Yamux on 127.0.0.1, port 0) answering the node-api protocols
- * from one shared fake ledger. The ledger puts submitted records into blocks at once and signs
- * real commits with every validator's key, so its certificates and attestations are genuinely
- * valid for its genesis. Faults on demand: the ledger can pause (accept, never commit) and forget
- * its mempool (a crash); each node can go down and come back on the same address, answer
- * garbage bytes, or lie with well-formed answers that are false.
+ * from one shared fake ledger. The ledger checks each submission against the genesis's services,
+ * puts submitted entries into blocks at once and signs real commits with every validator's key,
+ * so the blocks it hands out and its attestations are genuinely valid for its genesis. Faults on
+ * demand: the ledger can pause (accept, never commit) and forget its mempool (a crash); each node
+ * can go down and come back on the same address, answer garbage bytes, or lie with well-formed
+ * answers that are false.
  *
  *   const net = await startFakeNetwork()
  *   net.nodes[3].mode = 'lying'; net.ledger.pause(); await net.nodes[0].down(); await net.nodes[0].up()
@@ -15,26 +16,26 @@ import '../../lib/promise-shim.js'
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { buildBlock, type ChainTip } from '../../consensus/block.js'
-import { buildCertificate } from '../../consensus/certificate.js'
 import { decode, encode, equalBytes } from '../../consensus/codec.js'
 import { defaultEd25519 } from '../../consensus/ed25519.js'
+import { ServiceSet, entriesOf, entryAt, entryCount } from '../../consensus/entries.js'
 import { TrustnetError } from '../../consensus/errors.js'
 import { sha256 } from '../../consensus/hash.js'
-import { genesisHash, headerHash, recordId, toHex } from '../../consensus/ids.js'
+import { genesisHash, headerHash, toHex } from '../../consensus/ids.js'
 import { toJsonText } from '../../consensus/json.js'
 import {
   CertificateRequestSchema, PROTOCOL, SubmitRequestSchema, VerifyRequestSchema, signAttestation,
-  type Attestation, type BlockProof, type CertificateResponse, type ErrorResponse, type SubmitResponse, type VerifyResponse
+  type Attestation, type CertificateResponse, type ErrorResponse, type SealedBlock, type SubmitResponse, type SubmitStatus, type VerifyResponse
 } from '../../protocol/node-api.js'
 import { voteSignBytes } from '../../consensus/sign-bytes.js'
-import { DEFAULT_PARAMS, type Block, type Certificate, type Commit, type Genesis, type LedgerRecord } from '../../consensus/types.js'
+import { DEFAULT_PARAMS, type Block, type Commit, type Genesis, type Submission } from '../../consensus/types.js'
 import { ValidatorSet } from '../../consensus/validator-set.js'
 import { createHost, type Host } from '../../net/host.js'
 import { RequestResponse } from '../../net/request-response.js'
 
 /**
  * honest: answers from the ledger. garbage: answers random bytes. lying: well-formed and false —
- * drops submissions, hands out certificates only it signed, attests that whatever is presented matches.
+ * drops submissions, hands out blocks only it signed, attests that whatever is presented matches.
  */
 export type FakeNodeMode = 'honest' | 'garbage' | 'lying'
 
@@ -44,79 +45,83 @@ export function fakeSeed (label: string, i: number): Uint8Array {
   return sha256(utf8.encode(`trustnet/test/fake-nodes/${label}/${i}`))
 }
 
+/** A service the fake network registers: its name and the seed of its key. */
+export interface FakeService { name: string, seed: Uint8Array }
+
+/** The service a fake network registers unless told otherwise (what the service harness runs as). */
+export const FAKE_SERVICE: FakeService = { name: 'service-under-test', seed: new Uint8Array(32).fill(0x5e) }
+
 export class FakeLedger {
   readonly validators: ValidatorSet
-  private readonly blocks: Array<{ block: Block, commit: Commit }> = []
+  readonly services: ServiceSet
+  private readonly blocks: SealedBlock[] = []
+  /** hex(entry) -> its place on chain */
   private readonly where = new Map<string, { height: number, index: number }>()
-  private readonly certificates = new Map<string, Certificate>()
-  private readonly mempool = new Map<string, LedgerRecord>()
+  /** Submissions taken and not yet in a block, in arrival order. */
+  private mempool: Submission[] = []
   private readonly waiters = new Set<() => void>()
   private tip: ChainTip
   private paused = false
   private scheduled = false
-  /** Every record ever handed to the ledger, in order of arrival (duplicates included). */
-  readonly submissions: LedgerRecord[] = []
+  /** Every entry of every submission handed to the ledger, taken or not, in order of arrival. */
+  readonly submitted: Uint8Array[] = []
 
   constructor (readonly genesis: Genesis, readonly seeds: readonly Uint8Array[]) {
     this.validators = new ValidatorSet(genesis)
+    this.services = new ServiceSet(genesis)
     this.tip = { height: 0, hash: genesisHash(genesis), time: genesis.genesisTime }
   }
 
   get height (): number { return this.tip.height }
-  get pendingCount (): number { return this.mempool.size }
+  /** Entries waiting in the mempool. */
+  get pendingCount (): number { return this.mempool.reduce((n, s) => n + entryCount(s), 0) }
 
-  submit (records: LedgerRecord[]): SubmitResponse['status'] {
-    this.submissions.push(...records)
-    const status = records.map(r => {
-      const id = toHex(recordId(r))
-      if (this.where.has(id)) return 'committed' as const
-      this.mempool.set(id, r)
-      return 'pending' as const
-    })
+  /**
+   * As a validator answers a submission: refused (UNKNOWN_SERVICE, BAD_SIGNATURE) unless a
+   * registered service signed it; not taken when some of its entries are on chain already
+   * (`committed` for those, `resubmit` for the rest); otherwise taken whole.
+   */
+  submit (submission: Submission): SubmitStatus[] {
+    this.services.check(this.genesis.chainId, submission)
+    const entries = entriesOf(submission)
+    this.submitted.push(...entries.map(e => e.slice()))
+    const onChain = entries.map(e => this.isCommitted(e))
+    if (onChain.some(Boolean)) return onChain.map(c => c ? 'committed' : 'resubmit')
+    this.mempool.push(submission)
     this.schedule()
-    return status
+    return entries.map(() => 'pending')
   }
 
-  /** Keep accepting records, commit none. */
+  /** Keep accepting submissions, commit none. */
   pause (): void { this.paused = true }
   resume (): void { this.paused = false; this.schedule() }
   /** Forget everything not yet committed, as validators that all crashed would. */
-  dropMempool (): void { this.mempool.clear() }
+  dropMempool (): void { this.mempool = [] }
 
-  isCommitted (id: Uint8Array): boolean { return this.where.has(toHex(id)) }
+  isCommitted (entry: Uint8Array): boolean { return this.where.has(toHex(entry)) }
 
-  certificate (id: Uint8Array): Certificate | null {
-    const key = toHex(id)
-    const cached = this.certificates.get(key)
-    if (cached !== undefined) return cached
-    const at = this.where.get(key)
-    if (at === undefined) return null
-    const { block, commit } = this.blocks[at.height - 1] as { block: Block, commit: Commit }
-    const cert = buildCertificate(block, commit, at.index)
-    this.certificates.set(key, cert)
-    return cert
-  }
-
-  /** The blocks holding those of `ids` that are committed, each once, as a node answers a certificate request. */
-  blockProofs (ids: Uint8Array[]): BlockProof[] {
+  /** The sealed blocks holding those of `entries` that are committed, each once, as a node answers a certificate request. */
+  blocksHolding (entries: Uint8Array[]): SealedBlock[] {
     const heights = new Set<number>()
-    for (const id of ids) { const at = this.where.get(toHex(id)); if (at !== undefined) heights.add(at.height) }
-    return [...heights].sort((a, b) => a - b).map(h => {
-      const { block, commit } = this.blocks[h - 1] as { block: Block, commit: Commit }
-      return { header: block.header, commit, recordIds: block.records.map(recordId) }
-    })
+    for (const e of entries) { const at = this.where.get(toHex(e)); if (at !== undefined) heights.add(at.height) }
+    return [...heights].sort((a, b) => a - b).map(h => this.blocks[h - 1] as SealedBlock)
   }
 
-  anchored (id: Uint8Array): { dataHash: Uint8Array, height: number } | undefined {
-    const at = this.where.get(toHex(id))
-    if (at === undefined) return undefined
-    const record = this.blocks[at.height - 1]?.block.records[at.index] as LedgerRecord
-    return { dataHash: record.dataHash, height: at.height }
+  /** The entry at leaf `index` of block `height`, or null when there is none. */
+  entryAt (height: number, index: number): Uint8Array | null {
+    const sealed = this.blocks[height - 1]
+    if (sealed === undefined) return null
+    let at = index
+    for (const s of sealed.block.submissions) {
+      if (at < entryCount(s)) return entryAt(s, at)
+      at -= entryCount(s)
+    }
+    return null
   }
 
-  /** Resolves when every id is committed, `waitMs` passed, or `signal` fired. */
-  async waitForRecords (ids: Uint8Array[], waitMs: number, signal?: AbortSignal): Promise<void> {
-    const ready = (): boolean => ids.every(id => this.isCommitted(id))
+  /** Resolves when every entry is committed, `waitMs` passed, or `signal` fired. */
+  async waitForEntries (entries: Uint8Array[], waitMs: number, signal?: AbortSignal): Promise<void> {
+    const ready = (): boolean => entries.every(e => this.isCommitted(e))
     if (ready() || waitMs === 0) return
     await new Promise<void>(resolve => {
       const done = (): void => {
@@ -139,33 +144,49 @@ export class FakeLedger {
   }
 
   private schedule (): void {
-    if (this.scheduled || this.paused || this.mempool.size === 0) return
+    if (this.scheduled || this.paused || this.mempool.length === 0) return
     this.scheduled = true
-    // Records submitted in the same turn of the event loop share a block.
+    // Submissions that arrive in the same turn of the event loop share a block.
     setImmediate(() => {
       this.scheduled = false
       if (!this.paused) this.commitBlock()
     })
   }
 
+  /** Whole submissions up to maxBlockEntries, skipping one that repeats an entry on chain or already taken. */
   private commitBlock (): void {
-    const records = [...this.mempool.values()].slice(0, this.genesis.params.maxBlockRecords)
-    if (records.length === 0) return
+    const taken: Submission[] = []
+    const seen = new Set<string>()
+    let count = 0
+    const rest: Submission[] = []
+    for (const s of this.mempool) {
+      const keys = entriesOf(s).map(toHex)
+      if (keys.some(k => this.where.has(k) || seen.has(k))) continue
+      if (count + keys.length > this.genesis.params.maxBlockEntries) { rest.push(s); continue }
+      for (const k of keys) seen.add(k)
+      count += keys.length
+      taken.push(s)
+    }
+    this.mempool = rest
+    if (taken.length === 0) return
     const height = this.tip.height + 1
-    const block = buildBlock(this.genesis.chainId, this.tip, this.validators.proposer(height, 0), Date.now(), records)
-    const blockHash = headerHash(block.header)
-    const message = voteSignBytes(this.genesis.chainId, 'precommit', height, 0, blockHash)
-    const signatures = this.seeds.map((seed, validator) => ({ validator, signature: defaultEd25519.sign(seed, message) }))
-    this.blocks.push({ block, commit: { height, round: 0, blockHash, signatures } })
-    records.forEach((r, index) => {
-      const id = toHex(recordId(r))
-      this.where.set(id, { height, index })
-      this.mempool.delete(id)
-    })
-    this.tip = { height, hash: blockHash, time: block.header.time }
+    const block = buildBlock(this.genesis.chainId, this.tip, this.validators.proposer(height, 0), Date.now(), taken)
+    const commit = signedCommit(this.genesis, this.seeds, block)
+    this.blocks.push({ block, commit })
+    let index = 0
+    for (const s of taken) for (const e of entriesOf(s)) this.where.set(toHex(e), { height, index: index++ })
+    this.tip = { height, hash: commit.blockHash, time: block.header.time }
     for (const w of [...this.waiters]) w()
     this.schedule()
   }
+}
+
+/** A commit of `block` at round 0 signed by every one of `seeds` (validators 0..n-1). */
+function signedCommit (genesis: Genesis, seeds: readonly Uint8Array[], block: Block): Commit {
+  const blockHash = headerHash(block.header)
+  const message = voteSignBytes(genesis.chainId, 'precommit', block.header.height, 0, blockHash)
+  const signatures = seeds.map((seed, validator) => ({ validator, signature: defaultEd25519.sign(seed, message) }))
+  return { height: block.header.height, round: 0, blockHash, signatures }
 }
 
 export class FakeNode {
@@ -175,8 +196,8 @@ export class FakeNode {
   private host: Host | undefined
   private port = 0
   private address = ''
-  /** Records a lying node kept for itself instead of passing them on. */
-  private readonly kept = new Map<string, LedgerRecord>()
+  /** Submissions a lying node kept for itself instead of passing them on. */
+  private readonly kept: Submission[] = []
 
   constructor (readonly index: number, readonly seed: Uint8Array, readonly ledger: FakeLedger) {}
 
@@ -219,52 +240,53 @@ export class FakeNode {
   }
 
   private async submit (req: Uint8Array): Promise<SubmitResponse> {
-    const { records } = decode(SubmitRequestSchema, req)
+    const { submission } = decode(SubmitRequestSchema, req)
     if (this.mode === 'lying') {
-      for (const r of records) this.kept.set(toHex(recordId(r)), r)
-      return { status: records.map(() => 'pending' as const) }
+      this.kept.push(submission)
+      return { status: entriesOf(submission).map(() => 'pending' as const) }
     }
-    return { status: this.ledger.submit(records) }
+    return { status: this.ledger.submit(submission) }
   }
 
   private async certificates (req: Uint8Array, signal: AbortSignal): Promise<CertificateResponse> {
-    const { ids, waitMs } = decode(CertificateRequestSchema, req)
-    if (this.mode === 'lying') return { blocks: this.forgedBlocks(ids) }
-    await this.ledger.waitForRecords(ids, waitMs, signal)
-    return { blocks: this.ledger.blockProofs(ids) }
+    const { entries: packed, waitMs } = decode(CertificateRequestSchema, req)
+    const entries = entriesOf({ entries: packed })
+    if (this.mode === 'lying') return { blocks: this.forgedBlocks(entries) }
+    await this.ledger.waitForEntries(entries, waitMs, signal)
+    return { blocks: this.ledger.blocksHolding(entries) }
   }
 
   private async verify (req: Uint8Array): Promise<VerifyResponse> {
-    const { id, dataHash } = decode(VerifyRequestSchema, req)
-    const anchored = this.ledger.anchored(id)
-    const lie = this.mode === 'lying'
-    const anchoredHash = lie ? dataHash : anchored?.dataHash ?? null
+    const { entry, height, index } = decode(VerifyRequestSchema, req)
+    // A liar claims whatever is presented is anchored there.
+    const anchored = this.mode === 'lying' ? entry : this.ledger.entryAt(height, index)
     const attestation: Omit<Attestation, 'signature'> = {
       chainId: this.ledger.genesis.chainId,
-      recordId: id,
-      presentedHash: dataHash,
-      anchoredHash,
-      match: anchoredHash !== null && equalBytes(anchoredHash, dataHash),
-      height: lie ? (anchored?.height ?? 1) : anchored?.height ?? null,
+      entry,
+      height,
+      index,
+      anchored,
+      outcome: anchored === null ? 'not-found' : equalBytes(anchored, entry) ? 'match' : 'mismatch',
       validator: this.index,
       time: Date.now()
     }
     return { attestation: signAttestation(attestation, this.seed) }
   }
 
-  /** A block of its own holding the records (those it ever saw), "committed" by its signature alone. */
-  private forgedBlocks (ids: Uint8Array[]): BlockProof[] {
-    const records = ids.flatMap(id => { const r = this.kept.get(toHex(id)) ?? this.ledger.certificate(id)?.record; return r === undefined ? [] : [r] })
-    if (records.length === 0) return []
+  /** A block of its own holding the submissions it kept, "committed" by its signature alone. */
+  private forgedBlocks (entries: Uint8Array[]): SealedBlock[] {
+    const wanted = new Set(entries.map(toHex))
+    const submissions = this.kept.filter(s => entriesOf(s).some(e => wanted.has(toHex(e))))
+    if (submissions.length === 0) return []
     const genesis = this.ledger.genesis
     const tip = { height: 0, hash: genesisHash(genesis), time: genesis.genesisTime }
-    const block = buildBlock(genesis.chainId, tip, this.index, Date.now(), records)
+    const block = buildBlock(genesis.chainId, tip, this.index, Date.now(), submissions)
     const blockHash = headerHash(block.header)
     const signature = defaultEd25519.sign(this.seed, voteSignBytes(genesis.chainId, 'precommit', 1, 0, blockHash))
     // Padded with made-up signatures of other validators to look like a quorum.
     const signatures = this.ledger.genesis.validators.map((_, validator) =>
       ({ validator, signature: validator === this.index ? signature : new Uint8Array(randomBytes(64)) }))
-    return [{ header: block.header, commit: { height: 1, round: 0, blockHash, signatures }, recordIds: records.map(recordId) }]
+    return [{ block, commit: { height: 1, round: 0, blockHash, signatures } }]
   }
 }
 
@@ -284,6 +306,8 @@ export interface FakeNetworkOptions {
   chainId?: string
   /** Key label; distinct labels give disjoint validator keys. @default 'fake' */
   label?: string
+  /** Registered services. @default [FAKE_SERVICE] */
+  services?: FakeService[]
 }
 
 export async function startFakeNetwork (options: FakeNetworkOptions = {}): Promise<FakeNetwork> {
@@ -294,6 +318,7 @@ export async function startFakeNetwork (options: FakeNetworkOptions = {}): Promi
     chainId: options.chainId ?? 'trustnet-fake',
     genesisTime: 1_700_000_000_000,
     validators: seeds.map((s, i) => ({ name: `fake${i}`, publicKey: defaultEd25519.publicKey(s) })),
+    services: (options.services ?? [FAKE_SERVICE]).map(s => ({ name: s.name, publicKey: defaultEd25519.publicKey(s.seed) })),
     params: DEFAULT_PARAMS
   }
   const ledger = new FakeLedger(genesis, seeds)

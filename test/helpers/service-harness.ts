@@ -13,11 +13,12 @@ import { toHex } from '../../consensus/ids.js'
 import { parseConfig, type ServiceConfig, type ServiceConfigJson } from '../../service/config.js'
 import { startService, type RunningService, type StartOptions } from '../../service/main.js'
 import { dataKey } from '../../service/store.js'
-import type { FakeNetwork } from './fake-nodes.js'
+import { FAKE_SERVICE, type FakeNetwork } from './fake-nodes.js'
 
 export const ALICE = { key: 'alice-key-0123456789abcdef', client: 'alice' }
 export const BOB = { key: 'bob-key-0123456789abcdef00', client: 'bob' }
-export const SERVICE_ID = 'service-under-test'
+/** The service the fake network registers: the harness runs as it unless its config says otherwise. */
+export const SERVICE_ID = FAKE_SERVICE.name
 
 export interface ApiAnswer {
   status: number
@@ -72,7 +73,7 @@ export async function startHarness (net: FakeNetwork, options: HarnessOptions = 
     await net.writeGenesis(genesisPath)
     const config = parseConfig({
       serviceId: SERVICE_ID,
-      seed: toHex(new Uint8Array(32).fill(0x5e)),
+      seed: toHex(FAKE_SERVICE.seed),
       http: { host: '127.0.0.1', port: 0 },
       dataDir: join(dir, 'data'),
       genesisPath,

@@ -5,7 +5,6 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { toJson } from '../../consensus/json.js'
-import { CertificateIssuer } from '../../node/certificates.js'
 import { buildNodeHttpApi } from '../../node/http-api.js'
 import { makeNetwork, signVote } from '../helpers/fixtures.js'
 import { startDriver, type DriverHarness } from '../helpers/driver-harness.js'
@@ -36,7 +35,6 @@ describe('evidence of conflicting messages', () => {
       validatorPeerIds: ['peer-0', 'peer-1', 'peer-2', 'peer-3'],
       driver: h.driver,
       store: h.store,
-      certificates: new CertificateIssuer(h.store),
       connectedPeers: () => []
     })
     try {

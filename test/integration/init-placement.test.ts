@@ -2,7 +2,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { initNetwork, nodeHome, serviceConfigPath } from '../../cli/init.js'
+import { genesisPath, initNetwork, nodeHome, serviceConfigPath } from '../../cli/init.js'
+import { defaultEd25519 } from '../../consensus/ed25519.js'
+import { fromHex, toHex } from '../../consensus/ids.js'
+import { readGenesis } from '../../node/config.js'
+import { loadConfig } from '../../service/config.js'
 
 const dirs: string[] = []
 afterEach(async () => { await Promise.all(dirs.splice(0).map(async d => await rm(d, { recursive: true, force: true }))) })
@@ -36,5 +40,22 @@ describe('trustnet init: processes on hosts of their own', () => {
     await expect(initNetwork({ validators: 3, out, basePort: 7100, host: '127.0.0.1', placement: { validators: [{ listen: '0.0.0.0', advertise: 'a' }], service: { listen: '0.0.0.0', advertise: 's' } } }))
       .rejects.toMatchObject({ code: 'INVALID_FIELD' })
     await expect(readFile(join(out, 'genesis.json'))).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+})
+
+describe('trustnet init: the service', () => {
+  it('registers the service in the genesis under its serviceId, with the public key of its own secret seed', async () => {
+    const out = await freshDir()
+    await initNetwork({ validators: 3, out, basePort: 7100, host: '127.0.0.1' })
+    const genesis = await readGenesis(genesisPath(out))
+    const config = await loadConfig(serviceConfigPath(out))
+    expect(genesis.services.map(s => ({ name: s.name, publicKey: toHex(s.publicKey) }))).toEqual([
+      { name: config.serviceId, publicKey: toHex(defaultEd25519.publicKey(config.seed)) }
+    ])
+    // Its key is its own: no validator's.
+    for (let i = 0; i < 3; i++) {
+      const node = JSON.parse(await readFile(join(nodeHome(out, i), 'node.json'), 'utf8')) as { seed: string }
+      expect(toHex(defaultEd25519.publicKey(fromHex(node.seed)))).not.toBe(toHex(genesis.services[0]!.publicKey))
+    }
   })
 })

@@ -1,28 +1,35 @@
 /**
  * The service's node client on its own, against four real validators in this process (libp2p and
- * LevelDB): batches submitted, records placed in blocks whose seal it checked, certificates that
- * verify offline, verifications settled by a quorum of signed attestations. A host holding a
- * validator's key that answers garbage, mis-signed or forged answers is not believed; fewer
- * than a quorum reachable, or nobody, is a typed error; an AbortSignal or stop() ends a call.
+ * LevelDB): entries signed and submitted, placed in blocks whose seal it checked, certificates
+ * that verify offline, verifications settled by a quorum of signed attestations. A submission
+ * holding an entry already on chain is signed again without it; a key the genesis does not
+ * register is refused at start, and a refusal of the service by the nodes is a typed error. A
+ * host holding a validator's key that answers garbage, mis-signed or forged answers is not
+ * believed; fewer than a quorum reachable, or nobody, is a typed error; an AbortSignal or stop()
+ * ends a call.
  */
 import '../../lib/promise-shim.js'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { certificateOf, verifyCertificate } from '../../consensus/certificate.js'
 import { decode, encode, equalBytes } from '../../consensus/codec.js'
-import { recordId, toHex } from '../../consensus/ids.js'
+import { defaultEd25519 } from '../../consensus/ed25519.js'
+import { entryOf, leafBytes } from '../../consensus/entries.js'
+import { toHex } from '../../consensus/ids.js'
+import { fromJson, toJsonText } from '../../consensus/json.js'
 import type { Genesis, LedgerRecord } from '../../consensus/types.js'
 import { clusterOffsets, freePortBase } from '../../cli/free-ports.js'
 import { genesisPath, initNetwork, nodeHome } from '../../cli/init.js'
 import { loadNodeConfig, readGenesis } from '../../node/config.js'
 import { startNode, type RunningNode } from '../../node/node.js'
-import { PROTOCOL, VerifyRequestSchema, signAttestation, verifyAttestation, type Attestation, type BlockProof } from '../../protocol/node-api.js'
+import { PROTOCOL, SealedBlockSchema, VerifyRequestSchema, signAttestation, verifyAttestation, type Attestation, type SealedBlock } from '../../protocol/node-api.js'
 import { NodeClient, type NodeClientInit, type Placement } from '../../service/node-client.js'
 import { ServiceError } from '../../service/errors.js'
-import { makeRecords } from '../helpers/fixtures.js'
+import { ConfigError } from '../../lib/json-file.js'
+import { makeRecord, makeSubmission, testSeed, type TestNetwork } from '../helpers/fixtures.js'
 import { neverAnswer, startRogueValidator, type RogueAnswer, type RogueValidator } from '../helpers/rogue-validator.js'
 import { waitFor } from '../helpers/service-harness.js'
 
@@ -41,8 +48,17 @@ async function failure (call: Promise<unknown>): Promise<{ name: string, code: s
 }
 
 const random32 = (): Uint8Array => new Uint8Array(randomBytes(32))
-/** Records no other test submits: fresh random data hashes. */
-const ownRecords = (count: number): LedgerRecord[] => makeRecords(count).map(r => ({ ...r, dataHash: random32() }))
+/** Services the test genesis registers, one per client a test may hold at once: distinct keys, distinct peer ids. */
+const SERVICES = Array.from({ length: 8 }, (_, k) => ({ name: `client-test-${k}`, seed: testSeed(`node-client/service/${k}`) }))
+
+/** An item of service `service` as a service would make it: a record, its random salt and its entry. */
+interface Own { record: LedgerRecord, salt: Uint8Array, entry: Uint8Array }
+const own = (count: number, service: string): Own[] => Array.from({ length: count }, (_, i) => {
+  const record = { ...makeRecord(i, { service }), dataHash: random32() }
+  const salt = random32()
+  return { record, salt, entry: entryOf(record, salt) }
+})
+const entries = (items: Own[]): Uint8Array[] => items.map(i => i.entry)
 
 describe('NodeClient against validators on libp2p', () => {
   let dir: string
@@ -57,7 +73,10 @@ describe('NodeClient against validators on libp2p', () => {
     dir = await mkdtemp(join(tmpdir(), 'trustnet-node-client-'))
     const basePort = await freePortBase(clusterOffsets(4))
     await initNetwork({ validators: 4, out: dir, basePort, host: '127.0.0.1', chainId: 'node-client-test' })
-    genesis = await readGenesis(genesisPath(dir))
+    // One registered service per client a test holds at once.
+    const initial = await readGenesis(genesisPath(dir))
+    genesis = { ...initial, services: SERVICES.map(s => ({ name: s.name, publicKey: defaultEd25519.publicKey(s.seed) })) }
+    await writeFile(genesisPath(dir), toJsonText(genesis))
     seeds = await Promise.all([0, 1, 2, 3].map(async i => (await loadNodeConfig(nodeHome(dir, i))).seed))
     nodes = await Promise.all([0, 1, 2, 3].map(async i => await startNode(nodeHome(dir, i))))
   })
@@ -75,16 +94,22 @@ describe('NodeClient against validators on libp2p', () => {
   const addr = (i: number): string => (nodes[i] as RunningNode).p2p[0] as string
   const allNodes = (): string[] => [0, 1, 2, 3].map(addr)
 
-  /** A started client of `addrs`; `bad` collects (node, protocol) of every answer it found unusable. */
-  async function client (addrs: string[], init: Partial<NodeClientInit> = {}, reachable = addrs.length): Promise<{ nc: NodeClient, bad: Array<[string, string]> }> {
+  let nextService = 0
+  type Service = typeof SERVICES[number]
+  /**
+   * A started client of `addrs`, running as `service` (default: the next registered one, so no two
+   * clients alive at once share a peer id unless asked to); `bad` collects (node, protocol) of
+   * every answer it found unusable.
+   */
+  async function client (addrs: string[], init: Partial<NodeClientInit> = {}, reachable = addrs.length, service: Service = SERVICES[nextService++ % SERVICES.length] as Service): Promise<{ nc: NodeClient, name: string, bad: Array<[string, string]> }> {
     const bad: Array<[string, string]> = []
-    const nc = new NodeClient({ genesis, nodes: addrs, seed: random32(), onBadAnswer: (node, protocol) => { bad.push([node, protocol]) }, ...init })
+    const nc = new NodeClient({ genesis, nodes: addrs, seed: service.seed, serviceId: service.name, onBadAnswer: (node, protocol) => { bad.push([node, protocol]) }, ...init })
     clients.push(nc)
     await nc.start()
     // Validators take at most 5 new connections a second from one address (libp2p's inbound
     // threshold) and tests start clients faster than that: a refused dial is retried, so wait.
     await waitFor('the client connected to every reachable node it was given', () => nc.connectedNodes().length === reachable, 20_000)
-    return { nc, bad }
+    return { nc, name: service.name, bad }
   }
 
   async function rogue (seed: Uint8Array, answer: RogueAnswer): Promise<RogueValidator> {
@@ -93,104 +118,150 @@ describe('NodeClient against validators on libp2p', () => {
     return r
   }
 
-  /** Records of the calling test only, committed, with their checked placements. */
-  async function anchored (count: number): Promise<{ records: LedgerRecord[], placements: Placement[] }> {
-    const records = ownRecords(count)
-    const { nc } = await client(allNodes())
-    await nc.submit(records)
-    const placements = await nc.certificates(records.map(recordId), { waitMs: WAIT_MS })
-    if (placements.some(p => p === null)) throw new Error('records were not committed in time')
+  /** Items of the calling test only, committed, with their checked placements. */
+  async function anchored (count: number): Promise<{ items: Own[], placements: Placement[], service: Service }> {
+    const service = SERVICES[nextService++ % SERVICES.length] as Service
+    const { nc, name } = await client(allNodes(), {}, 4, service)
+    const items = own(count, name)
+    await nc.submit(entries(items))
+    const placements = await nc.certificates(entries(items), { waitMs: WAIT_MS })
+    if (placements.some(p => p === null)) throw new Error('entries were not committed in time')
     // Every validator holds them, not only the first to answer: later asks need not wait.
-    await waitFor('every validator to hold the records', async () => {
-      const statuses = await Promise.all(nodes.flatMap(n => records.map(async r => {
-        const res = await fetch(`${n.http}/records/${toHex(recordId(r))}`)
+    await waitFor('every validator to hold the entries', async () => {
+      const statuses = await Promise.all(nodes.flatMap(n => items.map(async i => {
+        const res = await fetch(`${n.http}/entries/${toHex(i.entry)}`)
         await res.arrayBuffer()
         return res.status
       })))
       return statuses.every(s => s === 200)
     })
-    return { records, placements: placements as Placement[] }
+    await nc.stop()
+    return { items, placements: placements as Placement[], service }
   }
 
+  const certificate = (item: Own, p: Placement | null): unknown => certificateOf(item.record, item.salt, (p as Placement).seal, (p as Placement).proof)
+
   describe('with honest validators', () => {
-    it('submits a batch to f+1 or more validators and places every record in a checked block whose certificates verify offline', async () => {
-      const records = ownRecords(25)
-      const ids = records.map(recordId)
-      const { nc, bad } = await client(allNodes())
-      const { acknowledged } = await nc.submit(records)
+    it('signs a submission, sends it to f+1 or more validators and places every entry in a checked block whose certificates verify offline', async () => {
+      const { nc, name, bad } = await client(allNodes())
+      const items = own(25, name)
+      const { acknowledged } = await nc.submit(entries(items))
       expect(acknowledged).toBeGreaterThanOrEqual(2)
       expect(acknowledged).toBeLessThanOrEqual(4)
 
-      const placements = await nc.certificates(ids, { waitMs: WAIT_MS })
-      records.forEach((record, i) => {
+      const placements = await nc.certificates(entries(items), { waitMs: WAIT_MS })
+      items.forEach((item, i) => {
         const p = placements[i] as Placement
         expect(p).not.toBeNull()
-        // The block's ids are what rebuilds the proof: the record sits where its proof says.
-        expect(equalBytes(p.blockIds[p.proof.index] as Uint8Array, ids[i] as Uint8Array)).toBe(true)
-        const certificate = certificateOf(record, p.seal, p.proof)
-        expect(verifyCertificate(genesis, certificate)).toEqual({ valid: true })
+        // The block's leaves are what rebuilds the proof: the entry sits where its proof says, bound to this service.
+        expect(equalBytes(p.leaves[p.proof.index] as Uint8Array, leafBytes(nc.serviceIndex, item.entry))).toBe(true)
+        const verdict = verifyCertificate(genesis, certificate(item, p))
+        expect(verdict).toMatchObject({ valid: true, service: name, entry: toHex(item.entry) })
         expect(new Set(p.seal.commit.signatures.map(s => s.validator)).size).toBeGreaterThanOrEqual(QUORUM)
       })
       expect(bad).toEqual([])
 
-      // Submitting again is acknowledged (idempotent); asking twice for an id gives one placement.
-      expect((await nc.submit(records.slice(0, 3))).acknowledged).toBeGreaterThanOrEqual(2)
-      const twice = await nc.certificates([ids[0] as Uint8Array, ids[0] as Uint8Array], { waitMs: 0 })
+      // Asking twice for an entry gives one placement.
+      const twice = await nc.certificates([items[0]!.entry, items[0]!.entry], { waitMs: 0 })
       expect(twice[0]).not.toBeNull()
       expect(twice[1]).toBe(twice[0])
     })
 
-    it('gives null for an id no validator holds, next to ids they do', async () => {
-      const { records } = await anchored(2)
-      const { nc } = await client(allNodes())
-      const unknown = random32()
-      const placements = await nc.certificates([unknown, recordId(records[0] as LedgerRecord)], { waitMs: 0 })
-      expect(placements[0]).toBeNull()
-      expect(verifyCertificate(genesis, certificateOf(records[0] as LedgerRecord, (placements[1] as Placement).seal, (placements[1] as Placement).proof))).toEqual({ valid: true })
+    it('signs again without them a submission whose entries are partly on chain, and places all of them', async () => {
+      const { items, service } = await anchored(2)
+      const { nc: same } = await client(allNodes(), {}, 4, service)
+      const fresh = own(3, items[0]!.record.service)
+      const outcome = await same.submit([items[0]!.entry, ...entries(fresh)])
+      expect(outcome.acknowledged).toBeGreaterThanOrEqual(2)
+      expect(outcome.committed.size).toBe(1)
+      const placements = await same.certificates([items[0]!.entry, ...entries(fresh)], { waitMs: WAIT_MS })
+      ;[items[0]!, ...fresh].forEach((item, i) => { expect(verifyCertificate(genesis, certificate(item, placements[i]!)).valid).toBe(true) })
     })
 
-    it('verifies with a quorum of signed attestations: intact, changed and unknown', async () => {
-      const { records } = await anchored(1)
-      const record = records[0] as LedgerRecord
-      const id = recordId(record)
+    it('places no entry of this service that sits in a leaf of another service', async () => {
+      const { items } = await anchored(1)
+      // Another registered service's client finds the entry on chain, but under the first service's index.
+      const { nc } = await client(allNodes())
+      expect(await nc.certificates([items[0]!.entry], { waitMs: 0 })).toEqual([null])
+    })
+
+    it('gives null for an entry no validator holds, next to entries they do', async () => {
+      const { items, service } = await anchored(2)
+      const { nc } = await client(allNodes(), {}, 4, service)
+      const placements = await nc.certificates([random32(), items[0]!.entry], { waitMs: 0 })
+      expect(placements[0]).toBeNull()
+      expect(verifyCertificate(genesis, certificate(items[0]!, placements[1]!)).valid).toBe(true)
+    })
+
+    it('verifies with a quorum of signed attestations: match, mismatch and not found', async () => {
+      const { items, placements } = await anchored(1)
+      const { entry } = items[0]!
+      const { height } = placements[0]!.seal.header
+      const { index } = placements[0]!.proof
       const { nc, bad } = await client(allNodes())
 
-      const intact = await nc.verify(id, record.dataHash)
+      const intact = await nc.verify(entry, height, index)
       expect(intact.quorum).toBe(QUORUM)
       expect(intact.matches).toBeGreaterThanOrEqual(QUORUM)
-      expect(toHex(intact.anchoredHash as Uint8Array)).toBe(toHex(record.dataHash))
+      expect(toHex(intact.anchored as Uint8Array)).toBe(toHex(entry))
       expectSignedByDistinctValidators(intact.attestations)
-      expect(intact.attestations.every(a => a.match)).toBe(true)
+      expect(intact.attestations.every(a => a.outcome === 'match')).toBe(true)
 
-      const changed = await nc.verify(id, random32())
+      const changed = await nc.verify(random32(), height, index)
       expect(changed.matches).toBe(0)
-      expect(toHex(changed.anchoredHash as Uint8Array)).toBe(toHex(record.dataHash))
+      expect(toHex(changed.anchored as Uint8Array)).toBe(toHex(entry))
+      expect(changed.attestations.every(a => a.outcome === 'mismatch')).toBe(true)
       expectSignedByDistinctValidators(changed.attestations)
 
-      const unknown = await nc.verify(random32(), record.dataHash)
-      expect(unknown).toMatchObject({ matches: 0, anchoredHash: null })
-      expectSignedByDistinctValidators(unknown.attestations)
+      const nowhere = await nc.verify(entry, height, placements[0]!.seal.header.entryCount + 5)
+      expect(nowhere).toMatchObject({ matches: 0, anchored: null })
+      expect(nowhere.attestations.every(a => a.outcome === 'not-found')).toBe(true)
+      expectSignedByDistinctValidators(nowhere.attestations)
       expect(bad).toEqual([])
     })
 
     it('does not wait for a validator that never answers once a quorum matched', async () => {
-      const { records } = await anchored(1)
-      const record = records[0] as LedgerRecord
+      const { items, placements } = await anchored(1)
       const silent = await rogue(seeds[3] as Uint8Array, neverAnswer)
       // Were the silent one waited for, this call would outlast the test's timeout.
       const { nc } = await client([addr(0), addr(1), addr(2), silent.addr], { requestTimeoutMs: 60_000 })
-      const outcome = await nc.verify(recordId(record), record.dataHash)
+      const outcome = await nc.verify(items[0]!.entry, placements[0]!.seal.header.height, placements[0]!.proof.index)
       expect(outcome.matches).toBe(QUORUM)
       expect(outcome.attestations.map(a => a.validator)).toEqual([0, 1, 2])
     }, 30_000)
   })
 
+  describe('a service the validators do not know', () => {
+    it('does not start unless the genesis registers its name with its key', async () => {
+      for (const init of [{ seed: random32(), serviceId: SERVICES[0]!.name }, { seed: SERVICES[0]!.seed, serviceId: 'nobody' }]) {
+        const nc = new NodeClient({ genesis, nodes: allNodes(), ...init })
+        const err = await nc.start().then(() => undefined, (e: unknown) => e)
+        expect(err).toBeInstanceOf(ConfigError)
+        expect((err as ConfigError).code).toBe('SERVICE_NOT_REGISTERED')
+        await nc.stop()
+      }
+    })
+
+    it('gets SUBMISSION_REFUSED, with the nodes\' code, when the validators\' genesis does not register it', async () => {
+      // A genesis of its own that registers one more service than the validators' does.
+      const extra = { name: 'unknown-to-validators', seed: random32() }
+      const own_ = { ...genesis, services: [...genesis.services, { name: extra.name, publicKey: defaultEd25519.publicKey(extra.seed) }] }
+      const nc = new NodeClient({ genesis: own_, nodes: allNodes(), seed: extra.seed, serviceId: extra.name })
+      clients.push(nc)
+      await nc.start()
+      await waitFor('the client connected', () => nc.connectedNodes().length === 4, 20_000)
+      const err = await nc.submit(entries(own(2, extra.name))).then(() => undefined, (e: unknown) => e)
+      expect(err).toBeInstanceOf(ServiceError)
+      expect(err).toMatchObject({ name: 'SubmissionRefusedError', code: 'SUBMISSION_REFUSED', details: { reason: 'UNKNOWN_SERVICE' } })
+    })
+  })
+
   describe('with a host holding validator 3\'s key that answers what it likes', () => {
     /** An attestation as validator 3 would sign it for the request, changed by `edit` before or after signing. */
     const attest = (request: Uint8Array, edit: { before?: Partial<Attestation>, seed?: Uint8Array, after?: (a: Attestation) => Attestation } = {}): Uint8Array => {
-      const { id, dataHash } = decode(VerifyRequestSchema, request)
+      const { entry, height, index } = decode(VerifyRequestSchema, request)
       const a = signAttestation({
-        chainId: genesis.chainId, recordId: id, presentedHash: dataHash, anchoredHash: dataHash, match: true, height: 1, validator: 3, time: Date.now(), ...edit.before
+        chainId: genesis.chainId, entry, height, index, anchored: entry, outcome: 'match' as const, validator: 3, time: Date.now(), ...edit.before
       }, edit.seed ?? seeds[3] as Uint8Array)
       return encode({ attestation: edit.after?.(a) ?? a })
     }
@@ -201,87 +272,96 @@ describe('NodeClient against validators on libp2p', () => {
       ['an attestation whose signature is altered', r => attest(r, { after: a => ({ ...a, signature: flipped(a.signature) }) })],
       ['an attestation signed with another key', r => attest(r, { seed: random32() })],
       ['an attestation naming another validator', r => attest(r, { before: { validator: 2 } })],
-      ['an attestation of another record', r => attest(r, { before: { recordId: random32() } })],
-      ['an attestation that contradicts itself', r => attest(r, { before: { match: false } })]
+      ['an attestation of another entry', r => attest(r, { before: { entry: random32() } })],
+      ['an attestation of another place', r => attest(r, { before: { index: 1000 } })],
+      ['an attestation that contradicts itself', r => attest(r, { before: { outcome: 'mismatch' } })]
     ]
 
     it.each(unbelievable)('verify does not count %s: two honest validators are short of a quorum', async (_what, answer) => {
-      const { records } = await anchored(1)
-      const record = records[0] as LedgerRecord
+      const { items, placements } = await anchored(1)
+      const where = [items[0]!.entry, placements[0]!.seal.header.height, placements[0]!.proof.index] as const
       const r = await rogue(seeds[3] as Uint8Array, async (_protocol, request) => answer(request))
       const { nc, bad } = await client([addr(0), addr(1), r.addr])
-      expect(await failure(nc.verify(recordId(record), record.dataHash))).toEqual({
+      expect(await failure(nc.verify(...where))).toEqual({
         name: 'QuorumUnavailableError', code: 'QUORUM_UNAVAILABLE', details: { attested: 2, quorum: QUORUM }
       })
       expect(bad).toEqual([[r.addr, PROTOCOL.verify]])
     })
 
     it('verify counts the same host once its attestation is sound (the control of the cases above)', async () => {
-      const { records } = await anchored(1)
-      const record = records[0] as LedgerRecord
+      const { items, placements } = await anchored(1)
+      const where = [items[0]!.entry, placements[0]!.seal.header.height, placements[0]!.proof.index] as const
       const r = await rogue(seeds[3] as Uint8Array, async (_protocol, request) => attest(request))
       const { nc, bad } = await client([addr(0), addr(1), r.addr])
-      const outcome = await nc.verify(recordId(record), record.dataHash)
+      const outcome = await nc.verify(...where)
       expect(outcome.attestations.map(a => a.validator)).toEqual([0, 1, 3])
       expect(outcome.matches).toBe(QUORUM)
       expect(bad).toEqual([])
     })
 
     it('verify does not count a host whose key is no validator\'s', async () => {
-      const { records } = await anchored(1)
-      const record = records[0] as LedgerRecord
+      const { items, placements } = await anchored(1)
+      const where = [items[0]!.entry, placements[0]!.seal.header.height, placements[0]!.proof.index] as const
       const stranger = random32()
       const r = await rogue(stranger, async (_protocol, request) => attest(request, { seed: stranger }))
       const { nc, bad } = await client([addr(0), addr(1), r.addr])
-      expect((await failure(nc.verify(recordId(record), record.dataHash))).code).toBe('QUORUM_UNAVAILABLE')
+      expect((await failure(nc.verify(...where))).code).toBe('QUORUM_UNAVAILABLE')
       expect(bad).toEqual([[r.addr, PROTOCOL.verify]])
     })
 
     it('one validator attesting that a changed hash matches cannot make it pass', async () => {
-      const { records } = await anchored(1)
-      const record = records[0] as LedgerRecord
+      const { items, placements } = await anchored(1)
+      const where = [items[0]!.entry, placements[0]!.seal.header.height, placements[0]!.proof.index] as const
       // Validly signed by validator 3, and false: it says whatever is presented is what was anchored.
       const liar = await rogue(seeds[3] as Uint8Array, async (_protocol, request) => attest(request))
       const { nc } = await client([addr(0), addr(1), addr(2), liar.addr])
-      const outcome = await nc.verify(recordId(record), random32())
+      const outcome = await nc.verify(random32(), where[1], where[2])
       expect(outcome.matches).toBeLessThan(QUORUM)
-      expect(toHex(outcome.anchoredHash as Uint8Array)).toBe(toHex(record.dataHash))
+      expect(toHex(outcome.anchored as Uint8Array)).toBe(toHex(items[0]!.entry))
     })
 
-    /** What a host answers to a certificate request, from the honest proof of the block holding the record. */
-    const forgeries: Array<[string, (honest: BlockProof) => BlockProof]> = [
+    /** A signed submission of a registered service, for padding a block. */
+    const extraSubmission = (): ReturnType<typeof makeSubmission> =>
+      makeSubmission({ genesis, serviceSeeds: [SERVICES[0]!.seed] } as unknown as TestNetwork, [random32()])
+    /** What a host answers to a certificate request, from the honest sealed block holding the entry. */
+    const forgeries: Array<[string, (honest: SealedBlock) => SealedBlock]> = [
       ['commit signatures that are not the validators\'', b => ({ ...b, commit: { ...b.commit, signatures: b.commit.signatures.map(s => ({ ...s, signature: new Uint8Array(randomBytes(64)) })) } })],
       ['a commit signed by fewer than a quorum', b => ({ ...b, commit: { ...b.commit, signatures: b.commit.signatures.slice(0, QUORUM - 1) } })],
-      ['record ids that do not rebuild the header\'s root', b => ({ ...b, recordIds: [...b.recordIds, random32()] })],
-      ['a header the commit does not sign', b => ({ ...b, header: { ...b.header, time: b.header.time + 1 } })]
+      ['submissions that do not rebuild the header\'s root', b => ({ ...b, block: { ...b.block, submissions: [...b.block.submissions, extraSubmission()] } })],
+      ['a header the commit does not sign', b => ({ ...b, block: { ...b.block, header: { ...b.block.header, time: b.block.header.time + 1 } } })]
     ]
 
-    it.each(forgeries)('certificates do not place records in a block proof with %s', async (_what, forge) => {
-      const { records, placements } = await anchored(1)
-      const id = recordId(records[0] as LedgerRecord)
+    /** The sealed block at `height`, as an honest node sends it. */
+    const honestBlock = async (height: number): Promise<SealedBlock> =>
+      fromJson(SealedBlockSchema, await (await fetch(`${(nodes[0] as RunningNode).http}/blocks/${height}`)).json())
+
+    it.each(forgeries)('certificates do not place entries in a sealed block with %s', async (_what, forge) => {
+      const { items, placements, service } = await anchored(1)
+      const id = items[0]!.entry
       const honest = placements[0] as Placement
-      const proof = forge({ header: honest.seal.header, commit: honest.seal.commit, recordIds: [...honest.blockIds] })
-      const r = await rogue(seeds[3] as Uint8Array, async () => encode({ blocks: [proof] }))
+      const sealed = forge(await honestBlock(honest.seal.header.height))
+      const r = await rogue(seeds[3] as Uint8Array, async () => encode({ blocks: [sealed] }))
 
       // Alone, it places nothing.
-      const alone = await client([r.addr])
+      const alone = await client([r.addr], {}, 1, service)
       expect(await alone.nc.certificates([id], { waitMs: 0 })).toEqual([null])
       expect(alone.bad).toEqual([[r.addr, PROTOCOL.certificate]])
 
+      await alone.nc.stop()
       // Asked first (a new client starts its rotation at the first node), it does not stop an honest node's answer.
-      const mixed = await client([r.addr, addr(0)])
+      const mixed = await client([r.addr, addr(0)], {}, 2, service)
       const [placement] = await mixed.nc.certificates([id], { waitMs: 0 })
       expect(r.received(PROTOCOL.certificate)).toBe(2)
-      expect(verifyCertificate(genesis, certificateOf(records[0] as LedgerRecord, (placement as Placement).seal, (placement as Placement).proof))).toEqual({ valid: true })
+      expect(verifyCertificate(genesis, certificate(items[0]!, placement!)).valid).toBe(true)
       expect(mixed.bad).toEqual([[r.addr, PROTOCOL.certificate]])
     })
 
-    it('certificates place records with the same host once it relays the honest proof (the control of the cases above)', async () => {
-      const { records, placements } = await anchored(1)
-      const honest = placements[0] as Placement
-      const r = await rogue(seeds[3] as Uint8Array, async () => encode({ blocks: [{ header: honest.seal.header, commit: honest.seal.commit, recordIds: [...honest.blockIds] }] }))
-      const { nc, bad } = await client([r.addr])
-      const [placement] = await nc.certificates([recordId(records[0] as LedgerRecord)], { waitMs: 0 })
+    it('certificates place entries with the same host once it relays the honest block (the control of the cases above)', async () => {
+      const { items, placements, service } = await anchored(1)
+      const sealed = await honestBlock(placements[0]!.seal.header.height)
+      const r = await rogue(seeds[3] as Uint8Array, async () => encode({ blocks: [sealed] }))
+      const { nc, bad } = await client([r.addr], {}, 1, service)
+      const [placement] = await nc.certificates([items[0]!.entry], { waitMs: 0 })
       expect(placement).not.toBeNull()
       expect(bad).toEqual([])
     })
@@ -289,16 +369,26 @@ describe('NodeClient against validators on libp2p', () => {
     it('a host answering garbage to everything gives NODES_UNAVAILABLE for submit and certificates', async () => {
       const r = await rogue(seeds[3] as Uint8Array, async () => new Uint8Array(randomBytes(48)))
       const { nc, bad } = await client([r.addr])
-      expect((await failure(nc.submit(ownRecords(2)))).code).toBe('NODES_UNAVAILABLE')
+      expect((await failure(nc.submit([random32(), random32()]))).code).toBe('NODES_UNAVAILABLE')
       expect((await failure(nc.certificates([random32()], { waitMs: 0 }))).code).toBe('NODES_UNAVAILABLE')
       expect(bad).toEqual([[r.addr, PROTOCOL.submit], [r.addr, PROTOCOL.certificate]])
     })
 
-    it('a submit acknowledgement that does not answer every record is not an acknowledgement', async () => {
+    it('a submit acknowledgement that does not answer every entry is not an acknowledgement', async () => {
       const r = await rogue(seeds[3] as Uint8Array, async () => encode({ status: ['pending'] }))
       const { nc, bad } = await client([r.addr])
-      expect((await failure(nc.submit(ownRecords(2)))).code).toBe('NODES_UNAVAILABLE')
+      expect((await failure(nc.submit([random32(), random32()]))).code).toBe('NODES_UNAVAILABLE')
       expect(bad).toEqual([[r.addr, PROTOCOL.submit]])
+    })
+
+    it('a refusal of the service itself is SUBMISSION_REFUSED; the same refusal next to an acknowledgement is not', async () => {
+      const refuse = encode({ error: { code: 'BAD_SIGNATURE', message: 'not signed by service 0' } })
+      const r = await rogue(seeds[3] as Uint8Array, async () => refuse)
+      const alone = await client([r.addr])
+      expect(await failure(alone.nc.submit([random32()]))).toMatchObject({ code: 'SUBMISSION_REFUSED', details: { reason: 'BAD_SIGNATURE' } })
+      await alone.nc.stop()
+      const mixed = await client([r.addr, addr(0)])
+      expect((await mixed.nc.submit([random32()])).acknowledged).toBe(1)
     })
   })
 
@@ -307,22 +397,22 @@ describe('NodeClient against validators on libp2p', () => {
     const nowhere = (i: number): string => `/ip4/127.0.0.1/tcp/1/p2p/${(nodes[i] as RunningNode).peerId}`
 
     it('fewer than a quorum reachable: QUORUM_UNAVAILABLE for verify, the others still answer submit and certificates', async () => {
-      const { records } = await anchored(1)
-      const record = records[0] as LedgerRecord
-      const { nc } = await client([addr(0), addr(1), nowhere(2), nowhere(3)], {}, 2)
-      expect(await failure(nc.verify(recordId(record), record.dataHash))).toEqual({
+      const { items, placements, service } = await anchored(1)
+      const where = [items[0]!.entry, placements[0]!.seal.header.height, placements[0]!.proof.index] as const
+      const { nc } = await client([addr(0), addr(1), nowhere(2), nowhere(3)], {}, 2, service)
+      expect(await failure(nc.verify(...where))).toEqual({
         name: 'QuorumUnavailableError', code: 'QUORUM_UNAVAILABLE', details: { attested: 2, quorum: QUORUM }
       })
-      const more = ownRecords(2)
+      const more = entries(own(2, service.name))
       expect((await nc.submit(more)).acknowledged).toBe(2)
-      expect((await nc.certificates(more.map(recordId), { waitMs: WAIT_MS })).every(p => p !== null)).toBe(true)
+      expect((await nc.certificates(more, { waitMs: WAIT_MS })).every(p => p !== null)).toBe(true)
     })
 
     it('no validator reachable: NODES_UNAVAILABLE for submit and certificates, QUORUM_UNAVAILABLE for verify', async () => {
       const { nc } = await client([nowhere(0), nowhere(1), nowhere(2), nowhere(3)], {}, 0)
-      expect(await failure(nc.submit(ownRecords(1)))).toMatchObject({ name: 'NodesUnavailableError', code: 'NODES_UNAVAILABLE' })
+      expect(await failure(nc.submit([random32()]))).toMatchObject({ name: 'NodesUnavailableError', code: 'NODES_UNAVAILABLE' })
       expect((await failure(nc.certificates([random32()], { waitMs: 0 }))).code).toBe('NODES_UNAVAILABLE')
-      expect(await failure(nc.verify(random32(), random32()))).toMatchObject({ code: 'QUORUM_UNAVAILABLE', details: { attested: 0, quorum: QUORUM } })
+      expect(await failure(nc.verify(random32(), 1, 0))).toMatchObject({ code: 'QUORUM_UNAVAILABLE', details: { attested: 0, quorum: QUORUM } })
     })
 
     it('an AbortSignal ends a certificate wait and a verification in flight with STOPPED', async () => {
@@ -337,7 +427,7 @@ describe('NodeClient against validators on libp2p', () => {
       // Two honest validators and a silent one: without the signal this would wait a minute for the third.
       const mixed = await client([addr(0), addr(1), silent.addr], { requestTimeoutMs: 60_000 })
       const verifying = new AbortController()
-      const verification = failure(mixed.nc.verify(random32(), random32(), { signal: verifying.signal }))
+      const verification = failure(mixed.nc.verify(random32(), 1, 0, { signal: verifying.signal }))
       await waitFor('the verify request to arrive', () => silent.received(PROTOCOL.verify) === 1)
       verifying.abort()
       expect((await verification).code).toBe('STOPPED')
@@ -346,8 +436,8 @@ describe('NodeClient against validators on libp2p', () => {
     it('a signal already aborted, or stop() during a call, gives STOPPED', async () => {
       const { nc } = await client(allNodes())
       const aborted = AbortSignal.abort()
-      expect((await failure(nc.submit(ownRecords(1), { signal: aborted }))).code).toBe('STOPPED')
-      expect((await failure(nc.verify(random32(), random32(), { signal: aborted }))).code).toBe('STOPPED')
+      expect((await failure(nc.submit([random32()], { signal: aborted }))).code).toBe('STOPPED')
+      expect((await failure(nc.verify(random32(), 1, 0, { signal: aborted }))).code).toBe('STOPPED')
 
       const silent = await rogue(seeds[3] as Uint8Array, neverAnswer)
       const stopping = await client([silent.addr], { requestTimeoutMs: 60_000 })

@@ -1,64 +1,64 @@
 /**
- * A validator's operator HTTP API with a real node in this process (libp2p and LevelDB), after
- * records of this test were committed: each route's 200 shape, 404 for what the chain does not
- * hold, 400 for malformed parameters, every error in the `{ error: { code, message } }` form.
+ * A validator's operator HTTP API with real nodes in this process (libp2p and LevelDB), after
+ * entries of this test were committed: each route's 200 shape, 404 for what the chain does not
+ * hold, 400 for malformed parameters, every error in the `{ error: { code, message } }` form. The
+ * node shows entries (in hex) and counts of them, never a record: the records' data hashes and
+ * names appear in no answer.
  */
 import '../../lib/promise-shim.js'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { verifyCertificate } from '../../consensus/certificate.js'
-import { headerHash, recordId, toHex } from '../../consensus/ids.js'
-import { blockFromJson, certificateFromJson, fromJson } from '../../consensus/json.js'
-import { CommitSchema, type Genesis, type LedgerRecord } from '../../consensus/types.js'
-import { clusterOffsets, freePortBase } from '../../cli/free-ports.js'
-import { genesisPath, initNetwork, nodeHome } from '../../cli/init.js'
-import { readGenesis } from '../../node/config.js'
-import { startNode, type RunningNode } from '../../node/node.js'
-import { NodeClient } from '../../service/node-client.js'
-import { makeRecords } from '../helpers/fixtures.js'
+import { encode } from '../../consensus/codec.js'
+import { entriesOf, packEntries } from '../../consensus/entries.js'
+import { headerHash, toHex } from '../../consensus/ids.js'
+import { blockFromJson, fromJson } from '../../consensus/json.js'
+import { CommitSchema } from '../../consensus/types.js'
+import { createHost, type Host } from '../../net/host.js'
+import { RequestResponse } from '../../net/request-response.js'
+import type { RunningNode } from '../../node/node.js'
+import { CertificateResponseSchema, PROTOCOL, SubmitResponseSchema, decodeResponse } from '../../protocol/node-api.js'
+import { makeEntries, makeNetwork, makeRecord, makeSubmission } from '../helpers/fixtures.js'
+import { startCluster, type NodeCluster } from '../helpers/node-cluster.js'
 
 const HEX64 = /^[0-9a-f]{64}$/
 interface Answer<T = unknown> { status: number, body: T }
 interface StatusBody { height: number, lastBlockHash: string, peers: string[], [field: string]: unknown }
-interface RecordBody { id: string, height: number, record: { dataHash: string, meta: unknown }, certificate: unknown }
-const VALIDATORS = 4
+interface EntryBody { entry: string, height: number, index: number, service: number, blockHash: string }
+const net = makeNetwork(4, { chainId: 'node-http-test', services: 2 })
+/** Entries of records 0..2 through service 0, then 100..101 through service 1. */
+const entries = [...makeEntries(3), ...makeEntries(2, 100)]
 
 describe('validator operator HTTP API', () => {
-  let dir: string
-  let genesis: Genesis
+  let cluster: NodeCluster
   let nodes: RunningNode[] = []
-  let client: NodeClient
-  /** Records committed before the tests, with the height of the block each landed in. */
-  let records: LedgerRecord[] = []
+  let client: Host | undefined
+  /** The height of the block each entry landed in. */
   let heights: number[] = []
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'trustnet-node-http-'))
-    const basePort = await freePortBase(clusterOffsets(VALIDATORS))
-    await initNetwork({ validators: VALIDATORS, out: dir, basePort, host: '127.0.0.1', chainId: 'node-http-test' })
-    genesis = await readGenesis(genesisPath(dir))
-    nodes = await Promise.all(Array.from({ length: VALIDATORS }, async (_, i) => await startNode(nodeHome(dir, i))))
-    client = new NodeClient({ genesis, nodes: nodes.map(n => n.p2p[0] as string), seed: new Uint8Array(randomBytes(32)) })
-    await client.start()
-    // Two of them share a data hash: one hash, two records (different names).
-    records = [...makeRecords(3), { ...makeRecords(1, 100)[0] as LedgerRecord, dataHash: (makeRecords(1)[0] as LedgerRecord).dataHash }]
-    await client.submit(records)
-    const placements = await client.certificates(records.map(recordId), { waitMs: 20_000 })
-    if (placements.some(p => p === null)) throw new Error('records were not committed in time')
-    heights = placements.map(p => p?.seal.header.height as number)
+    cluster = await startCluster(net)
+    nodes = cluster.nodes
+    client = await createHost({ privateKeySeed: new Uint8Array(randomBytes(32)), peers: nodes.map(n => n.p2p[0] as string) })
+    const rr = new RequestResponse(client.node)
+    const ask = async (node: RunningNode, protocol: string, body: unknown): Promise<Uint8Array> => await rr.request(node.peerId, protocol, encode(body), { timeoutMs: 30_000, maxResponseBytes: 16 * 1024 * 1024 })
+    // As a service does: every submission to every validator.
+    for (const node of nodes) {
+      for (const submission of [makeSubmission(net, entries.slice(0, 3)), makeSubmission(net, entries.slice(3), 1)]) {
+        decodeResponse(SubmitResponseSchema, await ask(node, PROTOCOL.submit, { submission }))
+      }
+    }
+    const { blocks } = decodeResponse(CertificateResponseSchema, await ask(nodes[0]!, PROTOCOL.certificate, { entries: packEntries(entries), waitMs: 20_000 }))
+    heights = entries.map(e => blocks.find(b => b.block.submissions.flatMap(entriesOf).some(x => Buffer.from(x).equals(e)))?.block.header.height ?? 0)
+    if (heights.includes(0)) throw new Error('entries were not committed in time')
   })
 
   afterAll(async () => {
     await client?.stop()
-    await Promise.allSettled(nodes.map(async n => { await n.stop() }))
-    await rm(dir, { recursive: true, force: true })
+    await cluster?.stop()
   })
 
   const get = async <T = unknown>(path: string, init?: RequestInit): Promise<Answer<T>> => {
-    const res = await fetch(`${(nodes[0] as RunningNode).http}${path}`, init)
+    const res = await fetch(`${nodes[0]!.http}${path}`, init)
     return { status: res.status, body: await res.json() as T }
   }
 
@@ -68,27 +68,27 @@ describe('validator operator HTTP API', () => {
     expect(answer.body).toEqual({ error: { code, message: expect.any(String) } })
   }
 
-  it('GET /status: the chain, this validator, its round and peers, and the validator set', async () => {
+  it('GET /status: the chain, this validator, its round, entries waiting and peers, the validator set and the services', async () => {
     const { status, body } = await get<StatusBody>('/status')
     expect(status).toBe(200)
     expect(body).toMatchObject({
-      chainId: genesis.chainId,
+      chainId: net.genesis.chainId,
       validator: 0,
-      peerId: (nodes[0] as RunningNode).peerId,
+      peerId: nodes[0]!.peerId,
       step: expect.any(String),
       memory: { rss: expect.any(Number), heapUsed: expect.any(Number) }
     })
     expect(body.height).toBeGreaterThanOrEqual(Math.max(...heights))
     expect(body.lastBlockHash).toMatch(HEX64)
     for (const field of ['round', 'leader', 'mempool']) expect(Number.isInteger(body[field]) && (body[field] as number) >= 0, field).toBe(true)
-    expect(body.leader).toBeLessThan(VALIDATORS)
-    // Connected to the other validators (and to the test's client).
+    expect(body.leader).toBeLessThan(nodes.length)
     expect(body.peers).toEqual(expect.arrayContaining(nodes.slice(1).map(n => n.peerId)))
-    expect(body.validators).toEqual(genesis.validators.map((v, i) => ({ index: i, name: v.name, publicKey: toHex(v.publicKey), peerId: (nodes[i] as RunningNode).peerId })))
+    expect(body.validators).toEqual(net.genesis.validators.map((v, i) => ({ index: i, name: v.name, publicKey: toHex(v.publicKey), peerId: nodes[i]!.peerId })))
+    expect(body.services).toEqual(net.genesis.services.map((s, i) => ({ index: i, name: s.name, publicKey: toHex(s.publicKey) })))
   })
 
-  it('GET /blocks/:height: the stored block and its commit, the same hash as /status names for the tip', async () => {
-    const height = heights[0] as number
+  it('GET /blocks/:height: the stored block of submissions, entries in hex, and its commit; no record in it', async () => {
+    const height = heights[0]!
     const { status, body } = await get<{ block: unknown, commit: unknown }>(`/blocks/${height}`)
     expect(status).toBe(200)
     expect(Object.keys(body).sort()).toEqual(['block', 'commit'])
@@ -96,7 +96,11 @@ describe('validator operator HTTP API', () => {
     const commit = fromJson(CommitSchema, body.commit)
     expect(block.header.height).toBe(height)
     expect(toHex(commit.blockHash)).toBe(toHex(headerHash(block.header)))
-    expect(block.records.map(r => toHex(recordId(r)))).toContain(toHex(recordId(records[0] as LedgerRecord)))
+    expect(block.submissions.flatMap(entriesOf).map(toHex)).toContain(toHex(entries[0]!))
+    const text = JSON.stringify(body)
+    expect(text).toContain(toHex(entries[0]!))
+    expect(text).not.toContain(toHex(makeRecord(0).dataHash))
+    expect(text).not.toContain(makeRecord(0).meta.name)
 
     const tip = await get<StatusBody>('/status')
     const top = await get<{ commit: { blockHash: string } }>(`/blocks/${tip.body.height}`)
@@ -109,45 +113,28 @@ describe('validator operator HTTP API', () => {
     for (const bad of ['0', '-1', '1.5', 'abc', '1e3x', '99999999999999999999']) expectError(await get(`/blocks/${bad}`), 400, 'INVALID_FIELD')
   })
 
-  it('GET /records/:id: the record, its height and a certificate that verifies offline', async () => {
-    const record = records[1] as LedgerRecord
-    const id = toHex(recordId(record))
-    const { status, body } = await get<RecordBody>(`/records/${id}`)
-    expect(status).toBe(200)
-    expect(body).toMatchObject({ id, height: heights[1] })
-    expect(body.record.dataHash).toBe(toHex(record.dataHash))
-    expect(body.record.meta).toEqual(record.meta)
-    const certificate = certificateFromJson(body.certificate)
-    expect(verifyCertificate(genesis, certificate)).toEqual({ valid: true })
-    expect(toHex(recordId(certificate.record))).toBe(id)
-  })
-
-  it('GET /records/:id: 404 for an id not on chain, 400 for one that is not 64 lowercase hex', async () => {
-    expectError(await get(`/records/${toHex(new Uint8Array(randomBytes(32)))}`), 404, 'NOT_FOUND')
-    const id = toHex(recordId(records[0] as LedgerRecord))
-    for (const bad of [id.toUpperCase(), id.slice(2), `${id}00`, 'zz'.repeat(32)]) expectError(await get(`/records/${bad}`), 400, 'INVALID_FIELD')
-  })
-
-  it('GET /records?dataHash=: the ids of every record anchoring that hash; none for an unknown hash', async () => {
-    const hash = toHex((records[0] as LedgerRecord).dataHash)
-    const { status, body } = await get<{ dataHash: string, ids: string[] }>(`/records?dataHash=${hash}`)
-    expect(status).toBe(200)
-    expect(body.dataHash).toBe(hash)
-    expect([...body.ids].sort()).toEqual([records[0], records[3]].map(r => toHex(recordId(r as LedgerRecord))).sort())
-
-    const unknown = toHex(new Uint8Array(randomBytes(32)))
-    expect(await get(`/records?dataHash=${unknown}`)).toEqual({ status: 200, body: { dataHash: unknown, ids: [] } })
-  })
-
-  it('GET /records: 400 without a dataHash or with a malformed one', async () => {
-    const hash = toHex((records[0] as LedgerRecord).dataHash)
-    for (const query of ['', '?dataHash=', `?dataHash=${hash.toUpperCase()}`, `?dataHash=${hash.slice(1)}`, '?hash=' + hash]) {
-      expectError(await get(`/records${query}`), 400, 'INVALID_FIELD')
+  it('GET /entries/:entry: where the entry sits, the service that submitted it and its block\'s hash', async () => {
+    for (const [i, service] of [[1, 0], [4, 1]] as const) {
+      const entry = toHex(entries[i]!)
+      const { status, body } = await get<EntryBody>(`/entries/${entry}`)
+      expect(status).toBe(200)
+      expect(body).toMatchObject({ entry, height: heights[i], service })
+      const block = blockFromJson((await get<{ block: unknown }>(`/blocks/${body.height}`)).body.block)
+      expect(toHex(block.submissions.flatMap(entriesOf)[body.index]!)).toBe(entry)
+      expect(body.blockHash).toBe(toHex(headerHash(block.header)))
     }
   })
 
-  it('answers 404 in the same form for unknown routes, and has no admin route unless fault injection is on', async () => {
+  it('GET /entries/:entry: 404 for an entry not on chain, 400 for one that is not 64 lowercase hex', async () => {
+    expectError(await get(`/entries/${toHex(new Uint8Array(randomBytes(32)))}`), 404, 'NOT_FOUND')
+    const entry = toHex(entries[0]!)
+    for (const bad of [entry.toUpperCase(), entry.slice(2), `${entry}00`, 'zz'.repeat(32)]) expectError(await get(`/entries/${bad}`), 400, 'INVALID_FIELD')
+  })
+
+  it('answers 404 in the same form for unknown routes and for the record routes of old, and has no admin route unless fault injection is on', async () => {
     expectError(await get('/nothing-here'), 404, 'NOT_FOUND')
+    expectError(await get(`/records/${toHex(entries[0]!)}`), 404, 'NOT_FOUND')
+    expectError(await get(`/records?dataHash=${toHex(makeRecord(0).dataHash)}`), 404, 'NOT_FOUND')
     expectError(await get('/admin/links', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ blockedValidators: [1] }) }), 404, 'NOT_FOUND')
     // Nothing was cut: the node still sees every other validator.
     expect((await get<StatusBody>('/status')).body.peers).toEqual(expect.arrayContaining(nodes.slice(1).map(n => n.peerId)))

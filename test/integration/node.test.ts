@@ -1,90 +1,196 @@
 /**
- * Four validators in one process over real libp2p and LevelDB: records submitted to one node are
- * committed by all, certificates verify offline, attestations are signed, a restarted node comes
- * back on its own chain, and malformed requests are refused with a code.
+ * Four validators in one process over real libp2p and LevelDB, reached by outside peers with keys
+ * of their own: a registered service's submission is committed by all, and the blocks a node
+ * hands out make certificates that verify offline and name the service; an entry already on
+ * chain is reported so, and a submission holding one is not taken; verify attestations say
+ * match, mismatch or not-found, signed; submissions not signed by a registered service are
+ * refused with a code at the submit protocol and rejected in gossip, and nothing of them is
+ * stored; malformed requests are refused with a code.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import '../../lib/promise-shim.js'
-import { CertificateVerifier, certificateOf, verifyCertificate } from '../../consensus/certificate.js'
-import { decode, encode, equalBytes } from '../../consensus/codec.js'
-import { recordId, toHex } from '../../consensus/ids.js'
-import { CertificateResponseSchema, ErrorResponseSchema, PROTOCOL, SubmitResponseSchema, VerifyResponseSchema, decodeResponse, verifyAttestation } from '../../protocol/node-api.js'
-import type { Certificate, InclusionProof, LedgerRecord } from '../../consensus/types.js'
-import { readGenesis } from '../../node/config.js'
-import { genesisPath, initNetwork, nodeHome } from '../../cli/init.js'
-import { createHost, type Host } from '../../net/host.js'
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildCertificate, verifyCertificate } from '../../consensus/certificate.js'
+import { decode, encode } from '../../consensus/codec.js'
+import { entriesOf, entryOf, packEntries, signSubmission } from '../../consensus/entries.js'
+import type { Block, LedgerRecord, Submission } from '../../consensus/types.js'
+import { waitFor } from '../../lib/wait-for.js'
+import { Gossip } from '../../net/gossip.js'
+import { createHost, type GossipHost, type Host } from '../../net/host.js'
 import { RequestResponse } from '../../net/request-response.js'
-import { startNode, type RunningNode } from '../../node/node.js'
-import { makeRecords } from '../helpers/fixtures.js'
-import { clusterOffsets, freePortBase } from '../../cli/free-ports.js'
+import { encodeEnvelope } from '../../node/gossip-envelope.js'
+import { topics, type RunningNode } from '../../node/node.js'
+import {
+  CertificateResponseSchema, ErrorResponseSchema, PROTOCOL, RemoteRefusalError, SubmitResponseSchema, VerifyResponseSchema,
+  decodeResponse, verifyAttestation, type Attestation, type SealedBlock
+} from '../../protocol/node-api.js'
+import { makeEntries, makeEntry, makeNetwork, makeRecord, makeSubmission, testSalt } from '../helpers/fixtures.js'
+import { startCluster, type NodeCluster } from '../helpers/node-cluster.js'
+
+const net = makeNetwork(4, { chainId: 'node-test', services: 2 })
+const { genesis } = net
+const freshSeed = (): Uint8Array => new Uint8Array(randomBytes(32))
+
+/** Where `entry` sits in one of `blocks`: the block and its leaf index. */
+function placeOf (blocks: SealedBlock[], entry: Uint8Array): { sealed: SealedBlock, index: number } | undefined {
+  for (const sealed of blocks) {
+    const index = sealed.block.submissions.flatMap(entriesOf).findIndex(e => Buffer.from(e).equals(entry))
+    if (index !== -1) return { sealed, index }
+  }
+  return undefined
+}
+
+const entriesIn = (block: Block): Uint8Array[] => block.submissions.flatMap(entriesOf)
 
 describe('validators on libp2p and LevelDB', () => {
-  let dir: string
+  let cluster: NodeCluster
   let nodes: RunningNode[] = []
   let client: Host
   let rr: RequestResponse
+  const extra: Host[] = []
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'trustnet-node-'))
-    const basePort = await freePortBase(clusterOffsets(4))
-    await initNetwork({ validators: 4, out: dir, basePort, host: '127.0.0.1', chainId: 'node-test' })
-    nodes = await Promise.all([0, 1, 2, 3].map(async i => await startNode(nodeHome(dir, i))))
-    client = await createHost({ privateKeySeed: new Uint8Array(32).fill(7), peers: nodes.flatMap(n => n.p2p.slice(0, 1)) })
+    cluster = await startCluster(net)
+    nodes = cluster.nodes
+    client = await createHost({ privateKeySeed: freshSeed(), peers: nodes.flatMap(n => n.p2p.slice(0, 1)) })
     rr = new RequestResponse(client.node)
   })
 
   afterAll(async () => {
-    await client?.stop()
-    await Promise.all(nodes.map(async n => await n.stop()))
-    await rm(dir, { recursive: true, force: true })
+    await Promise.allSettled([client, ...extra].map(async h => { await h?.stop() }))
+    await cluster?.stop()
   })
 
   const ask = async (node: RunningNode, protocol: string, body: unknown): Promise<Uint8Array> =>
     await rr.request(node.peerId, protocol, encode(body), { timeoutMs: 30_000, maxResponseBytes: 16 * 1024 * 1024 })
-
-  it('commits submitted records and hands out certificates that verify offline', async () => {
-    const genesis = await readGenesis(genesisPath(dir))
-    const records: LedgerRecord[] = makeRecords(20)
-    const submitted = decodeResponse(SubmitResponseSchema, await ask(nodes[1] as RunningNode, PROTOCOL.submit, { records }))
-    expect(submitted.status).toEqual(records.map(() => 'pending'))
-    const ids = records.map(recordId)
-    for (const node of nodes) {
-      const { blocks } = decodeResponse(CertificateResponseSchema, await ask(node, PROTOCOL.certificate, { ids, waitMs: 20_000 }))
-      // Each record's certificate, built from its block's proof the way a service does.
-      const verifier = new CertificateVerifier(genesis)
-      const certificates = new Map<string, Certificate>()
-      for (const b of blocks) {
-        const proofs = verifier.blockProofs(b.header, b.commit, b.recordIds)
-        b.recordIds.forEach((rid, at) => {
-          const record = records.find(r => equalBytes(recordId(r), rid))
-          if (record !== undefined) certificates.set(toHex(rid), certificateOf(record, b, proofs[at] as InclusionProof))
-        })
-      }
-      expect([...certificates.keys()].sort()).toEqual(ids.map(toHex).sort())
-      for (const c of certificates.values()) {
-        expect(verifyCertificate(genesis, c)).toEqual({ valid: true })
-        expect(c.commit.signatures.length).toBeGreaterThanOrEqual(3)
-      }
+  const submit = async (node: RunningNode, submission: Submission): Promise<string[]> =>
+    decodeResponse(SubmitResponseSchema, await ask(node, PROTOCOL.submit, { submission })).status
+  const blocksHolding = async (node: RunningNode, entries: Uint8Array[], waitMs: number): Promise<SealedBlock[]> =>
+    decodeResponse(CertificateResponseSchema, await ask(node, PROTOCOL.certificate, { entries: packEntries(entries), waitMs })).blocks
+  const attest = async (node: RunningNode, entry: Uint8Array, height: number, index: number): Promise<Attestation> =>
+    decodeResponse(VerifyResponseSchema, await ask(node, PROTOCOL.verify, { entry, height, index })).attestation
+  /** The refusal code a node answers a submit request with. */
+  const refusalOf = async (node: RunningNode, submission: Submission): Promise<string> => {
+    try {
+      await submit(node, submission)
+    } catch (err) {
+      if (err instanceof RemoteRefusalError) return err.code
+      throw err
     }
-    // Submitting again is idempotent: the network holds each record once.
-    const again = decodeResponse(SubmitResponseSchema, await ask(nodes[2] as RunningNode, PROTOCOL.submit, { records }))
-    expect(again.status).toEqual(records.map(() => 'committed'))
+    throw new Error('the submission was taken')
+  }
+  /** What each node holds of `entries`: pending entries in its mempool, and whether any is on chain. */
+  const holdings = async (entries: Uint8Array[]): Promise<Array<{ mempool: number, height: number, anyOnChain: boolean }>> =>
+    await Promise.all(nodes.map(async n => ({
+      mempool: n.driver.mempoolSize,
+      height: n.driver.status().tip.height,
+      anyOnChain: (await Promise.all(entries.map(async e => await n.driver.waitForEntries([e], 0)))).includes(true)
+    })))
 
-    const { attestation } = decodeResponse(VerifyResponseSchema, await ask(nodes[3] as RunningNode, PROTOCOL.verify, { id: ids[0], dataHash: records[0]?.dataHash }))
-    expect(attestation.match).toBe(true)
-    expect(verifyAttestation(genesis, attestation)).toBe(true)
-    const tampered = decodeResponse(VerifyResponseSchema, await ask(nodes[0] as RunningNode, PROTOCOL.verify, { id: ids[0], dataHash: new Uint8Array(32) }))
-    expect(tampered.attestation.match).toBe(false)
-    expect(verifyAttestation(genesis, tampered.attestation)).toBe(true)
+  // Records 0..19 through service 0, records 100..104 through service 1 (their records name it).
+  const records: LedgerRecord[] = [...Array.from({ length: 20 }, (_, i) => makeRecord(i)), ...Array.from({ length: 5 }, (_, k) => makeRecord(100 + k, { service: 'service-1' }))]
+  const salts = [...Array.from({ length: 20 }, (_, i) => testSalt(i)), ...Array.from({ length: 5 }, (_, k) => testSalt(100 + k))]
+  const entries = records.map((r, i) => entryOf(r, salts[i] as Uint8Array))
+
+  it('commits registered services\' submissions; the blocks every node hands out make certificates that verify offline and name their service', async () => {
+    expect(await submit(nodes[1]!, makeSubmission(net, entries.slice(0, 20)))).toEqual(Array(20).fill('pending'))
+    expect(await submit(nodes[2]!, makeSubmission(net, entries.slice(20), 1))).toEqual(Array(5).fill('pending'))
+    for (const node of nodes) {
+      const blocks = await blocksHolding(node, entries, 20_000)
+      // Each block once, in height order.
+      const heights = blocks.map(b => b.block.header.height)
+      expect(heights).toEqual([...new Set(heights)].sort((a, b) => a - b))
+      records.forEach((record, i) => {
+        const place = placeOf(blocks, entries[i]!)
+        expect(place, `entry ${i}`).toBeDefined()
+        const certificate = buildCertificate(place!.sealed.block, place!.sealed.commit, place!.index, record, salts[i]!)
+        expect(verifyCertificate(genesis, certificate)).toMatchObject({ valid: true, service: record.service, height: place!.sealed.block.header.height })
+      })
+    }
+  })
+
+  it('reports entries on chain as committed, and does not take a submission holding one: the others are to be resubmitted', async () => {
+    expect(await submit(nodes[2]!, makeSubmission(net, entries.slice(0, 3)))).toEqual(['committed', 'committed', 'committed'])
+    const mixed = makeSubmission(net, [makeEntry(500), entries[4]!, makeEntry(501)])
+    const before = nodes[3]!.driver.mempoolSize
+    expect(await submit(nodes[3]!, mixed)).toEqual(['resubmit', 'committed', 'resubmit'])
+    expect(nodes[3]!.driver.mempoolSize).toBe(before)
+  })
+
+  it('attests match, mismatch and not-found, each signed by the validator on this chain', async () => {
+    const { sealed, index } = placeOf(await blocksHolding(nodes[0]!, [entries[7]!], 0), entries[7]!)!
+    const height = sealed.block.header.height
+    const entry = entries[7]!
+    const match = await attest(nodes[3]!, entry, height, index)
+    expect(match).toMatchObject({ chainId: genesis.chainId, entry, height, index, anchored: entry, outcome: 'match', validator: 3 })
+    // A tampered document rebuilds another entry: what is anchored there is named.
+    const tampered = makeEntry(9_999)
+    const mismatch = await attest(nodes[0]!, tampered, height, index)
+    expect(mismatch).toMatchObject({ entry: tampered, anchored: entry, outcome: 'mismatch', validator: 0 })
+    // The right entry at a wrong place is no match either.
+    const elsewhere = (index + 1) % sealed.block.header.entryCount
+    expect(await attest(nodes[1]!, entry, height, elsewhere)).toMatchObject({ anchored: entriesIn(sealed.block)[elsewhere], outcome: elsewhere === index ? 'match' : 'mismatch' })
+    const beyondLeaves = await attest(nodes[1]!, entry, height, sealed.block.header.entryCount)
+    expect(beyondLeaves).toMatchObject({ anchored: null, outcome: 'not-found' })
+    const beyondTip = await attest(nodes[2]!, entry, height + 1_000_000, 0)
+    expect(beyondTip).toMatchObject({ anchored: null, outcome: 'not-found' })
+    for (const a of [match, mismatch, beyondLeaves, beyondTip]) expect(verifyAttestation(genesis, a)).toBe(true)
+    // The signature covers the outcome.
+    expect(verifyAttestation(genesis, { ...mismatch, outcome: 'match' })).toBe(false)
+  })
+
+  it('refuses at the submit protocol a submission of an unregistered service or with a bad signature, and stores nothing of it', async () => {
+    const strangers = makeEntries(4, 2_000)
+    const before = await holdings(strangers)
+    expect(before.every(h => !h.anyOnChain)).toBe(true)
+    const packed = packEntries(strangers)
+    // A key of its own, under an index the genesis does not register.
+    expect(await refusalOf(nodes[0]!, signSubmission(genesis.chainId, 2, packed, freshSeed()))).toBe('UNKNOWN_SERVICE')
+    // A key of its own, claiming a registered service's index.
+    expect(await refusalOf(nodes[0]!, signSubmission(genesis.chainId, 0, packed, freshSeed()))).toBe('BAD_SIGNATURE')
+    // The registered service's signature over other entries, or for another chain.
+    const signed = makeSubmission(net, strangers)
+    expect(await refusalOf(nodes[1]!, { ...signed, entries: packEntries(makeEntries(4, 3_000)) })).toBe('BAD_SIGNATURE')
+    expect(await refusalOf(nodes[1]!, signSubmission('another-chain', 0, packed, net.serviceSeeds[0]!))).toBe('BAD_SIGNATURE')
+    expect(await holdings(strangers)).toEqual(before)
+  })
+
+  it('rejects in gossip submissions of an unregistered service or with a bad signature: they never reach the mempool', async () => {
+    const topic = topics(genesis.chainId).submissions
+    const peer: GossipHost = await createHost({ privateKeySeed: freshSeed(), peers: nodes[0]!.p2p.slice(0, 1), scoredTopics: [topic], gossip: true })
+    extra.push(peer)
+    const gossip = new Gossip(peer.node)
+    gossip.subscribe(topic, () => 'accept', () => {})
+    await gossip.waitForTopicPeers(topic, 1, AbortSignal.timeout(10_000))
+
+    const bad = makeEntries(3, 4_000)
+    const before = await holdings(bad)
+    const unknown = signSubmission(genesis.chainId, 7, packEntries(bad), freshSeed())
+    const forged = signSubmission(genesis.chainId, 0, packEntries(bad), freshSeed())
+    expect(await gossip.publish(topic, encodeEnvelope({ type: 'submissions', submissions: [unknown] }, 0))).toBe(1)
+    expect(await gossip.publish(topic, encodeEnvelope({ type: 'submissions', submissions: [forged] }, 0))).toBe(1)
+    // Rejected, not merely ignored: gossipsub penalises the peer that sent them.
+    await waitFor('the peer to be penalised', () => nodes[0]!.peerScore(peer.peerId) < 0, 10_000, 10)
+    // A good one after them, gossiped to node 0 only: once node 0 holds it, it has judged the two before.
+    const good = makeEntries(2, 4_100)
+    expect(await gossip.publish(topic, encodeEnvelope({ type: 'submissions', submissions: [makeSubmission(net, good)] }, 0))).toBe(1)
+    await waitFor('node 0 to take the gossiped submission', async () => nodes[0]!.driver.mempoolSize === 2 || await nodes[0]!.driver.waitForEntries(good, 0), 10_000, 10)
+    // The service hands it to the others as well, so it commits whatever the round's leader.
+    for (const node of nodes.slice(1)) await submit(node, makeSubmission(net, good))
+    for (const node of nodes) expect(await node.driver.waitForEntries(good, 20_000)).toBe(true)
+    const after = await holdings(bad)
+    expect(after.map(h => ({ mempool: h.mempool, anyOnChain: h.anyOnChain }))).toEqual(before.map(h => ({ mempool: h.mempool, anyOnChain: false })))
   })
 
   it('refuses malformed requests with an error code', async () => {
-    const bytes = await rr.request(nodes[0]?.peerId as string, PROTOCOL.submit, Uint8Array.of(1, 2, 3), { timeoutMs: 10_000 })
+    const bytes = await rr.request(nodes[0]!.peerId, PROTOCOL.submit, Uint8Array.of(1, 2, 3), { timeoutMs: 10_000 })
     expect(decode(ErrorResponseSchema, bytes).error.code).toBe('MALFORMED')
-    const empty = decode(ErrorResponseSchema, await ask(nodes[0] as RunningNode, PROTOCOL.submit, { records: [] }))
+    const signed = makeSubmission(net, makeEntries(1, 5_000))
+    const empty = decode(ErrorResponseSchema, await ask(nodes[0]!, PROTOCOL.submit, { submission: { ...signed, entries: new Uint8Array(0) } }))
     expect(empty.error.code).toBe('INVALID_FIELD')
+    const ragged = decode(ErrorResponseSchema, await ask(nodes[0]!, PROTOCOL.certificate, { entries: new Uint8Array(33), waitMs: 0 }))
+    expect(ragged.error.code).toBe('INVALID_FIELD')
+    const noPlace = decode(ErrorResponseSchema, await ask(nodes[0]!, PROTOCOL.verify, { entry: makeEntry(1), height: 0, index: 0 }))
+    expect(noPlace.error.code).toBe('INVALID_FIELD')
   })
 })

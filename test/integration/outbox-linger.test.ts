@@ -3,13 +3,15 @@
  * round is in flight, items arriving within lingerMs of the first one waiting go out together in
  * one round rather than one round each. The nodes are a scripted CertificateSource whose
  * certificate requests stay open until the outbox stops, so the first round stays in flight.
+ * When the nodes refuse the service itself, the outbox reports it as such and pauses for long
+ * instead of retrying at the pace of a network failure.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { LedgerRecord } from '../../consensus/types.js'
-import type { CertificateSource } from '../../service/outbox.js'
+import { SubmissionRefusedError } from '../../service/errors.js'
+import type { CertificateSource, OutboxInit } from '../../service/outbox.js'
 import { Outbox } from '../../service/outbox.js'
 import { ServiceStore, type Item } from '../../service/store.js'
 import { makeRecord } from '../helpers/fixtures.js'
@@ -19,12 +21,12 @@ import { waitFor } from '../../lib/wait-for.js'
 class HoldingNodes implements CertificateSource {
   readonly submits: number[] = []
 
-  async submit (records: LedgerRecord[]): Promise<{ acknowledged: number }> {
-    this.submits.push(records.length)
-    return { acknowledged: 1 }
+  async submit (entries: readonly Uint8Array[]): Promise<{ acknowledged: number, committed: Set<string> }> {
+    this.submits.push(entries.length)
+    return { acknowledged: 1, committed: new Set() }
   }
 
-  async certificates (ids: Uint8Array[], opts: { waitMs: number, signal?: AbortSignal }): Promise<null[]> {
+  async certificates (ids: readonly Uint8Array[], opts: { waitMs: number, signal?: AbortSignal }): Promise<null[]> {
     await new Promise<void>(resolve => {
       const done = (): void => { clearTimeout(timer); resolve() }
       const timer = setTimeout(done, opts.waitMs)
@@ -39,19 +41,17 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-async function setUp (lingerMs: number): Promise<{ nodes: HoldingNodes, store: (i: number) => Promise<Item>, add: (i: number) => Promise<void>, outbox: Outbox }> {
+async function setUp (lingerMs: number, nodes: CertificateSource & { submits: number[] } = new HoldingNodes(), init: Partial<OutboxInit> = {}): Promise<{ nodes: CertificateSource & { submits: number[] }, store: (i: number) => Promise<Item>, add: (i: number) => Promise<void>, outbox: Outbox }> {
   const dir = await mkdtemp(join(tmpdir(), 'trustnet-outbox-'))
   cleanups.push(async () => { await rm(dir, { recursive: true, force: true }) })
   const store = new ServiceStore(join(dir, 'db'))
   await store.open()
   cleanups.push(async () => { await store.close() })
-  const nodes = new HoldingNodes()
-  const outbox = new Outbox({ store, nodes, lingerMs, pollWaitMs: 30_000 })
+  const outbox = new Outbox({ store, nodes, lingerMs, pollWaitMs: 30_000, ...init })
   await outbox.start()
   cleanups.push(async () => { await outbox.stop() })
   const storeItem = async (i: number): Promise<Item> => {
-    const [stored] = await store.putItems([{ input: { client: 'alice', record: makeRecord(i), createdAt: Date.now() } }])
-    return (stored as { item: Item }).item
+    return await store.putItem({ client: 'alice', record: makeRecord(i), createdAt: Date.now() })
   }
   const add = async (i: number): Promise<void> => { outbox.add([await storeItem(i)]) }
   return { nodes, store: storeItem, add, outbox }
@@ -83,5 +83,29 @@ describe('outbox rounds', () => {
       await waitFor(`round ${i + 1}`, async () => nodes.submits.length === i + 1 ? true : undefined, 5_000, 5)
     }
     expect(nodes.submits).toEqual([1, 1, 1, 1, 1])
+  })
+
+  it('reports a refusal of the service itself and pauses for long, where a network failure is retried soon', async () => {
+    const refusing = {
+      submits: [] as number[],
+      failure: new SubmissionRefusedError('UNKNOWN_SERVICE', 'not registered') as Error,
+      async submit (entries: readonly Uint8Array[]): Promise<never> { this.submits.push(entries.length); throw this.failure },
+      async certificates (): Promise<never> { throw new Error('not reached') }
+    }
+    const refused: SubmissionRefusedError[] = []
+    const errors: unknown[] = []
+    const backoff = { minMs: 20, maxMs: 40 }
+    const { add } = await setUp(0, refusing, { backoff, refusedBackoffMs: 60_000, onRefused: err => { refused.push(err) }, onError: err => { errors.push(err) } })
+    await add(0)
+    await waitFor('the refusal', async () => refused.length === 1 ? true : undefined, 5_000, 5)
+    // Twenty backoffs of a network failure pass: still the one attempt.
+    await new Promise(resolve => setTimeout(resolve, 20 * backoff.maxMs))
+    expect({ submits: refusing.submits.length, refused: refused.map(e => e.code), errors: errors.length }).toEqual({ submits: 1, refused: ['SUBMISSION_REFUSED'], errors: 0 })
+
+    // The control: the same outbox settings retry a network failure at once and again.
+    const failing = { ...refusing, submits: [] as number[], failure: new Error('nodes unreachable') }
+    const other = await setUp(0, failing, { backoff, refusedBackoffMs: 60_000, onError: err => { errors.push(err) } })
+    await other.add(1)
+    await waitFor('three attempts', async () => failing.submits.length >= 3 ? true : undefined, 5_000, 5)
   })
 })

@@ -1,15 +1,17 @@
 /**
  * The service's HTTP API end to end, against an in-process fake validator set on real libp2p:
- * certificates it hands out check offline against the genesis; verification reads the stored
- * bytes back and asks a quorum of validators; tampering with the store is detected even when one
- * validator lies; one garbage or lying node changes nothing; bad input is refused with its status
+ * certificates it hands out name the service and check offline against the genesis; an item's id
+ * is its salted entry, never derivable from the data; verification reads the stored bytes back,
+ * rebuilds the entry with the stored salt and asks a quorum of validators; tampering with the
+ * store is detected even when one validator lies; one garbage or lying node changes nothing; bad input is refused with its status
  * and leaves the store byte-for-byte unchanged; unreachable nodes give 503 on verify.
  */
 import '../../lib/promise-shim.js'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { verifyCertificate } from '../../consensus/certificate.js'
 import { sha256 } from '../../consensus/hash.js'
-import { recordId, toHex } from '../../consensus/ids.js'
+import { entryOf } from '../../consensus/entries.js'
+import { toHex } from '../../consensus/ids.js'
 import { certificateFromJson, fromJson } from '../../consensus/json.js'
 import { AttestationSchema, PROTOCOL, verifyAttestation, type Attestation } from '../../protocol/node-api.js'
 import { startFakeNetwork, type FakeNetwork } from '../helpers/fake-nodes.js'
@@ -19,6 +21,8 @@ const MAX_BODY = 64 * 1024
 const utf8 = new TextEncoder()
 
 const attestationFromJson = (json: unknown): Attestation => fromJson(AttestationSchema, json)
+/** What a valid certificate of this service verifies to. */
+const VALID = { valid: true, service: SERVICE_ID }
 
 describe('service HTTP API', () => {
   let net: FakeNetwork
@@ -56,8 +60,9 @@ describe('service HTTP API', () => {
     const res = await store(bytes, '?name=contract.pdf', 'application/pdf')
     expect(res.status).toBe(201)
     const cert = certificateFromJson(res.json.certificate)
-    expect(verifyCertificate(net.genesis, cert)).toEqual({ valid: true })
-    expect(res.json.id).toBe(toHex(recordId(cert.record)))
+    expect(verifyCertificate(net.genesis, cert)).toMatchObject({ ...VALID, entry: res.json.id })
+    expect(res.json.id).toBe(toHex(entryOf(cert.record, cert.salt)))
+    expect(res.json.id).not.toBe(res.json.hash)
     expect(res.json.hash).toBe(toHex(sha256(bytes)))
     expect(res.json.size).toBe(bytes.length)
     expect(cert.record.service).toBe(SERVICE_ID)
@@ -84,9 +89,9 @@ describe('service HTTP API', () => {
     expect(items).toHaveLength(50)
     items.forEach((item, i) => {
       const cert = certificateFromJson(item.certificate)
-      expect(verifyCertificate(net.genesis, cert)).toEqual({ valid: true })
+      expect(verifyCertificate(net.genesis, cert)).toMatchObject(VALID)
       expect(toHex(cert.record.dataHash)).toBe(hashes[i])
-      expect(item.id).toBe(toHex(recordId(cert.record)))
+      expect(item.id).toBe(toHex(entryOf(cert.record, cert.salt)))
       expect(cert.record.meta).toMatchObject({ owner: 'alice', contentType: 'text/plain' })
     })
 
@@ -112,7 +117,7 @@ describe('service HTTP API', () => {
       cert = c.json
       return c.status === 200
     })
-    expect(verifyCertificate(net.genesis, certificateFromJson(cert))).toEqual({ valid: true })
+    expect(verifyCertificate(net.genesis, certificateFromJson(cert))).toMatchObject(VALID)
   })
 
   it('certifies many concurrent uploads, sharing blocks', async () => {
@@ -120,7 +125,7 @@ describe('service HTTP API', () => {
     const results = await Promise.all(Array.from({ length: 40 }, async (_, i) => await store(`item ${i}`, `?name=item-${i}`)))
     for (const res of results) {
       expect(res.status).toBe(201)
-      expect(verifyCertificate(net.genesis, certificateFromJson(res.json.certificate))).toEqual({ valid: true })
+      expect(verifyCertificate(net.genesis, certificateFromJson(res.json.certificate))).toMatchObject(VALID)
     }
     expect(new Set(results.map(r => r.json.id)).size).toBe(40)
     expect(net.ledger.height - before).toBeLessThan(40)
@@ -131,8 +136,8 @@ describe('service HTTP API', () => {
     const res = await h.request('POST', '/v1/hashes', { body: JSON.stringify({ hash, metadata: { name: 'elsewhere.bin', size: 14, contentType: 'application/x-thing' } }), contentType: 'application/json' })
     expect(res.status).toBe(201)
     const cert = certificateFromJson(res.json.certificate)
-    expect(verifyCertificate(net.genesis, cert)).toEqual({ valid: true })
-    expect(res.json.id).toBe(toHex(recordId(cert.record)))
+    expect(verifyCertificate(net.genesis, cert)).toMatchObject(VALID)
+    expect(res.json.id).toBe(toHex(entryOf(cert.record, cert.salt)))
     expect(toHex(cert.record.dataHash)).toBe(hash)
     expect(cert.record.meta).toMatchObject({ name: 'elsewhere.bin', size: 14, contentType: 'application/x-thing', owner: 'alice' })
 
@@ -154,8 +159,8 @@ describe('service HTTP API', () => {
     expect(new Set(attestations.map(a => a.validator)).size).toBe(attestations.length)
     for (const a of attestations) {
       expect(verifyAttestation(net.genesis, a)).toBe(true)
-      expect(a.match).toBe(true)
-      expect(toHex(a.recordId)).toBe(stored.id)
+      expect(a.outcome).toBe('match')
+      expect(toHex(a.entry)).toBe(stored.id)
     }
   })
 
@@ -163,7 +168,7 @@ describe('service HTTP API', () => {
     const { json: stored } = await store('certificate subject')
     const verify = async (body: unknown) => await h.request('POST', '/v1/certificates/verify', { body: typeof body === 'string' ? body : JSON.stringify(body), contentType: 'application/json' })
     const good = stored.certificate
-    expect((await verify(good)).json).toEqual({ valid: true })
+    expect((await verify(good)).json).toMatchObject(VALID)
 
     const altered = structuredClone(good)
     altered.record.dataHash = toHex(sha256(utf8.encode('something else')))
@@ -181,7 +186,7 @@ describe('service HTTP API', () => {
     expect((await verify({ hello: 'world' })).json).toMatchObject({ valid: false, reason: 'INVALID_FIELD' })
     expect((await verify(42)).json).toMatchObject({ valid: false })
 
-    const notJson = await verify('{"v": 1,')
+    const notJson = await verify('{"v": 2,')
     expect(notJson.status).toBe(400)
     expect(notJson.json.error.code).toBe('MALFORMED_JSON')
   })
@@ -190,7 +195,7 @@ describe('service HTTP API', () => {
     net.nodes[3]!.mode = 'garbage'
     const { status, json } = await store('despite garbage')
     expect(status).toBe(201)
-    expect(verifyCertificate(net.genesis, certificateFromJson(json.certificate))).toEqual({ valid: true })
+    expect(verifyCertificate(net.genesis, certificateFromJson(json.certificate))).toMatchObject(VALID)
     const res = await h.request('POST', `/v1/data/${json.id}/verify`)
     expect(res.json.intact).toBe(true)
     expect(res.json.attestations.map((a: { validator: number }) => a.validator).sort()).toEqual([0, 1, 2])
@@ -204,7 +209,7 @@ describe('service HTTP API', () => {
       const { status, json } = await store(`despite lies ${i}`)
       expect(status).toBe(201)
       const cert = certificateFromJson(json.certificate)
-      expect(verifyCertificate(net.genesis, cert)).toEqual({ valid: true })
+      expect(verifyCertificate(net.genesis, cert)).toMatchObject(VALID)
       expect(cert.commit.signatures.length).toBeGreaterThanOrEqual(3)
     }
     // The liar was asked, and answered with a certificate of its own.
@@ -231,8 +236,10 @@ describe('service HTTP API', () => {
     expect(honest.length).toBeGreaterThanOrEqual(2)
     for (const a of attestations) expect(verifyAttestation(net.genesis, a)).toBe(true)
     for (const a of honest) {
-      expect(a.match).toBe(false)
-      expect(toHex(a.anchoredHash ?? new Uint8Array(0))).toBe(stored.hash)
+      // The entry rebuilt from the changed bytes is not the one anchored, which is the item's id.
+      expect(a.outcome).toBe('mismatch')
+      expect(toHex(a.anchored ?? new Uint8Array(0))).toBe(stored.id)
+      expect(toHex(a.entry)).not.toBe(stored.id)
     }
 
     const missing = await h.request('POST', `/v1/data/${gone.json.id}/verify`)

@@ -11,7 +11,7 @@ import { toHex } from '../../consensus/ids.js'
 import { certificateFromJson } from '../../consensus/json.js'
 import { ApiError, TrustnetClient } from '../../client/client.js'
 import { startFakeNetwork, type FakeNetwork } from '../helpers/fake-nodes.js'
-import { ALICE, BOB, startHarness, waitFor, type Harness } from '../helpers/service-harness.js'
+import { ALICE, BOB, SERVICE_ID, startHarness, waitFor, type Harness } from '../helpers/service-harness.js'
 
 const utf8 = new TextEncoder()
 
@@ -49,7 +49,7 @@ describe('TrustnetClient', () => {
     if (stored.status !== 'certified') throw new Error('expected a certificate')
     expect(stored.hash).toBe(toHex(sha256(bytes)))
     expect(stored.size).toBe(bytes.length)
-    expect(verifyCertificate(net.genesis, certificateFromJson(stored.certificate))).toEqual({ valid: true })
+    expect(verifyCertificate(net.genesis, certificateFromJson(stored.certificate))).toMatchObject({ valid: true, service: SERVICE_ID })
     expect(stored.certificate.record.meta.name).toBe('invoice-17.json')
 
     const data = await alice.getData(stored.id)
@@ -60,7 +60,7 @@ describe('TrustnetClient', () => {
     const verdict = await alice.verifyData(stored.id)
     expect(verdict).toMatchObject({ id: stored.id, intact: true, anchoredHash: stored.hash, currentHash: stored.hash })
     expect(verdict.attestations.length).toBeGreaterThanOrEqual(3)
-    expect(await alice.verifyCertificate(stored.certificate)).toEqual({ valid: true })
+    expect(await alice.verifyCertificate(stored.certificate)).toMatchObject({ valid: true, service: SERVICE_ID })
     expect(await alice.health()).toEqual({ status: 'ok' })
   })
 

@@ -1,7 +1,8 @@
 /**
  * The service config file: defaults are filled in, paths are relative to the file, and every
  * kind of bad file (missing, not JSON, bad field, bad genesis) is a ConfigError with a stable
- * code; startService refuses a bad genesis without leaving anything running.
+ * code; startService refuses a bad genesis, or one that does not register the service's name
+ * with its seed's key, without leaving anything running.
  */
 import '../../lib/promise-shim.js'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -12,6 +13,8 @@ import { defaultEd25519 } from '../../consensus/ed25519.js'
 import { peerIdFromEd25519PublicKey } from '../../net/host.js'
 import { loadConfig, loadGenesis, parseConfig, type ServiceConfigJson } from '../../service/config.js'
 import { startService } from '../../service/main.js'
+import { toJsonText } from '../../consensus/json.js'
+import { DEFAULT_PARAMS } from '../../consensus/types.js'
 
 const PEER = peerIdFromEd25519PublicKey(defaultEd25519.publicKey(new Uint8Array(32).fill(7)))
 
@@ -83,5 +86,17 @@ describe('service config', () => {
     const config = parseConfig({ ...valid(), http: { port: 0 } }, dir)
     expect(await refusal(startService(config))).toEqual({ name: 'ConfigError', code: 'GENESIS_INVALID' })
     expect(await refusal(loadGenesis(join(dir, 'none.json')))).toEqual({ name: 'ConfigError', code: 'GENESIS_INVALID' })
+  })
+
+  it('startService refuses a service the genesis does not register under its name with its seed\'s key', async () => {
+    const seed = new Uint8Array(32).fill(0xab)
+    const genesis = (services: Array<{ name: string, publicKey: Uint8Array }>): string => toJsonText({
+      chainId: 'c', genesisTime: 1, validators: [{ name: 'v', publicKey: defaultEd25519.publicKey(new Uint8Array(32).fill(7)) }], services, params: DEFAULT_PARAMS
+    })
+    const config = parseConfig({ ...valid(), http: { port: 0 } }, dir)
+    for (const services of [[], [{ name: 'other', publicKey: defaultEd25519.publicKey(seed) }], [{ name: 'svc', publicKey: defaultEd25519.publicKey(new Uint8Array(32).fill(1)) }]]) {
+      await writeFile(join(dir, 'genesis.json'), genesis(services))
+      expect(await refusal(startService(config))).toMatchObject({ name: 'ConfigError', code: 'SERVICE_NOT_REGISTERED' })
+    }
   })
 })

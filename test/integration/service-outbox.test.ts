@@ -6,10 +6,11 @@ import '../../lib/promise-shim.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { verifyCertificate } from '../../consensus/certificate.js'
-import { recordId, toHex } from '../../consensus/ids.js'
+import { entryOf } from '../../consensus/entries.js'
+import { toHex } from '../../consensus/ids.js'
 import { certificateFromJson } from '../../consensus/json.js'
 import { startFakeNetwork, type FakeNetwork } from '../helpers/fake-nodes.js'
-import { startHarness, type Harness } from '../helpers/service-harness.js'
+import { SERVICE_ID, startHarness, type Harness } from '../helpers/service-harness.js'
 
 describe('service outbox', () => {
   let net: FakeNetwork
@@ -31,8 +32,8 @@ describe('service outbox', () => {
     expect(items).toHaveLength(40)
     for (const item of items) {
       const cert = certificateFromJson(item.certificate)
-      expect(verifyCertificate(net.genesis, cert)).toEqual({ valid: true })
-      expect(toHex(recordId(cert.record))).toBe(item.id)
+      expect(verifyCertificate(net.genesis, cert)).toMatchObject({ valid: true, service: SERVICE_ID, entry: item.id })
+      expect(toHex(entryOf(cert.record, cert.salt))).toBe(item.id)
     }
     expect(new Set(items.map(i => i.id)).size).toBe(40)
     const status = await h.request('GET', '/v1/status')

@@ -3,15 +3,17 @@
  * certified after a restart on the same dataDir, with the same id, even when the validators
  * forgot it meanwhile (the outbox resubmits it); a store request outlasting certificateWaitMs
  * answers 202; requests waiting when the service stops answer 202 and are certified after the
- * restart; nodes that are all down are retried until they are back.
+ * restart; nodes that are all down are retried until they are back. The same upload twice, even
+ * at the same instant, is two items under two salts: nothing on the ledger links them.
  */
 import '../../lib/promise-shim.js'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { verifyCertificate } from '../../consensus/certificate.js'
-import { fromHex, recordId, toHex } from '../../consensus/ids.js'
+import { entryOf } from '../../consensus/entries.js'
+import { fromHex, toHex } from '../../consensus/ids.js'
 import { certificateFromJson } from '../../consensus/json.js'
 import { startFakeNetwork, type FakeNetwork } from '../helpers/fake-nodes.js'
-import { startHarness, waitFor, type Harness } from '../helpers/service-harness.js'
+import { SERVICE_ID, startHarness, waitFor, type Harness } from '../helpers/service-harness.js'
 
 const WAIT_MS = 1_000
 
@@ -35,8 +37,8 @@ describe('service across stops and restarts', () => {
     await waitFor(`certificate of ${id}`, async () => (await harness.request('GET', `/v1/data/${id}/certificate`)).status === 200)
     const res = await harness.request('GET', `/v1/data/${id}/certificate`)
     const cert = certificateFromJson(res.json)
-    expect(verifyCertificate(net!.genesis, cert)).toEqual({ valid: true })
-    expect(toHex(recordId(cert.record))).toBe(id)
+    expect(verifyCertificate(net!.genesis, cert)).toMatchObject({ valid: true, service: SERVICE_ID, entry: id })
+    expect(toHex(entryOf(cert.record, cert.salt))).toBe(id)
   }
 
   it('certifies an item stored before a stop after the restart, with the same id, though the validators forgot it', async () => {
@@ -45,19 +47,19 @@ describe('service across stops and restarts', () => {
     const res = await h!.request('POST', '/v1/data?wait=false&name=crash.txt', { body: 'stored, then the lights went out' })
     expect(res.status).toBe(202)
     const id: string = res.json.id
-    await waitFor('submission reached the validators', () => ledger.submissions.some(r => toHex(recordId(r)) === id))
+    await waitFor('submission reached the validators', () => ledger.submitted.some(e => toHex(e) === id))
 
     await h!.stop()
     // The validators crash too and lose their mempools: only the service's outbox still has the record.
     ledger.dropMempool()
     ledger.resume()
     expect(ledger.isCommitted(fromHex(id))).toBe(false)
-    const submitted = ledger.submissions.length
+    const submitted = ledger.submitted.length
 
     await h!.start()
     await certified(h!, id)
     expect(ledger.isCommitted(fromHex(id))).toBe(true)
-    expect(ledger.submissions.length).toBeGreaterThan(submitted)
+    expect(ledger.submitted.length).toBeGreaterThan(submitted)
     const data = await h!.request('GET', `/v1/data/${id}`)
     expect(new TextDecoder().decode(data.bytes)).toBe('stored, then the lights went out')
   })
@@ -77,7 +79,7 @@ describe('service across stops and restarts', () => {
     const ledger = net!.ledger
     ledger.pause()
     const waiting = Array.from({ length: 5 }, async (_, i) => await h!.request('POST', '/v1/data', { body: `waiting ${i}` }))
-    await waitFor('all five submitted', () => ledger.submissions.length >= 5)
+    await waitFor('all five submitted', () => ledger.submitted.length >= 5)
     const stopping = Date.now()
     await h!.stop()
     // Well under the server's keep-alive timeout: connections that were busy at close are not left open.
@@ -105,18 +107,19 @@ describe('service across stops and restarts', () => {
     await certified(h!, res.json.id)
   })
 
-  it('stores the same record once: a retried upload at the same instant is the same item, another client\'s is not', async () => {
+  it('stores the same upload twice as two items under two salts, even at the same instant', async () => {
     const frozen = await startHarness(net!, { start: { now: () => 1_750_000_000_000 } })
     try {
       const first = await frozen.request('POST', '/v1/data?name=a.txt', { body: 'shared text' })
       const retry = await frozen.request('POST', '/v1/data?name=a.txt', { body: 'shared text' })
-      const bob = await frozen.request('POST', '/v1/data?name=a.txt', { body: 'shared text', key: 'bob-key-0123456789abcdef00' })
-      expect([first.status, retry.status, bob.status]).toEqual([201, 201, 201])
-      expect(retry.json).toEqual(first.json)
-      expect(bob.json.id).not.toBe(first.json.id)
-      expect(bob.json.hash).toBe(first.json.hash)
+      expect([first.status, retry.status]).toEqual([201, 201])
+      expect(retry.json.hash).toBe(first.json.hash)
+      expect(retry.json.id).not.toBe(first.json.id)
+      expect(retry.json.certificate.salt).not.toBe(first.json.certificate.salt)
+      // The records are equal; only the salts tell the entries apart.
+      expect(retry.json.certificate.record).toEqual(first.json.certificate.record)
       await frozen.stop()
-      // One data entry and one item per record, and an empty outbox.
+      // One data entry and one item per upload, and an empty outbox.
       const keys = [...(await frozen.snapshot()).keys()]
       expect(keys.filter(k => k.startsWith('01'))).toHaveLength(2)
       expect(keys.filter(k => k.startsWith('02'))).toHaveLength(2)

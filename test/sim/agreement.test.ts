@@ -28,7 +28,7 @@ describe('agreement under faults (seeded)', () => {
       if (scenario.partitions.length > 0) partitioned++
       const result = runScenario(scenario)
       if (!result.ok) failures.push(explain(result))
-      else expect(result.committedRecords).toBe(result.submittedRecords)
+      else expect(result.committedEntries).toBe(result.submittedEntries)
     }
     expect(failures, failures.join('\n\n')).toEqual([])
     // The seeds really cover what they claim to.
@@ -54,7 +54,7 @@ describe('named scenarios', () => {
   it('a single validator commits alone', () => {
     const r = runScenario(base(1, 1))
     expect(r.ok, explain(r)).toBe(true)
-    expect(r.committedRecords).toBe(20)
+    expect(r.committedEntries).toBe(20)
   })
 
   it('the first leader crashes at once: the next round\'s leader takes over', () => {
@@ -105,8 +105,8 @@ describe('named scenarios', () => {
   })
 })
 
-describe('records already on chain', () => {
-  it('a leader re-proposing committed records, even one height early, gets nil votes from every honest validator', () => {
+describe('entries already on chain', () => {
+  it('a leader re-proposing committed submissions, even one height early, gets nil votes from every honest validator', () => {
     let replays = 0
     let buffered = 0
     for (let seed = 1; seed <= 10; seed++) {
@@ -115,7 +115,7 @@ describe('records already on chain', () => {
         faulty: [{ index: 3, behaviour: 'replaying-proposer', at: 0 }],
         submissions: Array.from({ length: 8 }, (_, i) => ({ at: 10 + i * 700, node: i % 3, count: 4 }))
       })
-      // The simulator throws on an honest prevote for such a block, and on a record committed twice.
+      // The simulator throws on an honest prevote for such a block, and on an entry committed twice.
       expect(r.ok, explain(r)).toBe(true)
       replays += r.stats.replays
       buffered += r.stats.replaysBuffered
@@ -123,6 +123,24 @@ describe('records already on chain', () => {
     expect(replays).toBeGreaterThan(0)
     // Some of them reached honest validators still deciding the height before, who judged them after their commit.
     expect(buffered).toBeGreaterThan(0)
+  })
+})
+
+describe('submissions no registered service signed', () => {
+  it('a leader proposing unsigned, mis-signed or misattributed submissions gets nil votes, and they never commit', () => {
+    let forgeries = 0
+    for (let seed = 1; seed <= 10; seed++) {
+      const r = runScenario({
+        ...base(seed, 4),
+        faulty: [{ index: 1, behaviour: 'forging-proposer', at: 0 }],
+        submissions: Array.from({ length: 6 }, (_, i) => ({ at: 10 + i * 700, node: [0, 2, 3][i % 3] as number, count: 3 }))
+      })
+      // The simulator throws on an honest prevote for such a block, and on a committed submission that does not verify.
+      expect(r.ok, explain(r)).toBe(true)
+      expect(r.committedEntries).toBe(18)
+      forgeries += r.stats.forgeries
+    }
+    expect(forgeries).toBeGreaterThan(0)
   })
 })
 
@@ -141,7 +159,7 @@ describe('rounds drifting apart', () => {
     })
     expect(r.ok, explain(r)).toBe(true)
     expect(r.stats.maxRound).toBeGreaterThan(50)
-    expect(r.committedRecords).toBe(10)
+    expect(r.committedEntries).toBe(10)
   })
 })
 

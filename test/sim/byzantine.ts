@@ -2,15 +2,17 @@
  * What lying validators send. A faulty validator runs the ordinary machine (so it knows the
  * protocol's state) and its outgoing messages are rewritten here, signed with its real key:
  * different proposals to different peers, conflicting votes, forged signatures, invalid blocks,
- * claims of heights it has not reached, and blocks re-proposing records already on chain.
+ * claims of heights it has not reached, blocks re-proposing entries already on chain, and blocks
+ * holding submissions no registered service signed.
  */
 import * as cborg from 'cborg'
 import { buildBlock, type ChainTip } from '../../consensus/block.js'
 import { defaultEd25519 } from '../../consensus/ed25519.js'
-import { headerHash, idKey, recordId } from '../../consensus/ids.js'
+import { entryCount, packEntries, submissionSignBytes } from '../../consensus/entries.js'
+import { headerHash, idKey } from '../../consensus/ids.js'
 import { encodeMessage } from '../../consensus/messages.js'
 import { proposalSignBytes, voteSignBytes } from '../../consensus/sign-bytes.js'
-import type { Block, ConsensusMessage, LedgerRecord, Proposal, Vote } from '../../consensus/types.js'
+import type { Block, ConsensusMessage, Proposal, Submission, Vote } from '../../consensus/types.js'
 import type { Rng } from '../../lib/rng.js'
 import type { Behaviour } from './scenario.js'
 
@@ -24,14 +26,16 @@ export interface LiarContext {
   peers: number[]
   /** Validators in the network. */
   n: number
-  /** Records a block may hold. */
-  maxRecords: number
+  /** Entries a block may hold. */
+  maxEntries: number
+  /** Services registered in the genesis. */
+  services: number
   /** The blocks this liar committed, in order. */
   chain: readonly Block[]
   /** A block proposed by anyone, by hash. */
   block: (hash: Uint8Array) => Block | undefined
-  /** A record this liar saw committed, to re-propose it (a duplicate on chain). */
-  oldRecord?: LedgerRecord
+  /** A submission this liar saw committed, to re-propose it (a duplicate on chain). */
+  oldSubmission?: Submission
 }
 
 const ed = defaultEd25519
@@ -63,19 +67,20 @@ export function misbehave (behaviour: Behaviour, ctx: LiarContext, message: Cons
     case 'invalid-proposals': return invalidProposal(ctx, message)
     case 'height-liar': return lieAboutHeight(ctx, message)
     case 'replaying-proposer': return replayCommitted(ctx, message)
+    case 'forging-proposer': return forgeSubmission(ctx, message)
   }
 }
 
 /**
- * Its proposals also hold records already on chain. And as soon as it precommits a block while
- * leading the next height, it proposes that next height with the block's records: peers still
- * deciding the first height buffer that proposal and judge it right after their commit.
+ * Its proposals also hold submissions already on chain. And as soon as it precommits a block
+ * while leading the next height, it proposes that next height with the block's submissions:
+ * peers still deciding the first height buffer that proposal and judge it right after their commit.
  */
 function replayCommitted (ctx: LiarContext, message: ConsensusMessage): Outgoing[] {
   if (message.type === 'proposal') {
     const p = message.proposal
     const last = ctx.chain[ctx.chain.length - 1]
-    const replayed = withCommitted(ctx, p.block.records, last?.records ?? [])
+    const replayed = withCommitted(ctx, p.block.submissions, last?.submissions ?? [])
     if (replayed === undefined || p.validRound !== -1) return [all(ctx, message)]
     const block = rebuild(ctx, p.block, replayed)
     return [all(ctx, { type: 'proposal', proposal: signProposal(ctx, { height: p.height, round: p.round, validRound: -1, block }) })]
@@ -83,7 +88,7 @@ function replayCommitted (ctx: LiarContext, message: ConsensusMessage): Outgoing
   const v = message.type === 'vote' ? message.vote : undefined
   if (v === undefined || v.type !== 'precommit' || v.blockHash === null || (v.height + 1) % ctx.n !== ctx.index) return [all(ctx, message)]
   const deciding = ctx.block(v.blockHash)
-  const replayed = deciding === undefined ? undefined : withCommitted(ctx, [], deciding.records)
+  const replayed = deciding === undefined ? undefined : withCommitted(ctx, [], deciding.submissions)
   if (deciding === undefined || replayed === undefined) return [all(ctx, message)]
   const tip: ChainTip = { height: v.height, hash: v.blockHash, time: deciding.header.time }
   const block = buildBlock(ctx.chainId, tip, ctx.index, deciding.header.time, replayed)
@@ -92,17 +97,56 @@ function replayCommitted (ctx: LiarContext, message: ConsensusMessage): Outgoing
 }
 
 /**
- * The first record of the liar's oldest non-empty block, then `committed`, then `records`, each
- * once, as many as a block may hold (so the block's only fault is what is on chain); undefined
- * if there is nothing committed to add.
+ * The first submission of the liar's oldest non-empty block, then `committed`, then `pending`,
+ * each once, as many whole ones as a block may hold (so the block's only fault is what is on
+ * chain); undefined if there is nothing committed to add.
  */
-function withCommitted (ctx: LiarContext, records: readonly LedgerRecord[], committed: readonly LedgerRecord[]): LedgerRecord[] | undefined {
-  const old = ctx.chain.find(b => b.records.length > 0)?.records[0]
+function withCommitted (ctx: LiarContext, pending: readonly Submission[], committed: readonly Submission[]): Submission[] | undefined {
+  const old = ctx.chain.find(b => b.submissions.length > 0)?.submissions[0]
   const replayed = [...(old !== undefined ? [old] : []), ...committed]
   if (replayed.length === 0) return undefined
-  const out = new Map<string, LedgerRecord>()
-  for (const r of [...replayed, ...records]) out.set(idKey(recordId(r)), r)
-  return [...out.values()].slice(0, ctx.maxRecords)
+  const out = new Map<string, Submission>()
+  for (const s of [...replayed, ...pending]) out.set(idKey(s.signature), s)
+  return fitting(ctx, [...out.values()])
+}
+
+/** The leading whole submissions of `submissions` that a block can hold together. */
+function fitting (ctx: LiarContext, submissions: readonly Submission[]): Submission[] {
+  const out: Submission[] = []
+  let room = ctx.maxEntries
+  for (const s of submissions) {
+    if (entryCount(s) > room) break
+    out.push(s)
+    room -= entryCount(s)
+  }
+  return out
+}
+
+/**
+ * Its fresh proposals also hold a submission of made-up entries that no registered service
+ * signed: a random signature, one by the liar's own key, one of another service, or a real
+ * submission claimed for another service's index. Only the block's signature is valid.
+ */
+function forgeSubmission (ctx: LiarContext, message: ConsensusMessage): Outgoing[] {
+  if (message.type !== 'proposal' || message.proposal.validRound !== -1) return [all(ctx, message)]
+  const p = message.proposal
+  const entries = packEntries([randomHash(ctx), randomHash(ctx)])
+  const real = p.block.submissions[0] ?? ctx.oldSubmission
+  const kind = ctx.rng.int(0, real !== undefined ? 3 : 2)
+  let forged: Submission
+  switch (kind) {
+    case 0: forged = { service: 0, entries, signature: Uint8Array.from({ length: 64 }, () => ctx.rng.int(0, 255)) }; break
+    case 1: forged = { service: 0, entries, signature: ed.sign(ctx.seed, submissionSignBytes(ctx.chainId, 0, entries)) }; break
+    case 2: forged = { service: ctx.services, entries, signature: ed.sign(ctx.seed, submissionSignBytes(ctx.chainId, ctx.services, entries)) }; break
+    default: {
+      const s = real as Submission
+      forged = { ...s, service: (s.service + 1) % ctx.services }
+    }
+  }
+  // The forged submission first, so the block's only fault is it: the rest stays within the block's bound.
+  const submissions = fitting(ctx, [forged, ...p.block.submissions.filter(s => s !== real || kind !== 3)])
+  const block = rebuild(ctx, p.block, submissions)
+  return [all(ctx, { type: 'proposal', proposal: signProposal(ctx, { height: p.height, round: p.round, validRound: -1, block }) })]
 }
 
 function equivocateProposal (ctx: LiarContext, message: ConsensusMessage): Outgoing[] {
@@ -150,21 +194,21 @@ function invalidProposal (ctx: LiarContext, message: ConsensusMessage): Outgoing
   if (message.type !== 'proposal') return [all(ctx, message)]
   const p = message.proposal
   const h = p.block.header
-  const records = p.block.records
+  const submissions = p.block.submissions
   const kind = ctx.rng.int(0, 6)
   let block: Block
   switch (kind) {
-    case 0: block = { ...p.block, header: { ...h, recordsRoot: randomHash(ctx) } }; break
-    case 1: block = records.length > 0
-      ? rebuild(ctx, p.block, [...records, records[0] as LedgerRecord])
-      : { ...p.block, header: { ...h, recordCount: 1 } }
+    case 0: block = { ...p.block, header: { ...h, entriesRoot: randomHash(ctx) } }; break
+    case 1: block = submissions.length > 0
+      ? rebuild(ctx, p.block, [...submissions, submissions[0] as Submission])
+      : { ...p.block, header: { ...h, entryCount: 1 } }
       break
     case 2: block = { ...p.block, header: { ...h, prevHash: randomHash(ctx) } }; break
     case 3: block = { ...p.block, header: { ...h, time: h.time + 3_600_000 } }; break
-    case 4: block = ctx.oldRecord !== undefined ? rebuild(ctx, p.block, [...records, ctx.oldRecord]) : { ...p.block, header: { ...h, height: h.height + 1 } }; break
+    case 4: block = ctx.oldSubmission !== undefined ? rebuild(ctx, p.block, [...submissions, ctx.oldSubmission]) : { ...p.block, header: { ...h, height: h.height + 1 } }; break
     case 5: {
-      // A record that breaks the schema: the bytes are built by hand, signatures are valid.
-      const bad = { ...p, block: { ...p.block, records: [...records, { v: 1, dataHash: new Uint8Array(7), meta: {}, service: 'x' }] } }
+      // A submission that breaks the schema (an entry of 31 bytes): the bytes are built by hand, signatures are valid.
+      const bad = { ...p, block: { ...p.block, submissions: [...submissions, { service: 0, entries: new Uint8Array(31), signature: new Uint8Array(64) }] } }
       return [{ to: ctx.peers, bytes: cborg.encode({ type: 'proposal', proposal: bad }) }]
     }
     default: block = { ...p.block, header: { ...h, proposer: (h.proposer + 1) % (ctx.peers.length + 1) } }
@@ -172,9 +216,9 @@ function invalidProposal (ctx: LiarContext, message: ConsensusMessage): Outgoing
   return [all(ctx, { type: 'proposal', proposal: signProposal(ctx, { height: p.height, round: p.round, validRound: p.validRound, block }) })]
 }
 
-function rebuild (ctx: LiarContext, block: Block, records: LedgerRecord[]): Block {
+function rebuild (ctx: LiarContext, block: Block, submissions: Submission[]): Block {
   const h = block.header
-  return buildBlock(ctx.chainId, { height: h.height - 1, hash: h.prevHash, time: h.time }, h.proposer, h.time, records)
+  return buildBlock(ctx.chainId, { height: h.height - 1, hash: h.prevHash, time: h.time }, h.proposer, h.time, submissions)
 }
 
 function lieAboutHeight (ctx: LiarContext, message: ConsensusMessage): Outgoing[] {

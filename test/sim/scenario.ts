@@ -1,7 +1,7 @@
 /**
  * A simulated scenario, fully determined by one seed: how many validators, which of them are
  * faulty and how, how the network misbehaves (delay, loss, duplication, reordering, partitions
- * that heal), and when records are submitted to which honest validator.
+ * that heal), and when submissions of entries are made to which honest validator.
  */
 import type { ConsensusParams } from '../../consensus/types.js'
 import { Rng } from '../../lib/rng.js'
@@ -13,10 +13,12 @@ export type Behaviour =
   | 'bad-signatures'
   | 'invalid-proposals'
   | 'height-liar'
-  /** Proposes records already on chain: those of the block just committed (even before the others have it) and older ones. */
+  /** Proposes entries already on chain: those of the block just committed (even before the others have it) and older ones. */
   | 'replaying-proposer'
+  /** Proposes blocks holding a submission no registered service signed (unsigned, signed by another key, or claiming another service). */
+  | 'forging-proposer'
 
-export const BEHAVIOURS: readonly Behaviour[] = ['crash', 'equivocating-leader', 'double-voter', 'bad-signatures', 'invalid-proposals', 'height-liar', 'replaying-proposer']
+export const BEHAVIOURS: readonly Behaviour[] = ['crash', 'equivocating-leader', 'double-voter', 'bad-signatures', 'invalid-proposals', 'height-liar', 'replaying-proposer', 'forging-proposer']
 
 export interface Partition { from: number, to: number, groups: number[][] }
 
@@ -30,6 +32,7 @@ export interface Scenario {
   proposalLoss?: Array<{ from: number, to: number }>
   /** Genesis parameters that differ from SIM_PARAMS. */
   params?: Partial<ConsensusParams>
+  /** Each is one signed submission of `count` entries, by the registered services in turn. */
   submissions: Array<{ at: number, node: number, count: number }>
   /** Honest validators killed and restarted from what they persisted (they must never equivocate). */
   restarts: Array<{ node: number, at: number, downMs: number }>
@@ -79,5 +82,5 @@ export function describeScenario (s: Scenario): string {
     ...(s.proposalLoss ?? []).map(w => `no-proposals@${w.from}-${w.to}`)
   ].join(',') || 'none'
   const restarts = s.restarts.map(r => `v${r.node}@${r.at}+${r.downMs}`).join(',') || 'none'
-  return `seed=${s.seed} n=${s.n} faulty=[${faults}] restarts=[${restarts}] delay=${s.network.minDelayMs}-${s.network.maxDelayMs}ms drop=${s.network.drop} dup=${s.network.duplicate} partitions=[${parts}] records=${s.submissions.reduce((a, b) => a + b.count, 0)}`
+  return `seed=${s.seed} n=${s.n} faulty=[${faults}] restarts=[${restarts}] delay=${s.network.minDelayMs}-${s.network.maxDelayMs}ms drop=${s.network.drop} dup=${s.network.duplicate} partitions=[${parts}] entries=${s.submissions.reduce((a, b) => a + b.count, 0)}`
 }

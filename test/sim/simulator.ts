@@ -1,21 +1,24 @@
 /**
  * The deterministic network simulator. Every validator is a real consensus Machine; messages
  * travel as canonical bytes over a virtual network that delays, drops, duplicates, reorders and
- * partitions them; time is virtual. Invariants are checked at every commit (agreement, quorum
- * signatures, no record twice) and at the end (every honest node has the same chain holding
- * every submitted record exactly once).
+ * partitions them; time is virtual. Services submit signed submissions of entries. Invariants
+ * are checked at every commit (agreement, quorum signatures, no entry twice, every submission
+ * signed by the registered service its leaves name) and at the end (every honest node has the
+ * same chain holding every submitted entry exactly once).
  */
 import { blockProblem } from '../../consensus/block.js'
 import { verifyCommit } from '../../consensus/commit.js'
 import { defaultEd25519, type Ed25519 } from '../../consensus/ed25519.js'
 import { TrustnetError } from '../../consensus/errors.js'
-import { genesisHash, headerHash, recordId, toHex } from '../../consensus/ids.js'
+import { entriesOf, packEntries, ServiceSet, signSubmission } from '../../consensus/entries.js'
+import { genesisHash, headerHash, toHex } from '../../consensus/ids.js'
 import { Machine, type Action, type Input, type Timeout } from '../../consensus/machine.js'
 import { decodeMessage, encodeMessage } from '../../consensus/messages.js'
-import { DOMAIN, taggedHash } from '../../consensus/hash.js'
-import type { Block, Commit, ConsensusMessage, ConsensusParams, Genesis, LedgerRecord } from '../../consensus/types.js'
+import { taggedHash } from '../../consensus/hash.js'
+import type { Block, Commit, ConsensusMessage, ConsensusParams, Submission } from '../../consensus/types.js'
 import { ValidatorSet } from '../../consensus/validator-set.js'
 import { Rng } from '../../lib/rng.js'
+import { makeNetwork, makeSubmission, type TestNetwork } from '../helpers/fixtures.js'
 import { machineDigest } from '../helpers/machine-digest.js'
 import { misbehave, type LiarContext } from './byzantine.js'
 import { EventQueue } from './event-queue.js'
@@ -24,11 +27,11 @@ import { describeScenario, type Behaviour, type Scenario } from './scenario.js'
 type SimEvent =
   | { kind: 'deliver', to: number, from: number, bytes: Uint8Array }
   | { kind: 'timeout', node: number, incarnation: number, timeout: Timeout }
-  | { kind: 'submit', node: number, records: LedgerRecord[] }
+  | { kind: 'submit', node: number, submission: Submission }
   | { kind: 'crash', node: number }
   | { kind: 'restart', node: number }
   | { kind: 'check' }
-  /** The service's outbox: records not yet on chain are submitted again, as a real service does after a timeout. */
+  /** The services' outboxes: entries not yet on chain are submitted again, as a real service does after a timeout. */
   | { kind: 'resubmit' }
 
 interface SimNode {
@@ -39,6 +42,7 @@ interface SimNode {
   faultyFrom: number
   alive: boolean
   chain: Array<{ block: Block, commit: Commit, hash: Uint8Array }>
+  /** Hex entries on its chain. */
   committed: Set<string>
   /** What the node wrote to its disk at the current height (its write-ahead log). */
   persisted: ConsensusMessage[]
@@ -52,8 +56,8 @@ export interface SimResult {
   failure?: string
   virtualMs: number
   heights: number[]
-  committedRecords: number
-  submittedRecords: number
+  committedEntries: number
+  submittedEntries: number
   stats: SimStats
   trace: string[]
 }
@@ -67,9 +71,11 @@ export interface SimStats {
   rounds: number
   /** The highest round any honest node reached. */
   maxRound: number
-  /** Proposals of liars holding records already on chain, sent; and delivered to honest nodes one height behind (buffered). */
+  /** Proposals of liars holding entries already on chain, sent; and delivered to honest nodes one height behind (buffered). */
   replays: number
   replaysBuffered: number
+  /** Proposals of liars holding a submission no registered service signed as it stands. */
+  forgeries: number
 }
 
 export class SafetyViolation extends Error {
@@ -99,27 +105,24 @@ function memoEd25519 (inner: Ed25519): Ed25519 {
 const RESUBMIT_MS = 3000
 
 export const SIM_PARAMS = {
-  maxBlockRecords: 16,
-  maxMempoolRecords: 10_000,
+  maxBlockEntries: 16,
+  maxMempoolEntries: 10_000,
   timeoutProposeMs: 300,
   timeoutVoteMs: 200,
   timeoutDeltaMs: 150,
   rebroadcastMs: 500,
   maxClockDriftMs: 5_000,
   maxBlockTimeLagMs: 30_000,
-  // Heights right after a commit gather records first: timers the adversarial schedules must cover too.
+  // Heights right after a commit gather entries first: timers the adversarial schedules must cover too.
   minBlockIntervalMs: 50
 }
 
-export function simKeys (n: number, ed: Ed25519 = defaultEd25519, params: Partial<ConsensusParams> = {}): { seeds: Uint8Array[], genesis: Genesis } {
-  const seeds = Array.from({ length: n }, (_, i) => taggedHash('trustnet/sim/validator', Uint8Array.of(i)))
-  const genesis: Genesis = {
-    chainId: 'sim-chain',
-    genesisTime: 0,
-    validators: seeds.map((s, i) => ({ name: `v${i}`, publicKey: ed.publicKey(s) })),
-    params: { ...SIM_PARAMS, ...params }
-  }
-  return { seeds, genesis }
+/** Services registered in the simulated genesis: submissions alternate between them. */
+export const SIM_SERVICES = 2
+
+/** The simulated network: n validators and SIM_SERVICES services, keys from fixed seeds. */
+export function simNetwork (n: number, params: Partial<ConsensusParams> = {}): TestNetwork {
+  return makeNetwork(n, { chainId: 'sim-chain', genesisTime: 0, keyLabel: 'sim/validator', services: SIM_SERVICES, params: { ...SIM_PARAMS, ...params } })
 }
 
 export function runScenario (scenario: Scenario, options: { traceAll?: boolean, maxEvents?: number } = {}): SimResult {
@@ -136,14 +139,18 @@ class Simulation {
   private readonly rng: Rng
   private readonly queue = new EventQueue<SimEvent>()
   private readonly nodes: SimNode[]
-  private readonly genesis: Genesis
+  private readonly net: TestNetwork
+  private readonly genesis: TestNetwork['genesis']
   private readonly checker: ValidatorSet
+  private readonly services: ServiceSet
   private readonly ed = memoEd25519(defaultEd25519)
   private readonly decided = new Map<number, string>()
+  /** Hex entries submitted so far. */
   private readonly submitted = new Set<string>()
-  private readonly records: LedgerRecord[] = []
+  /** Every submission the services made, in order: what their outboxes resubmit. */
+  private readonly submissions: Submission[] = []
   private readonly trace: string[] = []
-  private readonly stats: SimStats = { delivered: 0, dropped: 0, refused: 0, evidence: 0, syncs: 0, rounds: 0, maxRound: 0, replays: 0, replaysBuffered: 0 }
+  private readonly stats: SimStats = { delivered: 0, dropped: 0, refused: 0, evidence: 0, syncs: 0, rounds: 0, maxRound: 0, replays: 0, replaysBuffered: 0, forgeries: 0 }
   /** Every block proposed, by hash: liars build on blocks they saw, and honest prevotes are checked against them. */
   private readonly blocks = new Map<string, Block>()
   private readonly settleBy: number
@@ -152,9 +159,11 @@ class Simulation {
 
   constructor (private readonly scenario: Scenario, private readonly traceAll: boolean) {
     this.rng = new Rng(scenario.seed ^ 0x5eed)
-    const { seeds, genesis } = simKeys(scenario.n, defaultEd25519, scenario.params)
+    this.net = simNetwork(scenario.n, scenario.params)
+    const { seeds, genesis } = this.net
     this.genesis = genesis
     this.checker = new ValidatorSet(genesis)
+    this.services = new ServiceSet(genesis)
     // Broken consistently, commit checks included, so that only the agreement invariant is left to notice.
     if (scenario.brokenQuorum === true) Object.defineProperty(this.checker, 'quorum', { value: this.checker.maxFaulty + 1 })
     const tip = { height: 0, hash: genesisHash(genesis), time: genesis.genesisTime }
@@ -177,12 +186,12 @@ class Simulation {
       lastDisruption = Math.max(lastDisruption, r.at + r.downMs)
     }
     let counter = 0
-    for (const s of scenario.submissions) {
-      const records = Array.from({ length: s.count }, () => simRecord(scenario.seed, counter++))
-      for (const r of records) this.submitted.add(toHex(recordId(r)))
-      this.queue.push(s.at, { kind: 'submit', node: s.node, records })
+    scenario.submissions.forEach((s, i) => {
+      const entries = Array.from({ length: s.count }, () => simEntry(scenario.seed, counter++))
+      for (const e of entries) this.submitted.add(toHex(e))
+      this.queue.push(s.at, { kind: 'submit', node: s.node, submission: makeSubmission(this.net, entries, i % SIM_SERVICES) })
       lastDisruption = Math.max(lastDisruption, s.at)
-    }
+    })
     this.settleBy = lastDisruption + scenario.settleMs
     this.queue.push(lastDisruption, { kind: 'check' })
     this.queue.push(RESUBMIT_MS, { kind: 'resubmit' })
@@ -210,8 +219,8 @@ class Simulation {
         return
       }
       case 'submit':
-        this.records.push(...e.records)
-        if ((this.nodes[e.node] as SimNode).alive) this.input(this.nodes[e.node] as SimNode, { type: 'submit', records: e.records })
+        this.submissions.push(e.submission)
+        if ((this.nodes[e.node] as SimNode).alive) this.input(this.nodes[e.node] as SimNode, { type: 'submit', submissions: [e.submission] })
         return
       case 'crash':
         (this.nodes[e.node] as SimNode).alive = false
@@ -254,7 +263,7 @@ class Simulation {
     }
     if (message.type === 'proposal' && message.proposal.height === node.machine.height + 1 && this.isReplay(message.proposal.block, sender)) this.stats.replaysBuffered++
     if (this.traceAll && message.type === 'proposal' && message.proposal.height === node.machine.height) {
-      const problem = blockProblem(message.proposal.block, { chainId: this.genesis.chainId, tip: node.machine.lastCommitted, params: this.genesis.params, validators: this.scenario.n, now: this.now, isCommitted: id => node.committed.has(toHex(id)) })
+      const problem = blockProblem(message.proposal.block, { chainId: this.genesis.chainId, tip: node.machine.lastCommitted, params: this.genesis.params, validators: this.scenario.n, now: this.now, isCommitted: e => node.committed.has(toHex(e)), checkSubmission: s => { this.services.check(this.genesis.chainId, s, this.ed) } })
       if (problem !== undefined) this.log(`v${to} finds proposal h${message.proposal.height} r${message.proposal.round} invalid: ${problem}`)
     }
     const before = senderLies ? machineDigest(node.machine) : undefined
@@ -304,17 +313,32 @@ class Simulation {
     }
   }
 
-  /** An honest validator never prevotes a block holding a record already on its chain. */
+  /** An honest validator never prevotes a block holding an entry already on its chain, nor a submission no registered service signed. */
   private checkHonestPrevote (node: SimNode, message: ConsensusMessage): void {
     if (message.type !== 'vote' || message.vote.type !== 'prevote' || message.vote.blockHash === null) return
     const block = this.blocks.get(toHex(message.vote.blockHash))
-    const twice = block?.records.find(r => node.committed.has(toHex(recordId(r))))
-    if (twice !== undefined) throw new SafetyViolation(`v${node.index} prevoted block h${message.vote.height} r${message.vote.round} holding record ${toHex(recordId(twice)).slice(0, 8)}, already on its chain`)
+    if (block === undefined) return
+    const twice = block.submissions.flatMap(entriesOf).find(e => node.committed.has(toHex(e)))
+    if (twice !== undefined) throw new SafetyViolation(`v${node.index} prevoted block h${message.vote.height} r${message.vote.round} holding entry ${toHex(twice).slice(0, 8)}, already on its chain`)
+    if (this.forged(block)) throw new SafetyViolation(`v${node.index} prevoted block h${message.vote.height} r${message.vote.round} holding a submission no registered service signed`)
   }
 
-  /** Whether a liar's block holds a record that `liar` has on its chain (the liar knows it is committed). */
+  /** Whether a liar's block holds an entry that `liar` has on its chain (the liar knows it is committed). */
   private isReplay (block: Block, liar: SimNode): boolean {
-    return this.isFaulty(liar) && block.records.some(r => liar.committed.has(toHex(recordId(r))))
+    return this.isFaulty(liar) && block.submissions.some(s => entriesOf(s).some(e => liar.committed.has(toHex(e))))
+  }
+
+  /** Whether a block holds a submission that does not verify against the genesis services. */
+  private forged (block: Block): boolean {
+    return block.submissions.some(s => {
+      try {
+        this.services.check(this.genesis.chainId, s, this.ed)
+        return false
+      } catch (err) {
+        if (err instanceof TrustnetError) return true
+        throw err
+      }
+    })
   }
 
   private broadcast (node: SimNode, message: ConsensusMessage): void {
@@ -330,17 +354,18 @@ class Simulation {
     }
   }
 
-  /** Blocks liars make up are known by hash too; those re-proposing committed records are counted. */
+  /** Blocks liars make up are known by hash too; those re-proposing committed entries or holding forged submissions are counted. */
   private noteLiarProposal (liar: SimNode, bytes: Uint8Array): void {
     let message: ConsensusMessage
     try { message = decodeMessage(bytes) } catch { return }
     if (message.type !== 'proposal') return
     this.blocks.set(toHex(headerHash(message.proposal.block.header)), message.proposal.block)
     if (this.isReplay(message.proposal.block, liar)) this.stats.replays++
+    if (this.forged(message.proposal.block)) this.stats.forgeries++
   }
 
   private liarContext (node: SimNode, peers: number[]): LiarContext {
-    const old = node.chain.find(c => c.block.records.length > 0)?.block.records[0]
+    const old = node.chain.find(c => c.block.submissions.length > 0)?.block.submissions[0]
     return {
       rng: this.rng,
       chainId: this.genesis.chainId,
@@ -348,10 +373,11 @@ class Simulation {
       seed: node.seed,
       peers,
       n: this.scenario.n,
-      maxRecords: this.genesis.params.maxBlockRecords,
+      maxEntries: this.genesis.params.maxBlockEntries,
+      services: this.genesis.services.length,
       chain: node.chain.map(c => c.block),
       block: hash => this.blocks.get(toHex(hash)),
-      ...(old !== undefined ? { oldRecord: old } : {})
+      ...(old !== undefined ? { oldSubmission: old } : {})
     }
   }
 
@@ -387,22 +413,25 @@ class Simulation {
   private commit (node: SimNode, block: Block, commit: Commit): void {
     const hash = headerHash(block.header)
     const h = block.header.height
-    this.log(`v${node.index} commits h${h} r${commit.round} ${toHex(hash).slice(0, 8)} (${block.records.length} records)`)
+    this.log(`v${node.index} commits h${h} r${commit.round} ${toHex(hash).slice(0, 8)} (${block.header.entryCount} entries)`)
     if (h !== node.chain.length + 1) throw new SafetyViolation(`v${node.index} committed height ${h} after ${node.chain.length}`)
     node.chain.push({ block, commit, hash })
     node.persisted = []
     if (this.isFaulty(node)) {
-      for (const r of block.records) node.committed.add(toHex(recordId(r)))
+      for (const s of block.submissions) for (const e of entriesOf(s)) node.committed.add(toHex(e))
       return
     }
     verifyCommit(this.checker, this.genesis.chainId, commit, hash) // throws unless 2f+1 valid signatures of the real validator set
     const agreed = this.decided.get(h)
     if (agreed === undefined) this.decided.set(h, toHex(hash))
     else if (agreed !== toHex(hash)) throw new SafetyViolation(`agreement: v${node.index} committed ${toHex(hash).slice(0, 8)} at height ${h}, others ${agreed.slice(0, 8)}`)
-    for (const r of block.records) {
-      const id = toHex(recordId(r))
-      if (node.committed.has(id)) throw new SafetyViolation(`v${node.index} committed record ${id.slice(0, 8)} twice`)
-      node.committed.add(id)
+    if (this.forged(block)) throw new SafetyViolation(`v${node.index} committed block h${h} holding a submission no registered service signed`)
+    for (const s of block.submissions) {
+      for (const e of entriesOf(s)) {
+        const hex = toHex(e)
+        if (node.committed.has(hex)) throw new SafetyViolation(`v${node.index} committed entry ${hex.slice(0, 8)} twice`)
+        node.committed.add(hex)
+      }
     }
   }
 
@@ -411,16 +440,21 @@ class Simulation {
     const targets = this.nodes.filter(n => n.alive && !this.isFaulty(n))
     if (targets.length === 0) return
     const target = this.rng.pick(targets)
-    const missing = this.records.filter(r => !target.committed.has(toHex(recordId(r))))
+    const missing = this.submissions.flatMap(s => {
+      const rest = entriesOf(s).filter(e => !target.committed.has(toHex(e)))
+      if (rest.length === 0) return []
+      // A submission is signed whole: what is left of a partly committed one is signed anew.
+      return [rest.length === entriesOf(s).length ? s : signSubmission(this.genesis.chainId, s.service, packEntries(rest), this.net.serviceSeeds[s.service] as Uint8Array)]
+    })
     if (missing.length === 0) return
     try {
-      this.input(target, { type: 'submit', records: missing })
+      this.input(target, { type: 'submit', submissions: missing })
     } catch (err) {
       if (!(err instanceof TrustnetError) || err.code !== 'MEMPOOL_FULL') throw err
     }
   }
 
-  /** Done when every honest node holds every submitted record and all are at the same height. */
+  /** Done when every honest node holds every submitted entry and all are at the same height. */
   private check (): void {
     const honest = this.nodes.filter(n => !this.isFaulty(n))
     const heights = new Set(honest.map(n => n.chain.length))
@@ -437,7 +471,7 @@ class Simulation {
   }
 
   private progress (): string {
-    return this.nodes.map(n => `v${n.index}${this.isFaulty(n) ? '*' : ''}:h${n.chain.length}/r${n.machine.currentRound}/${n.machine.currentStep}/${n.committed.size}rec`).join(' ')
+    return this.nodes.map(n => `v${n.index}${this.isFaulty(n) ? '*' : ''}:h${n.chain.length}/r${n.machine.currentRound}/${n.machine.currentStep}/${n.committed.size}e`).join(' ')
   }
 
   private log (line: string): void {
@@ -455,19 +489,15 @@ class Simulation {
       ...(failure !== undefined ? { failure } : {}),
       virtualMs: this.now,
       heights: this.nodes.map(n => n.chain.length),
-      committedRecords: Math.min(...honest.map(n => n.committed.size)),
-      submittedRecords: this.submitted.size,
+      committedEntries: Math.min(...honest.map(n => n.committed.size)),
+      submittedEntries: this.submitted.size,
       stats: this.stats,
       trace: this.trace
     }
   }
 }
 
-function simRecord (seed: number, i: number): LedgerRecord {
-  return {
-    v: 1,
-    dataHash: taggedHash(DOMAIN.record, Uint8Array.of(seed & 0xff, (seed >> 8) & 0xff, (seed >> 16) & 0xff, i & 0xff, (i >> 8) & 0xff)),
-    meta: { name: `doc-${i}.pdf`, size: 1000 + i, contentType: 'application/pdf' },
-    service: 'sim-service'
-  }
+/** Entry number i of a scenario: distinct for distinct (seed, i). */
+function simEntry (seed: number, i: number): Uint8Array {
+  return taggedHash('trustnet/sim/entry', Uint8Array.of(seed & 0xff, (seed >> 8) & 0xff, (seed >> 16) & 0xff, i & 0xff, (i >> 8) & 0xff))
 }

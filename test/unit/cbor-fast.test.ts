@@ -56,7 +56,7 @@ function record (rng: Rng): LedgerRecord {
   if (rng.chance(0.5)) meta.contentType = text(rng, 20, TEXT_CHARS)
   if (rng.chance(0.5)) meta.owner = text(rng, 20, TEXT_CHARS)
   if (rng.chance(0.5)) meta.clientTime = Math.min(Math.abs(int(rng)), Number.MAX_SAFE_INTEGER)
-  return { v: 1, dataHash: Uint8Array.from({ length: 32 }, () => rng.int(0, 255)), meta, service: text(rng, 12, TEXT_CHARS) + 's' }
+  return { v: 2, dataHash: Uint8Array.from({ length: 32 }, () => rng.int(0, 255)), meta, service: text(rng, 12, TEXT_CHARS) + 's' }
 }
 
 /** What cborg does with the value, as hex or the fact that it throws. */

@@ -2,17 +2,21 @@ import { describe, expect, it } from 'vitest'
 import { buildCertificate, certificateOf, CertificateVerifier, verifyCertificate, type CertificateVerdict } from '../../consensus/certificate.js'
 import { decode, encode } from '../../consensus/codec.js'
 import { defaultEd25519, nobleEd25519 } from '../../consensus/ed25519.js'
+import { entryOf, leafBytes, leavesOf } from '../../consensus/entries.js'
 import { TrustnetError } from '../../consensus/errors.js'
-import { headerHash, recordId } from '../../consensus/ids.js'
-import { CertificateSchema, type Certificate, type Commit, type InclusionProof } from '../../consensus/types.js'
-import { makeCommittedBlock, makeNetwork, makeRecords, signCommit, testSeed, tipOf } from '../helpers/fixtures.js'
+import { headerHash, toHex } from '../../consensus/ids.js'
 import { voteSignBytes } from '../../consensus/sign-bytes.js'
+import { CertificateSchema, type Certificate, type Commit, type Genesis, type InclusionProof, type LedgerRecord } from '../../consensus/types.js'
+import {
+  makeCommittedBlock, makeEntries, makeEntry, makeNetwork, makeRecord, makeSubmission, refusal, signCommit, testSalt, testSeed,
+  testServiceName, tipOf, type TestNetwork
+} from '../helpers/fixtures.js'
 
 const RECORDS = 5
 const reasonOf = (v: CertificateVerdict): string => v.valid ? 'valid' : v.reason
 
 /** Decode a changed encoding and check it; a refusal either way is a TrustnetError or valid:false. */
-function outcome (genesis: Parameters<typeof verifyCertificate>[0], bytes: Uint8Array): string {
+function outcome (genesis: Genesis, bytes: Uint8Array): string {
   let cert: Certificate
   try {
     cert = decode(CertificateSchema, bytes)
@@ -23,34 +27,43 @@ function outcome (genesis: Parameters<typeof verifyCertificate>[0], bytes: Uint8
   return reasonOf(verifyCertificate(genesis, cert))
 }
 
+/** The certificate of record i (makeRecord(i), testSalt(i)) at leaf `leaf` of a committed block. */
+const certOf = (b: { block: Parameters<typeof buildCertificate>[0], commit: Commit }, leaf: number, i: number): Certificate =>
+  buildCertificate(b.block, b.commit, leaf, makeRecord(i), testSalt(i))
+
 for (const n of [1, 4, 7]) {
   describe(`certificates of a network of ${n}`, () => {
     const net = makeNetwork(n)
     const quorum = net.validators.quorum
-    const { block, commit } = makeCommittedBlock(net, makeRecords(RECORDS))
-    const certs = block.records.map((_, i) => buildCertificate(block, commit, i))
+    const { block, commit } = makeCommittedBlock(net, [makeSubmission(net, makeEntries(RECORDS))])
+    const certs = Array.from({ length: RECORDS }, (_, i) => certOf({ block, commit }, i, i))
+    const certifies = (i: number, signers = [...Array(quorum).keys()]) => ({
+      valid: true, service: 'service-test', entry: toHex(makeEntry(i)), height: 1, time: block.header.time, signers
+    })
 
     it(`has quorum ${quorum} = 2f+1 with f = ${(n - 1) / 3}`, () => {
       expect(quorum).toBe(2 * ((n - 1) / 3) + 1)
       expect(commit.signatures).toHaveLength(quorum)
     })
 
-    it('verify for every record, with either backend, and after a round trip through CBOR', () => {
-      for (const cert of certs) {
-        expect(verifyCertificate(net.genesis, cert)).toEqual({ valid: true })
-        expect(verifyCertificate(net.genesis, cert, nobleEd25519)).toEqual({ valid: true })
-        expect(verifyCertificate(net.genesis, decode(CertificateSchema, encode(cert)))).toEqual({ valid: true })
-      }
+    it('verify for every record, saying what they certify, with either backend and after a round trip through CBOR', () => {
+      certs.forEach((cert, i) => {
+        expect(cert.v).toBe(2)
+        expect(verifyCertificate(net.genesis, cert)).toEqual(certifies(i))
+        expect(Object.keys(verifyCertificate(net.genesis, cert))[0]).toBe('valid')
+        expect(verifyCertificate(net.genesis, cert, nobleEd25519)).toEqual(certifies(i))
+        expect(verifyCertificate(net.genesis, decode(CertificateSchema, encode(cert)))).toEqual(certifies(i))
+      })
     })
 
     it('verify with more than a quorum of signatures (all validators)', () => {
       const all = signCommit(net, block.header, [...Array(n).keys()])
-      expect(verifyCertificate(net.genesis, buildCertificate(block, all, 0))).toEqual({ valid: true })
+      expect(verifyCertificate(net.genesis, certOf({ block, commit: all }, 0, 0))).toEqual(certifies(0, [...Array(n).keys()]))
     })
 
     it('verify for a block at a later height', () => {
-      const second = makeCommittedBlock(net, makeRecords(3, 100), { tip: tipOf(block) })
-      expect(verifyCertificate(net.genesis, buildCertificate(second.block, second.commit, 2))).toEqual({ valid: true })
+      const second = makeCommittedBlock(net, [makeSubmission(net, makeEntries(3, 100))], { tip: tipOf(block) })
+      expect(verifyCertificate(net.genesis, certOf(second, 2, 102))).toMatchObject({ valid: true, height: 2, entry: toHex(makeEntry(102)) })
     })
 
     it('refuse every single-byte change of the canonical encoding (xor 0x01 on every byte, xor 0xff on every third)', () => {
@@ -74,7 +87,7 @@ for (const n of [1, 4, 7]) {
       expect(accepted).toEqual([])
       expect(changes).toBeGreaterThan(RECORDS * 300)
       // both layers are exercised: the decoder, and the checks of well-formed but wrong certificates
-      for (const reason of ['decode:MALFORMED', 'decode:NON_CANONICAL', 'decode:INVALID_FIELD', 'INVALID_PROOF', 'BAD_SIGNATURE']) {
+      for (const reason of ['decode:MALFORMED', 'decode:NON_CANONICAL', 'decode:INVALID_FIELD', 'UNKNOWN_SERVICE', 'INVALID_PROOF', 'BAD_SIGNATURE']) {
         expect(seen.get(reason) ?? 0, reason).toBeGreaterThan(0)
       }
     })
@@ -82,30 +95,39 @@ for (const n of [1, 4, 7]) {
     if (n > 1) {
       it('refuse a commit with fewer than a quorum of signatures (INVALID_COMMIT)', () => {
         const short = signCommit(net, block.header, [...Array(quorum - 1).keys()])
-        expect(reasonOf(verifyCertificate(net.genesis, buildCertificate(block, short, 0)))).toBe('INVALID_COMMIT')
+        expect(reasonOf(verifyCertificate(net.genesis, certOf({ block, commit: short }, 0, 0)))).toBe('INVALID_COMMIT')
         // a quorum minus one of the validators at the top end, too
         const top = signCommit(net, block.header, [...Array(quorum - 1).keys()].map(i => n - quorum + 1 + i))
-        expect(reasonOf(verifyCertificate(net.genesis, buildCertificate(block, top, 0)))).toBe('INVALID_COMMIT')
+        expect(reasonOf(verifyCertificate(net.genesis, certOf({ block, commit: top }, 0, 0)))).toBe('INVALID_COMMIT')
       })
 
       it('refuse a duplicated signer even when the count reaches quorum (INVALID_COMMIT)', () => {
         const signers = [...Array(quorum - 1).keys()]
         const dup = signCommit(net, block.header, [...signers, signers[signers.length - 1] as number])
         expect(dup.signatures).toHaveLength(quorum)
-        expect(reasonOf(verifyCertificate(net.genesis, buildCertificate(block, dup, 0)))).toBe('INVALID_COMMIT')
+        expect(reasonOf(verifyCertificate(net.genesis, certOf({ block, commit: dup }, 0, 0)))).toBe('INVALID_COMMIT')
       })
 
       it('refuse signers out of order (INVALID_COMMIT)', () => {
         const signers = [...Array(quorum).keys()]
         const swapped = [signers[1], signers[0], ...signers.slice(2)] as number[]
         const unordered = signCommit(net, block.header, swapped)
-        expect(reasonOf(verifyCertificate(net.genesis, buildCertificate(block, unordered, 0)))).toBe('INVALID_COMMIT')
+        expect(reasonOf(verifyCertificate(net.genesis, certOf({ block, commit: unordered }, 0, 0)))).toBe('INVALID_COMMIT')
+      })
+
+      it('refuse a bad signature even beyond the quorum (BAD_SIGNATURE)', () => {
+        const all = signCommit(net, block.header, [...Array(n).keys()])
+        const last = all.signatures[n - 1] as { validator: number, signature: Uint8Array }
+        const signature = Uint8Array.from(last.signature)
+        signature[0] = (signature[0] as number) ^ 0x80
+        const broken: Commit = { ...all, signatures: [...all.signatures.slice(0, -1), { validator: last.validator, signature }] }
+        expect(reasonOf(verifyCertificate(net.genesis, certOf({ block, commit: broken }, 0, 0)))).toBe('BAD_SIGNATURE')
       })
     }
 
     it('refuse an empty commit (INVALID_FIELD: the schema wants at least one signature)', () => {
       const empty: Commit = { ...commit, signatures: [] }
-      expect(reasonOf(verifyCertificate(net.genesis, buildCertificate(block, empty, 0)))).toBe('INVALID_FIELD')
+      expect(reasonOf(verifyCertificate(net.genesis, { ...certs[0], commit: empty }))).toBe('INVALID_FIELD')
     })
 
     it('refuse a signature from a validator not in the genesis (UNKNOWN_VALIDATOR), or from an outsider in a member\'s place (BAD_SIGNATURE)', () => {
@@ -113,33 +135,24 @@ for (const n of [1, 4, 7]) {
       const message = voteSignBytes(net.genesis.chainId, 'precommit', commit.height, commit.round, commit.blockHash)
       const outsiderSig = { validator: n, signature: defaultEd25519.sign(outsider, message) }
       const unknown: Commit = { ...commit, signatures: [...commit.signatures.slice(1), outsiderSig] }
-      expect(reasonOf(verifyCertificate(net.genesis, buildCertificate(block, unknown, 0)))).toBe('UNKNOWN_VALIDATOR')
+      expect(reasonOf(verifyCertificate(net.genesis, { ...certs[0], commit: unknown }))).toBe('UNKNOWN_VALIDATOR')
       const impostor: Commit = { ...commit, signatures: [{ validator: 0, signature: defaultEd25519.sign(outsider, message) }, ...commit.signatures.slice(1)] }
-      expect(reasonOf(verifyCertificate(net.genesis, buildCertificate(block, impostor, 0)))).toBe('BAD_SIGNATURE')
-    })
-
-    it('refuse a bad signature even beyond the quorum (BAD_SIGNATURE)', () => {
-      if (n === 1) return
-      const all = signCommit(net, block.header, [...Array(n).keys()])
-      const last = all.signatures[n - 1] as { validator: number, signature: Uint8Array }
-      const signature = Uint8Array.from(last.signature)
-      signature[0] = (signature[0] as number) ^ 0x80
-      const broken: Commit = { ...all, signatures: [...all.signatures.slice(0, -1), { validator: last.validator, signature }] }
-      expect(reasonOf(verifyCertificate(net.genesis, buildCertificate(block, broken, 0)))).toBe('BAD_SIGNATURE')
+      expect(reasonOf(verifyCertificate(net.genesis, { ...certs[0], commit: impostor }))).toBe('BAD_SIGNATURE')
     })
 
     it('refuse a commit for another block (INVALID_COMMIT), and signatures moved onto this block (BAD_SIGNATURE)', () => {
-      const other = makeCommittedBlock(net, makeRecords(RECORDS, 50))
-      expect(reasonOf(verifyCertificate(net.genesis, buildCertificate(block, other.commit, 0)))).toBe('INVALID_COMMIT')
+      const other = makeCommittedBlock(net, [makeSubmission(net, makeEntries(RECORDS, 50))])
+      expect(reasonOf(verifyCertificate(net.genesis, { ...certs[0], commit: other.commit }))).toBe('INVALID_COMMIT')
       const moved: Commit = { ...other.commit, blockHash: headerHash(block.header) }
-      expect(reasonOf(verifyCertificate(net.genesis, buildCertificate(block, moved, 0)))).toBe('BAD_SIGNATURE')
+      expect(reasonOf(verifyCertificate(net.genesis, { ...certs[0], commit: moved }))).toBe('BAD_SIGNATURE')
     })
 
     it('refuse a commit of another height or round (INVALID_COMMIT, BAD_SIGNATURE)', () => {
       expect(reasonOf(verifyCertificate(net.genesis, { ...certs[0], commit: { ...commit, height: 2 } }))).toBe('INVALID_COMMIT')
       expect(reasonOf(verifyCertificate(net.genesis, { ...certs[0], commit: { ...commit, round: 1 } }))).toBe('BAD_SIGNATURE')
       // precommits really signed for round 1 do make a valid commit
-      expect(verifyCertificate(net.genesis, buildCertificate(block, signCommit(net, block.header, [...Array(quorum).keys()], 1), 0))).toEqual({ valid: true })
+      const round1 = signCommit(net, block.header, [...Array(quorum).keys()], 1)
+      expect(verifyCertificate(net.genesis, certOf({ block, commit: round1 }, 0, 0))).toEqual(certifies(0))
     })
 
     it('refuse a certificate checked against another chain\'s genesis (WRONG_CHAIN)', () => {
@@ -155,52 +168,104 @@ for (const n of [1, 4, 7]) {
       expect(reasonOf(verifyCertificate(impostors.genesis, certs[0]))).toBe('BAD_SIGNATURE')
     })
 
-    it('refuse a proof for another record, or another record under this proof (INVALID_PROOF)', () => {
+    it('refuse a proof of another leaf, another record or salt under this proof, and a changed record (INVALID_PROOF)', () => {
       for (let i = 0; i < RECORDS; i++) {
         const j = (i + 1) % RECORDS
-        expect(reasonOf(verifyCertificate(net.genesis, { ...certs[i], proof: (certs[j] as Certificate).proof }))).toBe('INVALID_PROOF')
-        expect(reasonOf(verifyCertificate(net.genesis, { ...certs[i], record: block.records[j] }))).toBe('INVALID_PROOF')
+        const cert = certs[i] as Certificate
+        expect(reasonOf(verifyCertificate(net.genesis, { ...cert, proof: (certs[j] as Certificate).proof }))).toBe('INVALID_PROOF')
+        expect(reasonOf(verifyCertificate(net.genesis, { ...cert, record: makeRecord(j), salt: testSalt(j) }))).toBe('INVALID_PROOF')
+        expect(reasonOf(verifyCertificate(net.genesis, { ...cert, salt: testSalt(j) }))).toBe('INVALID_PROOF')
+        expect(reasonOf(verifyCertificate(net.genesis, { ...cert, record: { ...cert.record, meta: { ...cert.record.meta, owner: 'mallory' } } }))).toBe('INVALID_PROOF')
+        // leaving out an optional field changes the canonical bytes, so the entry
+        expect(reasonOf(verifyCertificate(net.genesis, { ...cert, record: { ...cert.record, meta: { ...cert.record.meta, clientTime: undefined } } }))).toBe('INVALID_PROOF')
       }
-      const foreign = makeRecords(1, 999)[0]
-      expect(reasonOf(verifyCertificate(net.genesis, { ...certs[0], record: foreign }))).toBe('INVALID_PROOF')
+      expect(reasonOf(verifyCertificate(net.genesis, { ...certs[0], record: makeRecord(999), salt: testSalt(999) }))).toBe('INVALID_PROOF')
     })
 
-    it('refuse a header whose record count exceeds what the network allows (INVALID_BLOCK)', () => {
-      const small = makeNetwork(n, { params: { maxBlockRecords: RECORDS - 1 } })
-      const big = makeCommittedBlock(small, makeRecords(RECORDS))
-      expect(reasonOf(verifyCertificate(small.genesis, buildCertificate(big.block, big.commit, 0)))).toBe('INVALID_BLOCK')
+    it('refuse a header whose entry count exceeds what the network allows (INVALID_BLOCK)', () => {
+      const small = makeNetwork(n, { params: { maxBlockEntries: RECORDS - 1 } })
+      const big = makeCommittedBlock(small, [makeSubmission(small, makeEntries(RECORDS))])
+      expect(reasonOf(verifyCertificate(small.genesis, certOf(big, 0, 0)))).toBe('INVALID_BLOCK')
     })
 
     it('refuse a block whose proposer is not a validator (INVALID_BLOCK)', () => {
-      const stray = makeCommittedBlock(net, makeRecords(2), { proposer: n })
-      expect(reasonOf(verifyCertificate(net.genesis, buildCertificate(stray.block, stray.commit, 0)))).toBe('INVALID_BLOCK')
+      const stray = makeCommittedBlock(net, [makeSubmission(net, makeEntries(2))], { proposer: n })
+      expect(reasonOf(verifyCertificate(net.genesis, certOf(stray, 0, 0)))).toBe('INVALID_BLOCK')
     })
   })
 }
 
+describe('certificates bind the record to the service that anchored it', () => {
+  const net = makeNetwork(4, { services: 3 })
+  const [A, B] = [testServiceName(0), testServiceName(1)]
+  const recordOf = (i: number, service: string): LedgerRecord => makeRecord(i, { service })
+  const entry = (i: number, service: string): Uint8Array => entryOf(recordOf(i, service), testSalt(i))
+  // Service A anchors records 0-1, service B records 2-3 and one record (4) that names A.
+  const committed = makeCommittedBlock(net, [
+    makeSubmission(net, [entry(0, A), entry(1, A)], 0),
+    makeSubmission(net, [entry(2, B), entry(3, B), entry(4, A)], 1)
+  ])
+  const cert = (leaf: number, i: number, service: string): Certificate =>
+    buildCertificate(committed.block, committed.commit, leaf, recordOf(i, service), testSalt(i))
+
+  it('names the service of each record in a block of several services', () => {
+    expect(verifyCertificate(net.genesis, cert(1, 1, A))).toMatchObject({ valid: true, service: A, entry: toHex(entry(1, A)) })
+    expect(verifyCertificate(net.genesis, cert(3, 3, B))).toMatchObject({ valid: true, service: B, entry: toHex(entry(3, B)) })
+  })
+
+  it('refuses a record naming one service under a leaf another service submitted (INVALID_PROOF)', () => {
+    expect(reasonOf(verifyCertificate(net.genesis, cert(4, 4, A)))).toBe('INVALID_PROOF')
+    // the same leaf proves the entry bound to B, which no record naming A can produce
+    const proofs = new CertificateVerifier(net.genesis).blockProofsOf(committed.block, committed.commit)
+    expect(leavesOf(committed.block.submissions)[4]).toEqual(leafBytes(1, entry(4, A)))
+    expect((proofs[4] as InclusionProof).index).toBe(4)
+  })
+
+  it('refuses a record relabelled to another registered service (INVALID_PROOF) or to an unregistered one (UNKNOWN_SERVICE)', () => {
+    const good = cert(2, 2, B)
+    expect(reasonOf(verifyCertificate(net.genesis, { ...good, record: { ...good.record, service: A } }))).toBe('INVALID_PROOF')
+    expect(reasonOf(verifyCertificate(net.genesis, { ...good, record: { ...good.record, service: testServiceName(2) } }))).toBe('INVALID_PROOF')
+    expect(reasonOf(verifyCertificate(net.genesis, { ...good, record: { ...good.record, service: 'service-unknown' } }))).toBe('UNKNOWN_SERVICE')
+  })
+
+  it('follows the genesis: a service it does not list is unknown, and reordered services change the index (INVALID_PROOF)', () => {
+    const good = cert(2, 2, B)
+    const services = net.genesis.services
+    expect(reasonOf(verifyCertificate({ ...net.genesis, services: services.filter(s => s.name !== B) }, good))).toBe('UNKNOWN_SERVICE')
+    expect(reasonOf(verifyCertificate({ ...net.genesis, services: [services[1], services[0], services[2]] as Genesis['services'] }, good))).toBe('INVALID_PROOF')
+  })
+})
+
 describe('verifyCertificate input handling', () => {
   const net = makeNetwork(4)
-  const { block, commit } = makeCommittedBlock(net, makeRecords(2))
-  const cert = buildCertificate(block, commit, 1)
+  const b = makeCommittedBlock(net, [makeSubmission(net, makeEntries(2))])
+  const cert = certOf(b, 1, 1)
 
-  it('refuses values that are not certificates with INVALID_FIELD, without throwing', () => {
-    for (const bad of [null, undefined, 42, 'certificate', [], {}, { ...cert, v: 2 }, { ...cert, extra: true }]) {
+  it('refuses values that are not certificates, and version 1 certificates, with INVALID_FIELD, without throwing', () => {
+    const v1 = { ...cert, v: 1, record: { ...cert.record, v: 1 } }
+    for (const bad of [null, undefined, 42, 'certificate', [], {}, { ...cert, v: 1 }, v1, { ...cert, extra: true }, { ...cert, salt: cert.salt.subarray(1) }]) {
       expect(reasonOf(verifyCertificate(net.genesis, bad))).toBe('INVALID_FIELD')
     }
   })
 
   it('refuses an invalid genesis with INVALID_FIELD', () => {
     expect(reasonOf(verifyCertificate({ ...net.genesis, validators: [] }, cert))).toBe('INVALID_FIELD')
+    const service = net.genesis.services[0] as Genesis['services'][number]
+    expect(reasonOf(verifyCertificate({ ...net.genesis, services: [service, { ...service }] }, cert))).toBe('INVALID_FIELD')
   })
 
-  it('refuses a genesis with repeated validator keys (INVALID_GENESIS)', () => {
+  it('refuses a genesis with repeated validator keys, or a service key of small order (INVALID_GENESIS)', () => {
     const first = net.genesis.validators[0] as { name: string, publicKey: Uint8Array }
     const repeated = { ...net.genesis, validators: [first, { ...first, name: 'copy' }, ...net.genesis.validators.slice(2)] }
     expect(reasonOf(verifyCertificate(repeated, cert))).toBe('INVALID_GENESIS')
+    const identity = Uint8Array.from({ length: 32 }, (_, i) => i === 0 ? 1 : 0)
+    expect(reasonOf(verifyCertificate({ ...net.genesis, services: [{ name: 'service-test', publicKey: identity }] }, cert))).toBe('INVALID_GENESIS')
   })
 
-  it('buildCertificate refuses a record index outside the block', () => {
-    expect(() => buildCertificate(block, commit, 2)).toThrow(RangeError)
+  it('buildCertificate refuses a leaf index outside the block (RangeError) and a record whose entry is not at that leaf (ENTRY_MISMATCH)', () => {
+    expect(() => buildCertificate(b.block, b.commit, 2, makeRecord(1), testSalt(1))).toThrow(RangeError)
+    expect(refusal(() => buildCertificate(b.block, b.commit, 0, makeRecord(1), testSalt(1)))).toEqual({ name: 'InvalidInputError', code: 'ENTRY_MISMATCH' })
+    expect(refusal(() => buildCertificate(b.block, b.commit, 1, makeRecord(1), testSalt(2)))).toEqual({ name: 'InvalidInputError', code: 'ENTRY_MISMATCH' })
   })
 
   it('does not mutate its inputs', () => {
@@ -215,11 +280,14 @@ describe('verifyCertificate input handling', () => {
 describe('CertificateVerifier (commit checked once per block)', () => {
   it('accepts every record of a block after checking its commit once, and re-checks any changed commit or header', () => {
     const net = makeNetwork(4)
-    const { block, commit } = makeCommittedBlock(net, makeRecords(8))
-    const verifier = new CertificateVerifier(net.genesis)
-    for (let i = 0; i < 8; i++) expect(verifier.verify(buildCertificate(block, commit, i))).toEqual({ valid: true })
+    const b = makeCommittedBlock(net, [makeSubmission(net, makeEntries(8))])
+    let verifications = 0
+    const counting = { ...defaultEd25519, verify: (...args: Parameters<typeof defaultEd25519.verify>) => { verifications++; return defaultEd25519.verify(...args) } }
+    const verifier = new CertificateVerifier(net.genesis, counting)
+    for (let i = 0; i < 8; i++) expect(verifier.verify(certOf(b, i, i))).toMatchObject({ valid: true })
+    expect(verifications).toBe(3)
 
-    const cert = buildCertificate(block, commit, 3)
+    const cert = certOf(b, 3, 3)
     const signature = Uint8Array.from(cert.commit.signatures[1]?.signature ?? [])
     signature[5] = (signature[5] as number) ^ 1
     const badSignature = { ...cert, commit: { ...cert.commit, signatures: cert.commit.signatures.map((s, i) => i === 1 ? { ...s, signature } : s) } }
@@ -227,48 +295,55 @@ describe('CertificateVerifier (commit checked once per block)', () => {
     const otherTime = { ...cert, header: { ...cert.header, time: cert.header.time + 1 } }
     expect(verifier.verify(otherTime)).toMatchObject({ valid: false, reason: 'INVALID_COMMIT' })
     // The good one is still good.
-    expect(verifier.verify(cert)).toEqual({ valid: true })
+    expect(verifier.verify(cert)).toMatchObject({ valid: true })
   })
 })
 
 describe('CertificateVerifier.blockProofs (a whole block proven at once)', () => {
-  const net = makeNetwork(4)
-  const { block, commit } = makeCommittedBlock(net, makeRecords(13))
-  const ids = block.records.map(recordId)
+  const net: TestNetwork = makeNetwork(4, { services: 2 })
+  const { block, commit } = makeCommittedBlock(net, [makeSubmission(net, makeEntries(6)), makeSubmission(net, makeEntries(7, 6), 1)])
+  const leaves = leavesOf(block.submissions)
+  const code = (f: () => unknown): string => refusal(f).code
 
-  it('gives every record a proof whose certificate verifies on its own', () => {
-    const proofs = new CertificateVerifier(net.genesis).blockProofs(block.header, commit, ids)
+  it('gives every leaf a proof whose certificate verifies on its own, from the leaves or from the block', () => {
+    const verifier = new CertificateVerifier(net.genesis)
+    const proofs = verifier.blockProofs(block.header, commit, leaves)
     expect(proofs).toHaveLength(13)
-    block.records.forEach((record, i) => {
-      const cert = certificateOf(record, { header: block.header, commit }, proofs[i] as InclusionProof)
-      expect(verifyCertificate(net.genesis, cert)).toEqual({ valid: true })
-      expect(cert).toEqual(buildCertificate(block, commit, i))
-    })
+    expect(verifier.blockProofsOf(block, commit)).toEqual(proofs)
+    for (let i = 0; i < 6; i++) {
+      const cert = certificateOf(makeRecord(i), testSalt(i), { header: block.header, commit }, proofs[i] as InclusionProof)
+      expect(verifyCertificate(net.genesis, cert)).toMatchObject({ valid: true, service: 'service-test' })
+      expect(cert).toEqual(certOf({ block, commit }, i, i))
+    }
+    // makeEntries names service-test in its records: under service 1's leaves they prove nothing
+    const misfiled = certificateOf(makeRecord(6), testSalt(6), { header: block.header, commit }, proofs[6] as InclusionProof)
+    expect(reasonOf(verifyCertificate(net.genesis, misfiled))).toBe('INVALID_PROOF')
   })
 
-  const refusal = (f: () => unknown): string | undefined => {
-    try { f() } catch (err) { return err instanceof TrustnetError ? err.code : 'not typed' }
-    return undefined
-  }
-
-  it('refuses ids that do not build the header, with a typed error', () => {
+  it('refuses leaves that do not build the header, with a typed error', () => {
     const verifier = new CertificateVerifier(net.genesis)
-    const swapped = [ids[1], ids[0], ...ids.slice(2)] as Uint8Array[]
-    const changed = ids.map((id, i) => i === 7 ? Uint8Array.from(id, (b, k) => k === 0 ? b ^ 1 : b) : id)
-    expect(refusal(() => verifier.blockProofs(block.header, commit, swapped))).toBe('INVALID_PROOF')
-    expect(refusal(() => verifier.blockProofs(block.header, commit, changed))).toBe('INVALID_PROOF')
-    expect(refusal(() => verifier.blockProofs(block.header, commit, ids.slice(1)))).toBe('INVALID_PROOF')
-    expect(refusal(() => verifier.blockProofs(block.header, commit, [...ids, ids[0] as Uint8Array]))).toBe('INVALID_PROOF')
+    const swapped = [leaves[1], leaves[0], ...leaves.slice(2)] as Uint8Array[]
+    const changed = leaves.map((leaf, i) => i === 7 ? Uint8Array.from(leaf, (b, k) => k === 0 ? b ^ 1 : b) : leaf)
+    expect(code(() => verifier.blockProofs(block.header, commit, swapped))).toBe('INVALID_PROOF')
+    expect(code(() => verifier.blockProofs(block.header, commit, changed))).toBe('INVALID_PROOF')
+    expect(code(() => verifier.blockProofs(block.header, commit, leaves.slice(1)))).toBe('INVALID_PROOF')
+    expect(code(() => verifier.blockProofs(block.header, commit, [...leaves, leaves[0] as Uint8Array]))).toBe('INVALID_PROOF')
+    // bare entries are not leaves
+    expect(code(() => verifier.blockProofs(block.header, commit, leaves.map(l => l.subarray(2))))).toBe('INVALID_PROOF')
+    // a block whose submissions were changed
+    expect(code(() => verifier.blockProofsOf({ ...block, submissions: block.submissions.slice(0, 1) }, commit))).toBe('INVALID_PROOF')
   })
 
   it('refuses a commit without a quorum of valid signatures, and a header of another chain', () => {
     const verifier = new CertificateVerifier(net.genesis)
     const short = { ...commit, signatures: commit.signatures.slice(0, 2) }
-    expect(refusal(() => verifier.blockProofs(block.header, short, ids))).toBeDefined()
+    expect(code(() => verifier.blockProofs(block.header, short, leaves))).toBe('INVALID_COMMIT')
     const forged = { ...commit, signatures: commit.signatures.map((s, i) => i === 0 ? { ...s, signature: new Uint8Array(64) } : s) }
-    expect(refusal(() => verifier.blockProofs(block.header, forged, ids))).toBe('BAD_SIGNATURE')
-    expect(refusal(() => verifier.blockProofs({ ...block.header, chainId: 'other' }, commit, ids))).toBe('WRONG_CHAIN')
+    expect(code(() => verifier.blockProofs(block.header, forged, leaves))).toBe('BAD_SIGNATURE')
+    expect(code(() => verifier.checkSeal(block.header, forged))).toBe('BAD_SIGNATURE')
+    expect(code(() => verifier.blockProofs({ ...block.header, chainId: 'other' }, commit, leaves))).toBe('WRONG_CHAIN')
     // Nothing above poisoned the cache: the real block still passes.
-    expect(verifier.blockProofs(block.header, commit, ids)).toHaveLength(13)
+    expect(verifier.blockProofs(block.header, commit, leaves)).toHaveLength(13)
+    expect(() => verifier.checkSeal(block.header, commit)).not.toThrow()
   })
 })

@@ -9,12 +9,13 @@ import { defaultEd25519 } from '../../consensus/ed25519.js'
 import {
   BlockHeaderSchema, BlockSchema, CertificateSchema, CommitSchema, CommitSignatureSchema, ConsensusMessageSchema,
   ConsensusParamsSchema, GenesisSchema, InclusionProofSchema, LedgerRecordSchema, ProposalSchema, RecordMetadataSchema,
-  ValidatorSchema, VoteSchema, type ConsensusMessage, type Proposal
+  ServiceSchema, SubmissionSchema, ValidatorSchema, VoteSchema, type ConsensusMessage, type Proposal
 } from '../../consensus/types.js'
-import { makeCommittedBlock, makeNetwork, makeRecord, makeRecords, refusal, signVote } from '../helpers/fixtures.js'
+import { makeCommittedBlock, makeEntries, makeNetwork, makeRecord, makeSubmission, refusal, signVote, testSalt } from '../helpers/fixtures.js'
 
-const net = makeNetwork(4)
-const { block, commit, hash } = makeCommittedBlock(net, makeRecords(3))
+const net = makeNetwork(4, { services: 2 })
+const submission = makeSubmission(net, makeEntries(3))
+const { block, commit, hash } = makeCommittedBlock(net, [submission, makeSubmission(net, makeEntries(2, 3), 1)])
 const record = makeRecord(7)
 const prevote = signVote(net, 1, 'prevote', 1, 0, hash)
 const nilVote = signVote(net, 2, 'precommit', 1, 3, null)
@@ -25,7 +26,7 @@ const proposal: Proposal = {
   block,
   signature: defaultEd25519.sign(net.seeds[1] as Uint8Array, proposalSignBytes(net.genesis.chainId, 1, 0, -1, hash))
 }
-const certificate = buildCertificate(block, commit, 1)
+const certificate = buildCertificate(block, commit, 1, makeRecord(1), testSalt(1))
 
 const refused = (code: string) => ({ name: 'InvalidInputError', code })
 const utf8 = new TextEncoder()
@@ -61,6 +62,8 @@ describe('codec round trips', () => {
     ['RecordMetadata (empty)', RecordMetadataSchema, {}],
     ['LedgerRecord', LedgerRecordSchema, record],
     ['LedgerRecord (no metadata)', LedgerRecordSchema, makeRecord(8, { meta: {} })],
+    ['Submission', SubmissionSchema, submission],
+    ['Service', ServiceSchema, net.genesis.services[0]],
     ['BlockHeader', BlockHeaderSchema, block.header],
     ['Block', BlockSchema, block],
     ['Block (empty)', BlockSchema, makeCommittedBlock(net, []).block],
@@ -89,7 +92,7 @@ describe('codec round trips', () => {
     { type: 'vote', vote: prevote },
     { type: 'vote', vote: nilVote },
     { type: 'committed', block, commit },
-    { type: 'records', records: block.records }
+    { type: 'submissions', submissions: block.submissions }
   ]
   for (const m of messages) {
     it(`ConsensusMessage ${m.type}: encodeMessage/decodeMessage round trip`, () => {
@@ -250,7 +253,8 @@ describe('decode refuses', () => {
     expect(refusal(() => decode(VoteSchema, encode({ ...prevote, round: LIMITS.roundCeiling + 1 })))).toEqual(refused('INVALID_FIELD'))
     expect(refusal(() => decode(VoteSchema, encode({ ...prevote, validator: LIMITS.validatorsCeiling })))).toEqual(refused('INVALID_FIELD'))
     expect(refusal(() => decode(ProposalSchema, encode({ ...proposal, validRound: -2 })))).toEqual(refused('INVALID_FIELD'))
-    expect(refusal(() => decode(BlockHeaderSchema, encode({ ...block.header, recordCount: LIMITS.blockRecordsCeiling + 1 })))).toEqual(refused('INVALID_FIELD'))
+    expect(refusal(() => decode(BlockHeaderSchema, encode({ ...block.header, entryCount: LIMITS.blockEntriesCeiling + 1 })))).toEqual(refused('INVALID_FIELD'))
+    expect(refusal(() => decode(SubmissionSchema, encode({ ...submission, service: LIMITS.servicesCeiling })))).toEqual(refused('INVALID_FIELD'))
   })
 
   it('hashes, signatures and public keys of the wrong length with INVALID_FIELD', () => {
@@ -258,7 +262,7 @@ describe('decode refuses', () => {
       expect(refusal(() => decode(VoteSchema, encode({ ...prevote, blockHash: new Uint8Array(len) })))).toEqual(refused('INVALID_FIELD'))
       expect(refusal(() => decode(LedgerRecordSchema, encode({ ...record, dataHash: new Uint8Array(len) })))).toEqual(refused('INVALID_FIELD'))
       expect(refusal(() => decode(BlockHeaderSchema, encode({ ...block.header, prevHash: new Uint8Array(len) })))).toEqual(refused('INVALID_FIELD'))
-      expect(refusal(() => decode(BlockHeaderSchema, encode({ ...block.header, recordsRoot: new Uint8Array(len) })))).toEqual(refused('INVALID_FIELD'))
+      expect(refusal(() => decode(BlockHeaderSchema, encode({ ...block.header, entriesRoot: new Uint8Array(len) })))).toEqual(refused('INVALID_FIELD'))
       expect(refusal(() => decode(InclusionProofSchema, encode({ index: 0, siblings: [new Uint8Array(len)] })))).toEqual(refused('INVALID_FIELD'))
       expect(refusal(() => decode(ValidatorSchema, encode({ name: 'v', publicKey: new Uint8Array(len) })))).toEqual(refused('INVALID_FIELD'))
     }
@@ -269,6 +273,17 @@ describe('decode refuses', () => {
     // a hash given as text or as an array of numbers is not bytes
     expect(refusal(() => decode(VoteSchema, encode({ ...prevote, blockHash: 'ab'.repeat(32) })))).toEqual(refused('INVALID_FIELD'))
     expect(refusal(() => decode(VoteSchema, encode({ ...prevote, blockHash: [...hash] })))).toEqual(refused('INVALID_FIELD'))
+  })
+
+  it('entry lists that are not whole 32-byte entries, empty, or over a submission\'s bound, and gossip of no or too many submissions, with INVALID_FIELD', () => {
+    for (const length of [0, 31, 33, 32 * 3 + 1]) {
+      expect(refusal(() => decode(SubmissionSchema, encode({ ...submission, entries: new Uint8Array(length) })))).toEqual(refused('INVALID_FIELD'))
+    }
+    expect(decode(SubmissionSchema, encode({ ...submission, entries: new Uint8Array(32 * LIMITS.submissionEntriesCeiling) }))).toBeDefined()
+    expect(refusal(() => decode(SubmissionSchema, encode({ ...submission, entries: new Uint8Array(32 * (LIMITS.submissionEntriesCeiling + 1)) })))).toEqual(refused('INVALID_FIELD'))
+    expect(refusal(() => decodeMessage(encode({ type: 'submissions', submissions: [] })))).toEqual(refused('INVALID_FIELD'))
+    const many = Array.from({ length: LIMITS.gossipSubmissionsCeiling + 1 }, () => submission)
+    expect(refusal(() => decodeMessage(encode({ type: 'submissions', submissions: many })))).toEqual(refused('INVALID_FIELD'))
   })
 
   it('metadata and identifiers over their limits (in UTF-8 bytes) with INVALID_FIELD, and accepts them at the limit', () => {

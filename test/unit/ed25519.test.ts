@@ -152,4 +152,27 @@ describe('rememberingEd25519', () => {
     expect(ed.verify(key, message, sig)).toBe(true)
     expect(checks).toBe(7)
   })
+
+  it('remembers long messages (a submission\'s) by their full bytes: a message differing in its last byte is checked again', () => {
+    let checks = 0
+    const counting: Ed25519 = { ...defaultEd25519, name: 'counting', verify: (k, m, s) => { checks++; return defaultEd25519.verify(k, m, s) } }
+    const ed = rememberingEd25519(counting)
+    const key = ed.publicKey(seed)
+    const long = Uint8Array.from({ length: 32_000 }, (_, i) => i % 251)
+    const sig = ed.sign(seed, long)
+    expect(ed.verify(key, long, sig)).toBe(true)
+    expect(ed.verify(key, Uint8Array.from(long), sig)).toBe(true)
+    expect(checks).toBe(1)
+    const changed = Uint8Array.from(long)
+    changed[changed.length - 1] = (changed[changed.length - 1] as number) ^ 1
+    expect(ed.verify(key, changed, sig)).toBe(false)
+    expect(ed.verify(key, long.subarray(0, -1), sig)).toBe(false)
+    expect(checks).toBe(3)
+    // The memory holds its own copy: changing the bytes first verified changes nothing.
+    const mine = Uint8Array.from(long)
+    const sig2 = ed.sign(seed, mine)
+    expect(ed.verify(key, mine, sig2)).toBe(true)
+    mine[0] = (mine[0] as number) ^ 1
+    expect(ed.verify(key, mine, sig2)).toBe(false)
+  })
 })

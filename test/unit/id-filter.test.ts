@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { IdFilter } from '../../lib/stored-id-filter.js'
 
-describe('record id filter', () => {
+describe('entry filter', () => {
   it('answers maybe for every id added, and no for nearly all others', () => {
     // 2^16 bits for 5,000 ids: about 0.2% false positives expected.
     const filter = new IdFilter(16)

@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest'
 import { encode } from '../../consensus/codec.js'
 import { DOMAIN, taggedHash } from '../../consensus/hash.js'
-import { fromHex, idKey, recordId, toHex } from '../../consensus/ids.js'
-import { makeRecord } from '../helpers/fixtures.js'
+import { fromHex, genesisHash, headerHash, idKey, toHex } from '../../consensus/ids.js'
+import { makeCommittedBlock, makeEntries, makeNetwork, makeSubmission } from '../helpers/fixtures.js'
 
 describe('ids', () => {
-  it('a record id is the tagged hash of its canonical bytes, computed once per object', () => {
-    const r = makeRecord(1)
-    const id = recordId(r)
-    expect(id).toEqual(taggedHash(DOMAIN.record, encode(r)))
-    expect(recordId(r)).toBe(id)
-    expect(recordId(structuredClone(r))).toEqual(id)
+  it('a header hash and a genesis hash are tagged hashes of their canonical bytes, under distinct tags', () => {
+    const net = makeNetwork(4)
+    const { block } = makeCommittedBlock(net, [makeSubmission(net, makeEntries(3))])
+    expect(headerHash(block.header)).toEqual(taggedHash(DOMAIN.blockHeader, encode(block.header)))
+    expect(headerHash({ ...block.header, entryCount: 4 })).not.toEqual(headerHash(block.header))
+    expect(genesisHash(net.genesis)).toEqual(taggedHash(DOMAIN.genesis, encode(net.genesis)))
+    expect(taggedHash(DOMAIN.genesis, encode(block.header))).not.toEqual(headerHash(block.header))
   })
 
   it('hex is lowercase, two digits a byte, for views into larger buffers too', () => {

@@ -11,8 +11,8 @@ import { headerHash } from '../../consensus/ids.js'
 import { Machine, type Action } from '../../consensus/machine.js'
 import { checkVote } from '../../consensus/message-checks.js'
 import { proposalSignBytes } from '../../consensus/sign-bytes.js'
-import { genesisTip, makeNetwork, makeRecords, nothingCommitted, signVote } from '../helpers/fixtures.js'
-import { signedProposal } from '../helpers/proposals.js'
+import { genesisTip, makeNetwork, nothingCommitted, signVote } from '../helpers/fixtures.js'
+import { oneSubmission, signedProposal } from '../helpers/proposals.js'
 
 const net = makeNetwork(4)
 const NOW = net.genesis.genesisTime + 10_000
@@ -39,8 +39,8 @@ describe('evidence of conflicting messages', () => {
 
   it('two proposals of one round with different blocks: both signed headers, checkable without the blocks', () => {
     const m = machine()
-    const a = signedProposal(net, genesisTip(net), 0, makeRecords(2), NOW)
-    const b = signedProposal(net, genesisTip(net), 0, makeRecords(2, 50), NOW)
+    const a = signedProposal(net, genesisTip(net), 0, oneSubmission(net, 2), NOW)
+    const b = signedProposal(net, genesisTip(net), 0, oneSubmission(net, 2, 50), NOW)
     m.step({ type: 'message', message: { type: 'proposal', proposal: a } }, NOW)
     const [evidence] = evidenceOf(m.step({ type: 'message', message: { type: 'proposal', proposal: b } }, NOW))
     expect(evidence?.kind).toBe('conflicting-proposals')

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest'
 import { headerHash } from '../../consensus/ids.js'
 import { Machine, type Action } from '../../consensus/machine.js'
 import { BUFFERED_ROUNDS } from '../../consensus/next-height-buffer.js'
-import { genesisTip, makeCommittedBlock, makeNetwork, makeRecords, nothingCommitted, signVote, tipOf } from '../helpers/fixtures.js'
-import { signedProposal } from '../helpers/proposals.js'
+import { genesisTip, makeCommittedBlock, makeNetwork, nothingCommitted, signVote, tipOf } from '../helpers/fixtures.js'
+import { oneSubmission, signedProposal } from '../helpers/proposals.js'
 
 const net = makeNetwork(4)
 const NOW = net.genesis.genesisTime + 10_000
@@ -17,7 +17,7 @@ const commits = (actions: Action[]) => actions.flatMap(a => a.type === 'commit' 
 describe('the next-height buffer', () => {
   it('a flood from one validator leaves room for the others, replayed after the commit', () => {
     const m = observer()
-    const first = makeCommittedBlock(net, makeRecords(2))
+    const first = makeCommittedBlock(net, oneSubmission(net, 2))
     // Validator 3 floods height 2 with votes of a hundred rounds, before and after the others speak.
     const flood = (from: number) => {
       for (let r = from; r < from + 50; r++) {
@@ -25,7 +25,7 @@ describe('the next-height buffer', () => {
       }
     }
     flood(0)
-    const proposal = signedProposal(net, tipOf(first.block), 0, makeRecords(2, 10), NOW)
+    const proposal = signedProposal(net, tipOf(first.block), 0, oneSubmission(net, 2, 10), NOW)
     const hash = headerHash(proposal.block.header)
     m.step({ type: 'message', message: { type: 'proposal', proposal } }, NOW)
     for (const v of [0, 1, 2]) {

@@ -10,14 +10,15 @@ import { Machine, type Action } from '../../consensus/machine.js'
 import { proposalSignBytes } from '../../consensus/sign-bytes.js'
 import { defaultEd25519 } from '../../consensus/ed25519.js'
 import type { Proposal } from '../../consensus/types.js'
-import { genesisTip, nothingCommitted, makeNetwork, makeRecords, signVote } from '../helpers/fixtures.js'
+import { genesisTip, nothingCommitted, makeNetwork, signVote } from '../helpers/fixtures.js'
+import { oneSubmission } from '../helpers/proposals.js'
 
 const net = makeNetwork(4)
 const NOW = net.genesis.genesisTime + 10_000
 const signed = (actions: Action[]) => actions.filter(a => a.type === 'broadcast' && (a.message.type === 'vote' || a.message.type === 'proposal'))
 
 function proposalBy (proposer: number, height: number, round: number): Proposal {
-  const block = buildBlock(net.genesis.chainId, genesisTip(net), proposer, NOW, makeRecords(3))
+  const block = buildBlock(net.genesis.chainId, genesisTip(net), proposer, NOW, oneSubmission(net, 3))
   const signature = defaultEd25519.sign(net.seeds[proposer] as Uint8Array, proposalSignBytes(net.genesis.chainId, height, round, -1, headerHash(block.header)))
   return { height, round, validRound: -1, block, signature }
 }
@@ -28,7 +29,7 @@ describe('restarting a validator', () => {
     const m = new Machine({ genesis: net.genesis, isCommitted: nothingCommitted, self: { index: 1, seed: net.seeds[1] as Uint8Array }, tip: genesisTip(net), abstainAt: 1 })
     const out: Action[] = []
     out.push(...m.step({ type: 'start' }, NOW))
-    out.push(...m.step({ type: 'submit', records: makeRecords(2, 100) }, NOW))
+    out.push(...m.step({ type: 'submit', submissions: oneSubmission(net, 2, 100) }, NOW))
     out.push(...m.step({ type: 'timeout', timeout: { kind: 'propose', height: 1, round: 0 } }, NOW))
     for (const v of [0, 2, 3]) {
       out.push(...m.step({ type: 'message', message: { type: 'vote', vote: signVote(net, v, 'prevote', 1, 0, null) } }, NOW))
@@ -48,7 +49,7 @@ describe('restarting a validator', () => {
     expect(m.height).toBe(2)
     // From the next height on it takes part again: it prevotes the next leader's proposal.
     const good = (() => {
-      const block = buildBlock(net.genesis.chainId, m.lastCommitted, 2, NOW, makeRecords(1, 200))
+      const block = buildBlock(net.genesis.chainId, m.lastCommitted, 2, NOW, oneSubmission(net, 1, 200))
       const signature = defaultEd25519.sign(net.seeds[2] as Uint8Array, proposalSignBytes(net.genesis.chainId, 2, 0, -1, headerHash(block.header)))
       return { height: 2, round: 0, validRound: -1, block, signature }
     })()
@@ -92,7 +93,7 @@ describe('restarting a validator', () => {
     const leader = new Machine({ genesis: net.genesis, isCommitted: nothingCommitted, self: { index: 1, seed }, tip: genesisTip(net) })
     const out: Action[] = []
     out.push(...leader.step({ type: 'start' }, NOW))
-    out.push(...leader.step({ type: 'submit', records: makeRecords(5, 300) }, NOW + (leader.params.minBlockIntervalMs ?? 0)))
+    out.push(...leader.step({ type: 'submit', submissions: oneSubmission(net, 5, 300) }, NOW + (leader.params.minBlockIntervalMs ?? 0)))
     const proposal = out.flatMap(a => a.type === 'broadcast' && a.message.type === 'proposal' ? [a.message.proposal] : [])[0] as Proposal
     expect(proposal).toBeDefined()
     const hash = headerHash(proposal.block.header)

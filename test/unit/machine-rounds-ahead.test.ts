@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { Machine } from '../../consensus/machine.js'
-import { genesisTip, makeNetwork, makeRecords, nothingCommitted, signVote } from '../helpers/fixtures.js'
+import { genesisTip, makeNetwork, nothingCommitted, signVote } from '../helpers/fixtures.js'
+import { oneSubmission } from '../helpers/proposals.js'
 
 const net = makeNetwork(4)
 const NOW = net.genesis.genesisTime + 10_000
@@ -14,7 +15,7 @@ const validator = () => new Machine({ genesis: net.genesis, tip: genesisTip(net)
 describe('rounds far ahead', () => {
   it('one validator far ahead does not move it; f+1 do, to the round both reached', () => {
     const m = validator()
-    m.step({ type: 'submit', records: makeRecords(1), checked: true }, NOW)
+    m.step({ type: 'submit', submissions: oneSubmission(net, 1), checked: true }, NOW)
     expect(m.currentRound).toBe(0)
     m.step({ type: 'message', message: { type: 'vote', vote: signVote(net, 1, 'precommit', 1, 120, null) } }, NOW)
     m.step({ type: 'message', message: { type: 'vote', vote: signVote(net, 1, 'prevote', 1, 130, null) } }, NOW)

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
+import { leafBytes } from '../../consensus/entries.js'
 import { leafHash, merkleProof, merkleProofs, merkleRoot, nodeHash, verifyInclusion } from '../../consensus/merkle.js'
 import type { InclusionProof } from '../../consensus/types.js'
 import { Rng } from '../../lib/rng.js'
@@ -59,6 +60,14 @@ describe('merkleRoot', () => {
       const leaves = leavesOf(n)
       expect(merkleRoot(leaves), `size ${n}`).toEqual(mth(leaves))
     }
+  })
+
+  it('over a block\'s 34-byte leaves (service index, entry) equals MTH, and every leaf\'s proof verifies', () => {
+    const rng = new Rng(34)
+    const leaves = Array.from({ length: 333 }, (_, i) => leafBytes(i % 3, Uint8Array.from({ length: 32 }, () => rng.int(0, 255))))
+    const root = merkleRoot(leaves)
+    expect(root).toEqual(mth(leaves))
+    merkleProofs(leaves).forEach((proof, i) => { expect(verifyInclusion(leaves[i] as Uint8Array, proof, leaves.length, root)).toBe(true) })
   })
 
   it('hashes leaves and nodes with distinct prefixes (RFC 6962: 0x00 and 0x01)', () => {

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { BUFFERED_ROUNDS, NextHeightBuffer, type BufferedMessage } from '../../consensus/next-height-buffer.js'
-import { makeNetwork, makeRecords, genesisTip, signVote } from '../helpers/fixtures.js'
-import { signedProposal } from '../helpers/proposals.js'
+import { makeNetwork, genesisTip, signVote } from '../helpers/fixtures.js'
+import { oneSubmission, signedProposal } from '../helpers/proposals.js'
 
 const net = makeNetwork(4)
 const vote = (validator: number, round: number, type: 'prevote' | 'precommit' = 'prevote', hash: Uint8Array | null = null): BufferedMessage =>
@@ -34,7 +34,7 @@ describe('the next-height buffer', () => {
 
   it('drains by round, proposals first, and is empty afterwards', () => {
     const b = new NextHeightBuffer()
-    const proposal = signedProposal(net, { ...genesisTip(net), height: 1 }, 1, makeRecords(1), net.genesis.genesisTime + 1000)
+    const proposal = signedProposal(net, { ...genesisTip(net), height: 1 }, 1, oneSubmission(net, 1), net.genesis.genesisTime + 1000)
     b.add(2, vote(2, 1, 'precommit'))
     b.add(0, vote(0, 0))
     b.add(net.validators.proposer(2, 1), { type: 'proposal', proposal })

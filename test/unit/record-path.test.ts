@@ -1,7 +1,9 @@
 /**
- * The bench's replica bound: the record path runs through the node's own modules for at least the
- * CPU time asked, over whole batches of new records, and leaves no store behind; the bound
- * divides the machine's cores among the validators' record paths.
+ * The bench's replica bound: the validator's entry path (decode a signed submission, check its
+ * signature, look its entries up, mempool, block with Merkle root, commit to LevelDB) runs
+ * through the node's own modules for at least the CPU time asked, over whole submissions of new
+ * entries, and leaves no store behind; the bound divides the machine's cores among the
+ * validators' entry paths.
  */
 import { readdir } from 'node:fs/promises'
 import { availableParallelism, tmpdir } from 'node:os'
@@ -11,8 +13,8 @@ import { recordPathCost } from '../../bench/record-path.js'
 
 const storesLeft = async (): Promise<string[]> => (await readdir(tmpdir())).filter(name => name.startsWith('trustnet-bench-path-'))
 
-describe('validator record path', () => {
-  it('measures at least the CPU time asked, over whole batches of records, and removes its store', async () => {
+describe('validator entry path', () => {
+  it('measures at least the CPU time asked, over whole submissions of 1000 entries, and removes its store', async () => {
     const before = new Set(await storesLeft())
     const { usPerRecord, records } = await recordPathCost(200)
     expect(records).toBeGreaterThanOrEqual(1000)
