@@ -5,9 +5,7 @@
  */
 import * as cborg from 'cborg'
 import type { z } from 'zod'
-import { encodePlain, encodePlainTransient } from './cbor-fast.js'
 import { invalid } from './errors.js'
-import { InterningTokenizer } from './interning-tokenizer.js'
 import { LIMITS } from './limits.js'
 
 // Not `strict`: a non-minimal integer or length is then caught by the re-encoding check below and
@@ -25,7 +23,7 @@ const DECODE_OPTIONS: cborg.DecodeOptions = {
 const ENCODE_OPTIONS: cborg.EncodeOptions = { ignoreUndefinedProperties: true }
 
 export function encode (value: unknown): Uint8Array {
-  return encodePlain(value, true) ?? cborg.encode(value, ENCODE_OPTIONS)
+  return cborg.encode(value, ENCODE_OPTIONS)
 }
 
 /** Decode and check `bytes` against `schema`; throws InvalidInputError (MALFORMED, NON_CANONICAL, OVERSIZED, INVALID_FIELD). */
@@ -34,29 +32,17 @@ export function decode<S extends z.ZodType> (schema: S, bytes: Uint8Array, maxBy
   if (bytes.length > maxBytes) throw invalid('OVERSIZED', `input is ${bytes.length} bytes, limit ${maxBytes}`, { size: bytes.length, limit: maxBytes })
   let value: unknown
   try {
-    value = cborg.decode(bytes, { ...DECODE_OPTIONS, tokenizer: new InterningTokenizer(bytes, DECODE_OPTIONS) })
+    value = cborg.decode(bytes, DECODE_OPTIONS)
   } catch (err) {
     throw invalid('MALFORMED', `not valid CBOR: ${(err as Error).message}`)
   }
   // cborg cannot enforce map key order or float width on decode; re-encoding can.
-  if (!equalBytes(encodePlainTransient(value, false) ?? cborg.encode(value), bytes)) throw invalid('NON_CANONICAL', 'input is not in canonical form')
+  if (!equalBytes(cborg.encode(value), bytes)) throw invalid('NON_CANONICAL', 'input is not in canonical form')
   return validate(schema, value)
-}
-
-/** Checks that accept, without the schema's copy, only values their schema accepts unchanged. */
-const quickChecks = new WeakMap<z.ZodType, (value: unknown) => boolean>()
-
-/**
- * Let `check` vouch for values of `schema` on the hot path: a value it accepts is returned as it
- * is; anything else goes through the schema, which decides and names the problem.
- */
-export function addQuickCheck (schema: z.ZodType, check: (value: unknown) => boolean): void {
-  quickChecks.set(schema, check)
 }
 
 /** Check an already-decoded value against a schema, with the same typed error as decode. */
 export function validate<S extends z.ZodType> (schema: S, value: unknown): z.infer<S> {
-  if (quickChecks.get(schema)?.(value) === true) return value as z.infer<S>
   const parsed = schema.safeParse(value)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]

@@ -1,32 +1,11 @@
 /**
- * Byte arrays for the hot path. V8 keeps typed arrays of up to 64 bytes on its own heap, almost
- * free to make; each larger one gets a backing store of its own, which costs about 1 µs to
- * allocate and more to sweep. Under Node, larger arrays are cut from Buffer's shared pool instead
- * (as plain Uint8Array views, about 0.2 µs). Meant for short-lived bytes (encodings on their way
- * to a hash, a store write or a socket): a pooled view keeps its whole 8 KiB pool slab alive.
- * Store keys (a prefix byte, then fixed-width parts) are built here for the validators' and the
+ * Store keys (a prefix byte, then fixed-width parts), built here for the validators' and the
  * service's LevelDB alike.
  */
-const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer
-const ON_HEAP_BYTES = 64
-
-/** `n` bytes, uninitialised when pooled: the caller fills them all. */
-export function allocBytes (n: number): Uint8Array {
-  if (n <= ON_HEAP_BYTES || NodeBuffer === undefined) return new Uint8Array(n)
-  const pooled = NodeBuffer.allocUnsafe(n)
-  return new Uint8Array(pooled.buffer, pooled.byteOffset, n)
-}
-
-/** A copy of `bytes`, allocated as allocBytes does. */
-export function copyBytes (bytes: Uint8Array): Uint8Array {
-  const out = allocBytes(bytes.length)
-  out.set(bytes)
-  return out
-}
 
 /** A LevelDB key: one prefix byte, then `parts` back to back. */
 export function prefixedKey (prefix: number, ...parts: Uint8Array[]): Uint8Array {
-  const key = allocBytes(1 + parts.reduce((n, p) => n + p.length, 0))
+  const key = new Uint8Array(1 + parts.reduce((n, p) => n + p.length, 0))
   key[0] = prefix
   let at = 1
   for (const p of parts) { key.set(p, at); at += p.length }

@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto'
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import { describe, expect, it } from 'vitest'
-import { allocBytes, copyBytes } from '../../lib/bytes.js'
 import { sha256 } from '../../consensus/hash.js'
 import { Rng } from '../../lib/rng.js'
 
@@ -40,24 +39,5 @@ describe('sha256', () => {
     expect(a.buffer).not.toBe(b.buffer)
     expect(a.length).toBe(32)
     expect(Object.getPrototypeOf(a)).toBe(Uint8Array.prototype)
-  })
-})
-
-describe('allocBytes and copyBytes', () => {
-  it('return plain Uint8Arrays of the asked size, small on the heap and large from the pool, each independent', () => {
-    for (const n of [0, 1, 64, 65, 100, 4000, 10_000]) {
-      const a = allocBytes(n)
-      expect(Object.getPrototypeOf(a)).toBe(Uint8Array.prototype)
-      expect(a.length).toBe(n)
-      const source = Uint8Array.from({ length: n }, (_, i) => i % 251)
-      const c = copyBytes(source)
-      expect(hex(c)).toBe(hex(source))
-      source.fill(0)
-      c.fill(7)
-      // Two copies never share bytes, even when cut from the same pool slab.
-      const d = copyBytes(Uint8Array.from({ length: n }, () => 9))
-      expect(c.every(b => b === 7)).toBe(true)
-      expect(d.every(b => b === 9)).toBe(true)
-    }
   })
 })
