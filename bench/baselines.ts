@@ -1,14 +1,16 @@
 /**
  * This machine's raw rates, measured in the same run as the cluster figures, so those figures can
  * be read as fractions of what the hardware does at all: SHA-256 of 150-byte inputs (about one
- * ledger record) with node:crypto, and LevelDB writes in batches of 1000 puts of 150-byte values
- * (about how a committed block is stored). Run them while no cluster is running.
+ * ledger record) with node:crypto, LevelDB writes in batches of 1000 puts of 150-byte values
+ * (about how a committed block is stored), and ed25519 verifications of vote-sized messages (a
+ * certificate's check is a quorum of them). Run them while no cluster is running.
  */
 import { hash, randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Level } from 'level'
+import { defaultEd25519 } from '../consensus/ed25519.js'
 
 const RECORD_BYTES = 150
 const PUTS_PER_BATCH = 1000
@@ -51,4 +53,25 @@ export async function levelBatchPutRate (durationMs: number): Promise<number> {
     await db.close().catch(() => undefined)
     await rm(dir, { recursive: true, force: true })
   }
+}
+
+/** ed25519 verifications per second on this thread, of distinct 100-byte messages, with the backend certificates are checked with. */
+export function ed25519VerifyRate (durationMs: number): number {
+  const seed = randomBytes(32)
+  const publicKey = defaultEd25519.publicKey(seed)
+  const signed = Array.from({ length: 64 }, () => {
+    const message = randomBytes(100)
+    return { message, signature: defaultEd25519.sign(seed, message) }
+  })
+  let count = 0
+  const start = performance.now()
+  let elapsed = 0
+  while (elapsed < durationMs) {
+    for (const { message, signature } of signed) {
+      if (!defaultEd25519.verify(publicKey, message, signature)) throw new Error('a valid signature did not verify')
+    }
+    count += signed.length
+    elapsed = performance.now() - start
+  }
+  return count / (elapsed / 1000)
 }

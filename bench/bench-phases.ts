@@ -20,6 +20,8 @@ import { waitIdle } from './validators-http.js'
 export interface Baselines {
   sha256PerS: number
   levelPutsPerS: number
+  /** ed25519 verifications per second of one thread (baselines.ts). */
+  ed25519VerifyPerS: number
   /** CPU µs per record of one validator's own record path, in one process (record-path.ts). */
   recordPathUs: number
 }

@@ -6,7 +6,7 @@
  * followed by a table; the exit code is non-zero on any error or violated invariant.
  */
 import { parseArgs, USAGE, UsageError, type BenchArgs } from './args.js'
-import { levelBatchPutRate, sha256Rate } from './baselines.js'
+import { ed25519VerifyRate, levelBatchPutRate, sha256Rate } from './baselines.js'
 import type { Baselines } from './bench-phases.js'
 import { installInterruptHandlers } from './cleanup.js'
 import { benchCluster } from './cluster-bench.js'
@@ -23,9 +23,11 @@ async function measureBaselines (report: Report, short: boolean): Promise<Baseli
   report.emit({ metric: 'sha256_per_s', value: round(sha256PerS), unit: 'hashes/s', validators: null, input_bytes: 150 })
   const levelPutsPerS = await levelBatchPutRate(ms)
   report.emit({ metric: 'level_batch_puts_per_s', value: round(levelPutsPerS), unit: 'puts/s', validators: null, value_bytes: 150, batch: 1000, sync: false })
+  const ed25519VerifyPerS = ed25519VerifyRate(ms)
+  report.emit({ metric: 'ed25519_verify_per_s', value: round(ed25519VerifyPerS), unit: 'verifications/s', validators: null, message_bytes: 100 })
   const path = await recordPathCost(ms)
   report.emit({ metric: 'validator_record_path_us', value: round(path.usPerRecord), unit: 'us/record', validators: null, records: path.records, batch: 1000 })
-  return { sha256PerS, levelPutsPerS, recordPathUs: path.usPerRecord }
+  return { sha256PerS, levelPutsPerS, ed25519VerifyPerS, recordPathUs: path.usPerRecord }
 }
 
 async function bench (args: BenchArgs): Promise<number> {

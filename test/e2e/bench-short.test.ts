@@ -23,6 +23,7 @@ const REQUIRED = [
   'node_bytes_per_record',
   'sha256_per_s',
   'level_batch_puts_per_s',
+  'ed25519_verify_per_s',
   'validator_record_path_us',
   'replica_bound_records_per_s',
   'cpu_us_per_record_single',

@@ -26,7 +26,7 @@ describe('validator entry path', () => {
   })
 
   it('shares the cores among the validators: twice the validators, half the bound', () => {
-    const baselines = { sha256PerS: 1, levelPutsPerS: 1, recordPathUs: 25 }
+    const baselines = { sha256PerS: 1, levelPutsPerS: 1, ed25519VerifyPerS: 1, recordPathUs: 25 }
     expect(replicaBound(baselines, 4)).toBeCloseTo(availableParallelism() * 1e6 / 100)
     expect(replicaBound(baselines, 8)).toBeCloseTo(replicaBound(baselines, 4) / 2)
   })
