@@ -2,8 +2,8 @@
  * The node's read-only HTTP API for operators and explorers: status (height, round, leader,
  * entries waiting, peers, validator set, registered services), a block by height (its
  * submissions' entries in hex), where an entry sits, evidence of validators that signed
- * conflicting messages. A validator holds entries only, never a record, so none is shown.
- * Errors are JSON `{ error: { code, message } }`.
+ * conflicting messages, Prometheus metrics (GET /metrics, when given). A validator holds entries
+ * only, never a record, so none is shown. Errors are JSON `{ error: { code, message } }`.
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { z } from 'zod'

@@ -5,7 +5,8 @@
  */
 const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*'
 const LABEL = '[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*"'
-const NUMBER = '(?:[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?|NaN|[+-]Inf)'
+// Prometheus reads values with Go's ParseFloat, which ignores the case of NaN and Inf (prom-client writes `Nan`).
+const NUMBER = '(?:[+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[Nn][Aa][Nn]|[+-]?[Ii][Nn][Ff])'
 const HELP = new RegExp(`^# HELP (${NAME}) .*$`)
 const TYPE = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`)
 const SAMPLE = new RegExp(`^(${NAME})(?:\\{((?:${LABEL})(?:,${LABEL})*)?,?\\})? (${NUMBER})(?: -?[0-9]+)?$`)
@@ -29,10 +30,15 @@ export function parseExposition (text: string): Exposition {
     if (sample === null) throw new ExpositionError(`line ${i + 1} is not Prometheus text: ${line}`)
     const labels = Object.fromEntries([...(sample[2] ?? '').matchAll(LABEL_PAIR)].map(m => [m[1] as string, m[2] as string]))
     const list = samples.get(sample[1] as string) ?? []
-    list.push({ labels, value: Number(sample[3]) })
+    list.push({ labels, value: number(sample[3] as string) })
     samples.set(sample[1] as string, list)
   }
   return { types, samples }
+}
+
+function number (text: string): number {
+  if (/inf$/i.test(text)) return text.startsWith('-') ? -Infinity : Infinity
+  return /^nan$/i.test(text) ? NaN : Number(text)
 }
 
 /** The one value of `name` whose labels include `labels`. */
