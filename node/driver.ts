@@ -28,6 +28,8 @@ export interface DriverDeps {
   log: Logger
   /** Re-gossip submissions taken here (off by default: services submit to every validator). */
   gossipSubmissions?: boolean
+  /** Told of each block once it is stored as committed (metrics). */
+  onCommitted?: (block: Block) => void
 }
 
 /** Where consensus stands, as of the last step. */
@@ -195,6 +197,7 @@ export class ConsensusDriver {
   private async commit (block: Block, commit: Commit): Promise<void> {
     const hash = headerHash(block.header)
     await this.deps.store.commitBlock(block, commit, hash)
+    this.deps.onCommitted?.(block)
     this.deps.log.debug({ height: block.header.height, entries: block.header.entryCount, submissions: block.submissions.length, round: commit.round }, 'committed')
     if (this.waiters.size === 0) return
     for (const s of block.submissions) for (let i = 0; i < entryCount(s); i++) this.wake(idKey(entryAt(s, i)))

@@ -2,8 +2,8 @@
  * The node's read-only HTTP API for operators and explorers: status (height, round, leader,
  * entries waiting, peers, validator set, registered services), a block by height (its
  * submissions' entries in hex), where an entry sits, evidence of validators that signed
- * conflicting messages. A validator holds entries only, never a record, so none is shown.
- * Errors are JSON `{ error: { code, message } }`.
+ * conflicting messages, Prometheus metrics (GET /metrics, when given). A validator holds entries
+ * only, never a record, so none is shown. Errors are JSON `{ error: { code, message } }`.
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { z } from 'zod'
@@ -11,6 +11,7 @@ import { fromHex, toHex } from '../consensus/ids.js'
 import { toJson } from '../consensus/json.js'
 import type { Genesis } from '../consensus/types.js'
 import type { ConsensusDriver } from './driver.js'
+import type { NodeMetrics } from './metrics.js'
 import type { LinkControl } from '../net/host.js'
 import { leafAt, type ChainStore } from './store/chain-store.js'
 
@@ -22,6 +23,8 @@ export interface NodeHttpDeps {
   driver: ConsensusDriver
   store: ChainStore
   connectedPeers: () => string[]
+  /** Served at GET /metrics, with every request timed. */
+  metrics?: NodeMetrics
   /** Present only when fault injection is enabled (TRUSTNET_FAULT_INJECTION=1), for tests. */
   links?: LinkControl
 }
@@ -46,6 +49,7 @@ function fail (reply: FastifyReply, status: number, code: string, message: strin
 export function buildNodeHttpApi (deps: NodeHttpDeps): FastifyInstance {
   const app = Fastify({ logger: false })
   const { driver, store, genesis } = deps
+  deps.metrics?.expose(app)
 
   app.get('/status', async () => {
     const { tip, round, step, leader, mempool } = driver.status()

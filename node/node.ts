@@ -16,6 +16,7 @@ import { loadNodeConfig } from './config.js'
 import { ConsensusDriver } from './driver.js'
 import { decodeEnvelope, encodeEnvelope, type GossipEnvelope } from './gossip-envelope.js'
 import { buildNodeHttpApi } from './http-api.js'
+import { NodeMetrics } from './metrics.js'
 import { createLogger } from '../lib/log.js'
 import { Gossip, type Verdict } from '../net/gossip.js'
 import { createHost, peerIdFromEd25519PublicKey } from '../net/host.js'
@@ -59,12 +60,14 @@ export async function startNode (home: string): Promise<RunningNode> {
   const gossip = new Gossip(host.node)
   const rr = new RequestResponse(host.node)
 
+  const metrics = new NodeMetrics({ index: config.index, status: () => driver.status(), connectedPeers: () => host.connectedPeers() })
   let resends = 0
   const driver = new ConsensusDriver({
     machine,
     store,
     now: () => Date.now(),
     log,
+    onCommitted: block => { metrics.committed(block.header, Date.now()) },
     publish: (message, resend) => {
       const t = message.type === 'submissions' ? topic.submissions : topic.consensus
       gossip.publish(t, encodeEnvelope(message, resend ? ++resends : 0)).catch(err => log.debug({ err: (err as Error).message }, 'publish failed'))
@@ -101,10 +104,10 @@ export async function startNode (home: string): Promise<RunningNode> {
   gossip.subscribe(topic.submissions, validate, handle)
 
   const certificates = new CertificateIssuer(store)
-  await registerServiceProtocols({ rr, driver, store, certificates, genesis, services, ed, index: config.index, seed, now: () => Date.now() })
+  await registerServiceProtocols({ rr, driver, store, certificates, genesis, services, ed, index: config.index, seed, now: () => Date.now(), onSubmitRefused: code => { metrics.submissionRefused(code) } })
   await driver.start()
 
-  const http = buildNodeHttpApi({ genesis, index: config.index, peerId: host.peerId, validatorPeerIds, driver, store, connectedPeers: () => host.connectedPeers(), ...(process.env.TRUSTNET_FAULT_INJECTION === '1' ? { links: host.links } : {}) })
+  const http = buildNodeHttpApi({ genesis, index: config.index, peerId: host.peerId, validatorPeerIds, driver, store, connectedPeers: () => host.connectedPeers(), metrics, ...(process.env.TRUSTNET_FAULT_INJECTION === '1' ? { links: host.links } : {}) })
   const url = await http.listen({ host: config.http.host, port: config.http.port })
   log.info({ height: tip.height, peerId: host.peerId, http: url }, 'validator %d started', config.index)
 

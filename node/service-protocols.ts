@@ -32,6 +32,8 @@ export interface ProtocolDeps {
   index: number
   seed: Uint8Array
   now: () => number
+  /** Told the code of each submission refused (metrics). */
+  onSubmitRefused?: (code: string) => void
 }
 
 /** A submission of 1000 entries is about 32 KB; a certificate request as many entries. */
@@ -59,10 +61,15 @@ function answering (handler: (req: Uint8Array, signal: AbortSignal) => Promise<u
 export async function registerServiceProtocols (deps: ProtocolDeps): Promise<void> {
   const { rr, driver, store, certificates, genesis, services, ed } = deps
   await rr.handle(PROTOCOL.submit, answering(async req => {
-    const { submission } = decode(SubmitRequestSchema, req, MAX_REQUEST_BYTES)
-    // UNKNOWN_SERVICE or BAD_SIGNATURE before anything is looked up or stored.
-    services.check(genesis.chainId, submission, ed)
-    return { status: await driver.submit(submission) }
+    try {
+      const { submission } = decode(SubmitRequestSchema, req, MAX_REQUEST_BYTES)
+      // UNKNOWN_SERVICE or BAD_SIGNATURE before anything is looked up or stored.
+      services.check(genesis.chainId, submission, ed)
+      return { status: await driver.submit(submission) }
+    } catch (err) {
+      deps.onSubmitRefused?.(err instanceof TrustnetError ? err.code : 'INTERNAL')
+      throw err
+    }
   }), { maxRequestBytes: MAX_REQUEST_BYTES })
 
   await rr.handle(PROTOCOL.certificate, answering(async (req, signal) => {

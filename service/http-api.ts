@@ -24,6 +24,7 @@ import type { ApiKey } from './config.js'
 import { StoppedError } from './errors.js'
 import { badRequest, conflict, notFound, toErrorReply, unauthorized } from './http-errors.js'
 import type { NodeClient } from './node-client.js'
+import { serviceMetrics } from './metrics.js'
 import type { Outbox } from './outbox.js'
 import type { Item, ServiceStore } from './store.js'
 
@@ -78,6 +79,7 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     // Refused by our own hook instead, so the answer has the API's error format.
     return503OnClosing: false
   })
+  serviceMetrics(app, init.outbox)
   const clients = new ClientKeys(init.apiKeys)
   const verifier = new CertificateVerifier(init.genesis)
   const clientOf = new WeakMap<FastifyRequest, string>()
