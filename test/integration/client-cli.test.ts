@@ -17,11 +17,14 @@ import { Level } from 'level'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLI_PATH } from '../../cli/cluster.js'
 import { resolveSettings } from '../../cli/client-config.js'
+import { tallyAttestations } from '../../cli/client-verdicts.js'
 import { ProcessCluster } from '../../cli/process-cluster.js'
-import { verifyCertificate } from '../../consensus/certificate.js'
-import { fromHex } from '../../consensus/ids.js'
-import { certificateFromJson } from '../../consensus/json.js'
+import { buildCertificate, verifyCertificate } from '../../consensus/certificate.js'
+import { fromHex, toHex } from '../../consensus/ids.js'
+import { certificateFromJson, toJson, type Json } from '../../consensus/json.js'
+import { signAttestation, type Attestation } from '../../protocol/node-api.js'
 import { dataKey } from '../../service/store.js'
+import { makeCommittedBlock, makeEntries, makeEntry, makeNetwork, makeRecord, makeSubmission, testSalt } from '../helpers/fixtures.js'
 
 interface Run { code: number, stdout: string, stderr: string }
 
@@ -219,5 +222,37 @@ describe('client settings', () => {
     await expect(resolveSettings({ config }, {})).rejects.toMatchObject({ code: 'CONFIG_INVALID' })
     await writeFile(config, JSON.stringify({ apikey: 'misspelt' }))
     await expect(resolveSettings({ config }, {})).rejects.toMatchObject({ code: 'CONFIG_INVALID' })
+  })
+})
+
+describe('counting the validators\' attestations for a certificate', () => {
+  const net = makeNetwork(4)
+  const entries = makeEntries(2)
+  const { block, commit } = makeCommittedBlock(net, [makeSubmission(net, entries)])
+  const cert = buildCertificate(block, commit, 1, makeRecord(1), testSalt(1))
+  const entry = toHex(entries[1] as Uint8Array)
+  const other = makeEntry(7)
+  const attest = (validator: number, fields: Partial<Omit<Attestation, 'signature' | 'validator'>> = {}, seed = net.seeds[validator] as Uint8Array): Json =>
+    toJson(signAttestation({ chainId: net.genesis.chainId, entry: entries[1] as Uint8Array, height: 1, index: 1, anchored: entries[1] as Uint8Array, outcome: 'match', validator, time: 0, ...fields }, seed))
+
+  it('counts each validator once, and only valid signatures about the certificate\'s own entry and place', () => {
+    const tally = tallyAttestations(net.genesis, cert, entry, [
+      attest(0), attest(0), attest(1),
+      attest(2, {}, net.seeds[0]), // signed by another validator's key
+      attest(3, { index: 0, anchored: entries[0] as Uint8Array }), // about another leaf
+      attest(3, { chainId: 'other-chain' }),
+      { not: 'an attestation' }
+    ])
+    expect(tally).toEqual({ matches: ['v0', 'v1'], mismatches: [], quorum: 3 })
+  })
+
+  it('counts signed mismatches only when the anchored entry is the certificate\'s and the presented one differs', () => {
+    const tally = tallyAttestations(net.genesis, cert, entry, [
+      attest(0, { entry: other, outcome: 'mismatch' }),
+      attest(1, { entry: other, outcome: 'mismatch' }),
+      attest(2, { entry: other, anchored: other, outcome: 'mismatch' }),
+      attest(3, { outcome: 'mismatch' })
+    ])
+    expect(tally).toEqual({ matches: [], mismatches: ['v0', 'v1'], quorum: 3 })
   })
 })
