@@ -12,12 +12,8 @@ export function printJson (value: object): void {
 }
 
 /** A headline, then `label  value` lines for the fields that have a value. */
-export function formatHuman (headline: string, fields: Fields = []): string {
+export function printHuman (headline: string, fields: Fields = []): void {
   const shown = fields.filter((f): f is [string, string | number] => f[1] !== undefined)
   const width = Math.max(0, ...shown.map(([label]) => label.length))
-  return [headline, ...shown.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`)].join('\n') + '\n'
-}
-
-export function printHuman (headline: string, fields: Fields = []): void {
-  process.stdout.write(formatHuman(headline, fields))
+  process.stdout.write([headline, ...shown.map(([label, value]) => `  ${label.padEnd(width)}  ${value}`)].join('\n') + '\n')
 }

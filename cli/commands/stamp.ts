@@ -16,7 +16,7 @@ import { CodedError } from '../../lib/errors.js'
 import { integer } from '../args.js'
 import { ClientUsageError, requireService, resolveSettings, settingsOptions, type ConnectionFlags } from '../client-config.js'
 import { certificatePathFor, contentTypeOf, hashFile, readBytes } from '../client-files.js'
-import { formatHuman, printJson } from '../client-output.js'
+import { printJson } from '../client-output.js'
 
 interface StampFlags extends ConnectionFlags {
   contentType?: string
@@ -58,7 +58,7 @@ export function registerStamp (program: Command): void {
           try {
             const r = await stampOne(client, file, o)
             if (o.json === true) printJson({ file, ok: true, ...r })
-            else say(formatHuman(`${file}: stamped`, [['certificate', r.certificate], ['id', r.id], ['data hash', r.dataHash], ['block', r.height]]))
+            else say(`${file}: stamped in block ${r.height}, certificate ${r.certificate}\n`)
           } catch (err) {
             // No service at all: every file would fail the same way; stop and say it once.
             if (err instanceof ApiError && err.code === 'NETWORK_ERROR') throw err

@@ -82,7 +82,7 @@ describe('trustnet stamp, check and verify', () => {
       expect(cert.record.meta).toMatchObject({ name, contentType: type })
     }
     expect(hashOnly.code, hashOnly.stderr).toBe(0)
-    expect(hashOnly.stdout).toMatch(/c\.bin: stamped\n/)
+    expect(hashOnly.stdout).toMatch(/c\.bin: stamped in block \d+, certificate .*c\.bin\.trustnet\.json\n/)
     expect(existsSync(`${file('c.bin')}.trustnet.json`)).toBe(true)
   })
 
