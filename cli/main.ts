@@ -8,12 +8,15 @@
 import '../lib/promise-shim.js'
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
+import { registerCheck } from './commands/check.js'
 import { registerCluster } from './commands/cluster.js'
 import { registerCompose } from './commands/compose.js'
 import { registerInit } from './commands/init.js'
 import { registerNetsim } from './commands/netsim.js'
 import { registerNode } from './commands/node.js'
 import { registerService } from './commands/service.js'
+import { registerStamp } from './commands/stamp.js'
+import { registerVerify } from './commands/verify.js'
 import { registerVerifyCertificate } from './commands/verify-certificate.js'
 
 const USAGE_OR_FAILURE = 2
@@ -31,7 +34,7 @@ program.name('trustnet')
   // Before the subcommands are registered: they inherit it. Commander throws instead of exiting,
   // so a usage error exits with our code, not commander's 1 (which scripts would read as "invalid").
   .exitOverride()
-for (const register of [registerInit, registerNode, registerService, registerCluster, registerCompose, registerNetsim, registerVerifyCertificate]) register(program)
+for (const register of [registerInit, registerNode, registerService, registerCluster, registerCompose, registerNetsim, registerVerifyCertificate, registerStamp, registerVerify, registerCheck]) register(program)
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CommanderError) {
