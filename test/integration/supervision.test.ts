@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -76,6 +76,11 @@ describe('trustnet cluster supervision', () => {
     started.push(cluster)
     const pid = cluster.pid as number
     await anchorOne(summary, 1)
+    // What the cluster and its processes wrote is the operator's alone.
+    const net = join(dir, 'net')
+    for (const [path, want] of [['logs', 0o700], ['logs/node-1.log', 0o600], ['logs/service.log', 0o600], ['node-1/data', 0o700], ['service/data', 0o700]] as const) {
+      expect(((await stat(join(net, path))).mode & 0o777).toString(8), path).toBe(want.toString(8))
+    }
 
     // The kernel's OOM killer sends SIGKILL: nothing of our own stop ran.
     const victim = childrenOf(pid).find(c => c.cmd.includes('node-1'))
