@@ -52,6 +52,8 @@ export async function spawnChild (args: string[], logFile: string, env: Record<s
   const [command, ...before] = [...prefix, process.execPath]
   const child = spawn(command as string, [...before, ...execArgv, CLI_PATH, ...args], { stdio: ['pipe', 'pipe', log], env: { ...process.env, [PARENT_PIPE_ENV]: '1', ...env } })
   closeSync(log)
+  // Nothing is written on it; a pipe closing as the child exits must not become an unhandled error here.
+  child.stdin?.on('error', () => {})
   const ready = await new Promise<ReadyLine>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
