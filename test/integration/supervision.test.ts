@@ -102,6 +102,8 @@ describe('trustnet cluster supervision', () => {
     const t0 = Date.now()
     await waitFor('every child of the killed cluster to exit', () => children.every(p => !alive(p)), 10_000)
     process.stderr.write(`children gone ${Date.now() - t0} ms after kill -9 of the cluster\n`)
+    // They stopped as on SIGTERM (store closed), not cut off.
+    for (const log of ['node-0.log', 'service.log']) expect(readFileSync(join(net, 'logs', log), 'utf8')).toContain('parent process gone; stopping')
 
     const again = await startCluster(join(dir, 'net'), basePort, [])
     started.push(again.cluster)
