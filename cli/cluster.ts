@@ -1,17 +1,21 @@
 /**
  * `trustnet cluster`: a whole local network on one machine: N validator processes and a service
  * process on loopback, created on first run and restarted on the same data afterwards. Each child
- * announces readiness with a JSON line on stdout; its logs go to DIR/logs. Ctrl-C stops them all.
+ * announces readiness with a JSON line on stdout; its logs go to DIR/logs. A child that dies
+ * unexpectedly is restarted (cli/supervisor.ts). Ctrl-C stops them all; if the cluster itself is
+ * killed, each child sees its stdin pipe close and stops on its own.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, openSync, readFileSync } from 'node:fs'
-import { mkdir, readdir, stat } from 'node:fs/promises'
+import { closeSync, readFileSync } from 'node:fs'
+import { readdir, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, readJsonFile } from '../lib/json-file.js'
 import { genesisPath, initNetwork, nodeHome, serviceConfigPath } from './init.js'
-import { stopOnSignal } from '../lib/signals.js'
+import { PARENT_PIPE_ENV, stopOnSignal } from '../lib/signals.js'
+import { makePrivateDir, openPrivateAppend } from '../lib/private-files.js'
+import { Supervised } from './supervisor.js'
 
 export interface ClusterOptions {
   validators: number
@@ -35,6 +39,8 @@ const HEAP_MIB = { node: 256, service: 512 } as const
 /**
  * Start a trustnet child process and resolve with its ready line. `prefix` runs it through
  * another command that execs it in place (e.g. `ip netns exec NS`), so the child is still the node.
+ * The child's stdin is a pipe this process holds: when this process ends, however, the child
+ * reads its end and stops (PARENT_PIPE_ENV). A child not ready in time is killed.
  */
 export async function spawnChild (args: string[], logFile: string, env: Record<string, string> = {}, prefix: string[] = []): Promise<{ child: ChildProcess, ready: ReadyLine }> {
   // TRUSTNET_EXEC_ARGV passes Node flags NODE_OPTIONS refuses (e.g. --cpu-prof) to every child.
@@ -42,12 +48,17 @@ export async function spawnChild (args: string[], logFile: string, env: Record<s
   const role = args[0] === 'service' ? 'service' : 'node'
   if (!execArgv.some(a => a.startsWith('--max-old-space-size'))) execArgv.unshift(`--max-old-space-size=${HEAP_MIB[role]}`)
   // The child writes its logs straight into the file: piped through a busy parent, a full pipe would block the child's writes.
-  const log = openSync(logFile, 'a')
+  const log = openPrivateAppend(logFile)
   const [command, ...before] = [...prefix, process.execPath]
-  const child = spawn(command as string, [...before, ...execArgv, CLI_PATH, ...args], { stdio: ['ignore', 'pipe', log], env: { ...process.env, ...env } })
+  const child = spawn(command as string, [...before, ...execArgv, CLI_PATH, ...args], { stdio: ['pipe', 'pipe', log], env: { ...process.env, [PARENT_PIPE_ENV]: '1', ...env } })
   closeSync(log)
+  // Nothing is written on it; a pipe closing as the child exits must not become an unhandled error here.
+  child.stdin?.on('error', () => {})
   const ready = await new Promise<ReadyLine>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} not ready after ${READY_TIMEOUT_MS} ms; see ${logFile}`)), READY_TIMEOUT_MS)
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`${args.join(' ')} not ready after ${READY_TIMEOUT_MS} ms; see ${logFile}`))
+    }, READY_TIMEOUT_MS)
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
     lines.on('line', line => {
       try {
@@ -89,35 +100,32 @@ export async function runCluster (options: ClusterOptions): Promise<void> {
     if (have !== options.validators) process.stderr.write(`note: ${dir} holds a network of ${have} validators; starting those\n`)
   }
   const n = await existingValidators(dir)
-  await mkdir(join(dir, 'logs'), { recursive: true })
+  await makePrivateDir(join(dir, 'logs'))
 
-  const children: ChildProcess[] = []
-  const stopAll = async (): Promise<void> => {
-    await Promise.all(children.map(async c => {
-      if (c.exitCode !== null || c.signalCode !== null) return
-      const exited = new Promise(resolve => c.once('exit', resolve))
-      c.kill('SIGTERM')
-      await exited
-    }))
-  }
-  let stopping = false
-  stopOnSignal(async () => { stopping = true; await stopAll() }, 'stopping the cluster...')
+  const log = (line: string): void => { process.stderr.write(`trustnet cluster: ${line}\n`) }
+  const supervise = (name: string, args: string[], logFile: string, onReady: (ready: ReadyLine) => void = () => {}): Supervised =>
+    new Supervised(name, async () => {
+      const started = await spawnChild(args, join(dir, 'logs', logFile))
+      onReady(started.ready)
+      return started.child
+    }, log)
+  const nodes: string[] = []
+  let serviceUrl = ''
+  const supervised = [
+    ...Array.from({ length: n }, (_, i) => supervise(`validator ${i}`, ['node', '--home', nodeHome(dir, i)], `node-${i}.log`, ready => { nodes[i] = ready.http as string })),
+    supervise('service', ['service', '--config', serviceConfigPath(dir)], 'service.log', ready => { serviceUrl = ready.url as string })
+  ]
+  const stopAll = async (): Promise<void> => { await Promise.all(supervised.map(async s => { await s.stop() })) }
+  stopOnSignal(stopAll, 'stopping the cluster...')
 
   try {
-    const nodes = await Promise.all(Array.from({ length: n }, async (_, i) => {
-      const started = await spawnChild(['node', '--home', nodeHome(dir, i)], join(dir, 'logs', `node-${i}.log`))
-      children.push(started.child)
-      return started.ready.http as string
-    }))
-    const service = await spawnChild(['service', '--config', serviceConfigPath(dir)], join(dir, 'logs', 'service.log'))
-    children.push(service.child)
-    for (const c of children) {
-      c.once('exit', (code, signal) => { if (!stopping) process.stderr.write(`a cluster process exited (${code ?? signal}); the others keep running\n`) })
-    }
+    // Validators first: the service dials them as it starts.
+    await Promise.all(supervised.slice(0, n).map(async s => { await s.begin() }))
+    await supervised[n]?.begin()
     const config = await readJsonFile(serviceConfigPath(dir)) as { apiKeys?: Array<{ key: string }> }
     const apiKey = config.apiKeys?.[0]?.key
     if (apiKey === undefined) throw new ConfigError('INVALID_FIELD', `${serviceConfigPath(dir)} has no API key`)
-    const summary = { service: service.ready.url as string, apiKey, genesis: genesisPath(dir), nodes }
+    const summary = { service: serviceUrl, apiKey, genesis: genesisPath(dir), nodes }
     if (options.json) {
       process.stdout.write(JSON.stringify(summary) + '\n')
     } else {
@@ -133,7 +141,6 @@ export async function runCluster (options: ClusterOptions): Promise<void> {
       ].join('\n'))
     }
   } catch (err) {
-    stopping = true
     await stopAll()
     throw err
   }

@@ -7,7 +7,7 @@
  * same for the same options, and the keys stay in OUT/network.
  */
 import { chown, readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { ConfigError } from '../lib/json-file.js'
 import { clusterPorts, initNetwork, nodeHome, serviceConfigPath, type Placement } from './init.js'
 
@@ -144,7 +144,9 @@ export async function composeNetwork (options: ComposeOptions): Promise<{ chainI
   const secrets = [...Array.from({ length: n }, (_, i) => join(nodeHome(dir, i), 'node.json')), serviceConfigPath(dir)]
   for (const file of secrets) await useDataVolume(file)
   const { user, chownTo } = containerUser()
-  if (chownTo !== undefined) for (const file of secrets) await chown(file, chownTo.uid, chownTo.gid)
+  // The homes are private (0700) like their files: the containers' user must own both.
+  const homes = [...Array.from({ length: n }, (_, i) => nodeHome(dir, i)), dirname(serviceConfigPath(dir))]
+  if (chownTo !== undefined) for (const path of [...homes, ...secrets]) await chown(path, chownTo.uid, chownTo.gid)
   const file = join(options.out, 'compose.yml')
   await writeFile(file, composeYaml({ ...options, user }))
   const port = clusterPorts(options.basePort, n).service

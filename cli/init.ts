@@ -5,13 +5,14 @@
  * readable by the owner only) and a first client API key.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir, stat, writeFile } from 'node:fs/promises'
+import { stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { defaultEd25519 } from '../consensus/ed25519.js'
 import { toJson } from '../consensus/json.js'
 import { DEFAULT_PARAMS, GenesisSchema, type Genesis } from '../consensus/types.js'
 import { validate } from '../consensus/codec.js'
 import { ConfigError } from '../lib/json-file.js'
+import { makePrivateDir, writePrivateFile } from '../lib/private-files.js'
 import type { NodeConfig } from '../node/config.js'
 import { peerIdFromEd25519PublicKey } from '../net/host.js'
 
@@ -78,7 +79,7 @@ export async function initNetwork (options: InitOptions): Promise<{ genesis: Gen
   const peerIds = genesis.validators.map(v => peerIdFromEd25519PublicKey(v.publicKey))
   const p2p = ports.p2p.map((port, i) => `${tcpAddr(at(i).advertise, port)}/p2p/${peerIds[i]}`)
 
-  await mkdir(out, { recursive: true })
+  await makePrivateDir(out, { keepExisting: true })
   await writeFile(genesisPath(out), JSON.stringify(toJson(genesis), null, 2) + '\n')
   for (let i = 0; i < n; i++) {
     const config: NodeConfig = {
@@ -90,8 +91,8 @@ export async function initNetwork (options: InitOptions): Promise<{ genesis: Gen
       genesis: '../genesis.json',
       dataDir: 'data'
     }
-    await mkdir(nodeHome(out, i), { recursive: true })
-    await writeFile(join(nodeHome(out, i), 'node.json'), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 })
+    await makePrivateDir(nodeHome(out, i))
+    await writePrivateFile(join(nodeHome(out, i), 'node.json'), JSON.stringify(config, null, 2) + '\n')
   }
   const apiKey = randomBytes(24).toString('base64url')
   const service = {
@@ -103,7 +104,7 @@ export async function initNetwork (options: InitOptions): Promise<{ genesis: Gen
     nodes: p2p,
     apiKeys: [{ key: apiKey, client: 'client-1' }]
   }
-  await mkdir(join(out, 'service'), { recursive: true })
-  await writeFile(serviceConfigPath(out), JSON.stringify(service, null, 2) + '\n', { mode: 0o600 })
+  await makePrivateDir(join(out, 'service'))
+  await writePrivateFile(serviceConfigPath(out), JSON.stringify(service, null, 2) + '\n')
   return { genesis, apiKey }
 }

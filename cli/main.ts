@@ -11,9 +11,12 @@ import { Command, CommanderError } from 'commander'
 import { registerCheck } from './commands/check.js'
 import { registerCluster } from './commands/cluster.js'
 import { registerCompose } from './commands/compose.js'
+import { registerGenesis } from './commands/genesis.js'
 import { registerInit } from './commands/init.js'
+import { registerKeygen } from './commands/keygen.js'
 import { registerNetsim } from './commands/netsim.js'
 import { registerNode } from './commands/node.js'
+import { registerNodeHome } from './commands/node-home.js'
 import { registerService } from './commands/service.js'
 import { registerStamp } from './commands/stamp.js'
 import { registerVerify } from './commands/verify.js'
@@ -34,7 +37,7 @@ program.name('trustnet')
   // Before the subcommands are registered: they inherit it. Commander throws instead of exiting,
   // so a usage error exits with our code, not commander's 1 (which scripts would read as "invalid").
   .exitOverride()
-for (const register of [registerInit, registerNode, registerService, registerCluster, registerCompose, registerNetsim, registerVerifyCertificate, registerStamp, registerVerify, registerCheck]) register(program)
+for (const register of [registerInit, registerKeygen, registerGenesis, registerNodeHome, registerNode, registerService, registerCluster, registerCompose, registerNetsim, registerStamp, registerVerify, registerCheck, registerVerifyCertificate]) register(program)
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof CommanderError) {

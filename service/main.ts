@@ -5,7 +5,6 @@
  * answer 202: their items stay in the outbox for the next start), then the network, then the store.
  */
 import '../lib/promise-shim.js'
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
 import { loadGenesis, type ServiceConfig } from './config.js'
@@ -13,6 +12,7 @@ import { buildHttpApi, closeHttpApi } from './http-api.js'
 import { NodeClient } from './node-client.js'
 import { Outbox } from './outbox.js'
 import { ServiceStore } from './store.js'
+import { makePrivateDir } from '../lib/private-files.js'
 
 export interface StartOptions {
   /** A pino logger (fastify's logger interface); none by default. */
@@ -37,7 +37,7 @@ export async function startService (config: ServiceConfig, options: StartOptions
   const now = options.now ?? Date.now
   const log = options.logger
   const genesis = await loadGenesis(config.genesisPath)
-  await mkdir(config.dataDir, { recursive: true })
+  await makePrivateDir(config.dataDir)
 
   // Started components, stopped in reverse if a later step fails.
   const stops: Array<() => Promise<void>> = []

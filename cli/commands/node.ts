@@ -1,6 +1,6 @@
 /** `trustnet node`: run one validator from its home directory until a stop signal. */
 import type { Command } from 'commander'
-import { stopOnSignal } from '../../lib/signals.js'
+import { runServer } from '../run-server.js'
 
 export function registerNode (program: Command): void {
   program.command('node')
@@ -8,8 +8,7 @@ export function registerNode (program: Command): void {
     .requiredOption('--home <dir>', 'the validator home directory')
     .action(async (o: { home: string }) => {
       const { startNode } = await import('../../node/node.js')
-      const node = await startNode(o.home)
-      stopOnSignal(node.stop)
+      const node = await runServer(async () => await startNode(o.home))
       process.stdout.write(JSON.stringify({ event: 'ready', role: 'node', index: node.index, peerId: node.peerId, http: node.http, p2p: node.p2p }) + '\n')
     })
 }

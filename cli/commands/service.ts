@@ -1,6 +1,6 @@
 /** `trustnet service`: run the service (the clients' HTTP API) until a stop signal. */
 import type { Command } from 'commander'
-import { stopOnSignal } from '../../lib/signals.js'
+import { runServer } from '../run-server.js'
 
 export function registerService (program: Command): void {
   program.command('service')
@@ -10,8 +10,7 @@ export function registerService (program: Command): void {
       const { loadConfig } = await import('../../service/config.js')
       const { startService } = await import('../../service/main.js')
       const { createLogger } = await import('../../lib/log.js')
-      const service = await startService(await loadConfig(o.config), { logger: createLogger('service') })
-      stopOnSignal(service.stop)
+      const service = await runServer(async () => await startService(await loadConfig(o.config), { logger: createLogger('service') }))
       process.stdout.write(JSON.stringify({ event: 'ready', role: 'service', url: service.url }) + '\n')
     })
 }

@@ -19,6 +19,7 @@ import { z } from 'zod'
 import { StoredIdFilter } from '../../lib/stored-id-filter.js'
 import { BoundedMap } from '../../lib/bounded-map.js'
 import { writeBatch } from '../../lib/write-batch.js'
+import { makePrivateDir } from '../../lib/private-files.js'
 
 /** Key prefixes: one byte, then the fixed-width parts. */
 enum Prefix {
@@ -108,6 +109,8 @@ export class ChainStore {
   }
 
   async open (): Promise<void> {
+    // The chain is public, but what this validator signed and when is the operator's alone.
+    await makePrivateDir(this.path)
     await this.db.open()
     this.signedKeys = []
     for await (const key of this.db.keys({ gte: Uint8Array.of(Prefix.Signed), lt: Uint8Array.of(Prefix.Signed + 1) })) {

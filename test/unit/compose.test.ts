@@ -94,6 +94,11 @@ describe.each([4, 7])('trustnet compose with %i validators', n => {
     const key = await stat(join(out, 'network', 'node-0', 'node.json'))
     expect(key.mode & 0o777).toBe(0o600)
     expect(key.uid).toBe(uid === 0 ? IMAGE_USER.uid : uid)
+    // The home around the key is private too, so that user must own it to enter it.
+    for (const home of ['node-0', 'service']) {
+      const dir = await stat(join(out, 'network', home))
+      expect([dir.mode & 0o777, dir.uid]).toEqual([0o700, uid === 0 ? IMAGE_USER.uid : uid])
+    }
   })
 
   it('defines the impairment sidecar in validator-0\'s network stack, started only with its profile', () => {
