@@ -12,6 +12,7 @@ import {
   type CertificateJson, type ItemInfo
 } from 'trustnet/client'
 import { ProcessCluster } from '../../cli/process-cluster.js'
+import { certificateFromJson } from '../../consensus/json.js'
 
 const OTHER = { key: 'client-lib-other-key-0123456789', client: 'client-lib-other' }
 const utf8 = new TextEncoder()
@@ -63,6 +64,8 @@ describe('trustnet/client against a real cluster', () => {
     expectValid(stored.certificate, hashData(bytes))
     expect(verifyCertificate(cluster.genesis, stored.certificate)).toMatchObject({ valid: true, meta: { name: 'invoice-1.json', contentType: 'application/json' } })
     expect(verifyCertificate(genesisText, stored.certificate)).toMatchObject({ entry: stored.id })
+    // And as a decoded value (byte fields as bytes).
+    expect(verifyCertificate(cluster.genesis, certificateFromJson(stored.certificate))).toMatchObject({ valid: true, entry: stored.id })
     expect(await client.getData(stored.id)).toEqual({ bytes, contentType: 'application/json' })
     expect(await client.getCertificate(stored.id)).toEqual({ status: 'certified', certificate: stored.certificate })
     expect(await client.verifyCertificate(stored.certificate)).toMatchObject({ valid: true, entry: stored.id })
