@@ -88,8 +88,10 @@ export function isWeakPublicKey (publicKey: Uint8Array): boolean {
   }
 }
 
+// The specifier is a variable so that bundlers for the browser leave the import out: it only runs under Node.
+const NODE_CRYPTO = 'node:crypto'
 const nodeCrypto: NodeCrypto | undefined =
-  typeof globalThis.process?.versions?.node === 'string' ? await import('node:crypto') : undefined
+  typeof globalThis.process?.versions?.node === 'string' ? await import(/* @vite-ignore */ NODE_CRYPTO) as NodeCrypto : undefined
 
 /** The fastest backend available here. */
 export const defaultEd25519: Ed25519 = nodeCrypto != null ? nodeEd25519(nodeCrypto) : nobleEd25519

@@ -5,8 +5,10 @@
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 
 type NodeCrypto = typeof import('node:crypto')
+// The specifier is a variable so that bundlers for the browser leave the import out: it only runs under Node.
+const NODE_CRYPTO = 'node:crypto'
 const nodeCrypto: NodeCrypto | undefined =
-  typeof globalThis.process?.versions?.node === 'string' ? await import('node:crypto') : undefined
+  typeof globalThis.process?.versions?.node === 'string' ? await import(/* @vite-ignore */ NODE_CRYPTO) as NodeCrypto : undefined
 
 const utf8 = new TextEncoder()
 

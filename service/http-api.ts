@@ -22,6 +22,7 @@ import { MAX_BATCH } from '../protocol/node-api.js'
 import { LedgerRecordSchema, boundedText, uint, type Certificate, type Genesis, type LedgerRecord, type RecordMetadata } from '../consensus/types.js'
 import type { ApiKey } from './config.js'
 import { StoppedError } from './errors.js'
+import { registerItemRoutes } from './item-routes.js'
 import { badRequest, conflict, notFound, toErrorReply, unauthorized } from './http-errors.js'
 import type { NodeClient } from './node-client.js'
 import { serviceMetrics } from './metrics.js'
@@ -225,6 +226,8 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     })
     return await reply.code(certs.every(c => c !== undefined) ? 201 : 202).send({ items: answer })
   })
+
+  registerItemRoutes(app, { store: init.store, client })
 
   app.post('/v1/certificates/verify', async req => {
     const json = jsonBody(req.body)

@@ -7,7 +7,9 @@
  * what the validators order and attest to. Storing (data + item + outbox entry, synced before the
  * client hears of it) and certifying (seal + placement in, outbox entry out) are each one atomic
  * batch, so a crash at any point leaves either the old state or the new one. The salt lives only
- * here and in the item's certificate: without it nobody can tie an entry to a document.
+ * here and in the item's certificate: without it nobody can tie an entry to a document. Two
+ * indexes, written in the item's own batch, let a client list its items by time and find them by
+ * data hash; a store from before they existed is indexed once when opened.
  */
 import { randomBytes } from 'node:crypto'
 import { Level } from 'level'
@@ -17,6 +19,7 @@ import { prefixedKey, uint64BE } from '../lib/bytes.js'
 import { certificateOf, type BlockSeal } from '../consensus/certificate.js'
 import { decode, encode, equalBytes } from '../consensus/codec.js'
 import { entryOf } from '../consensus/entries.js'
+import { sha256 } from '../consensus/hash.js'
 import { headerHash, idKey } from '../consensus/ids.js'
 import { LIMITS } from '../consensus/limits.js'
 import { merkleTree } from '../consensus/merkle.js'
@@ -37,7 +40,13 @@ enum Prefix {
   /** 0x05 entry(32) -> Placement: where the item's leaf sits; present once certified */
   Placement = 0x05,
   /** 0x06 height(u64 BE) -> the block's leaves (service index u16 BE + entry), 34 bytes each, in block order */
-  BlockLeaves = 0x06
+  BlockLeaves = 0x06,
+  /** 0x07 client(32) dataHash(32) entry(32) -> empty: a client's items by the hash they anchor */
+  ClientHash = 0x07,
+  /** 0x08 client(32) createdAt(u64 BE) entry(32) -> empty: a client's items in time order */
+  ClientTime = 0x08,
+  /** 0x09 name (UTF-8) -> a version byte: which indexes this store holds for every item */
+  Meta = 0x09
 }
 
 const StoredItemSchema = z.strictObject({
@@ -84,6 +93,11 @@ const CACHED_SEALS = 256
 /** Blocks whose proofs are kept built: up to 20,000 proofs each, so few. */
 const CACHED_BLOCK_PROOFS = 4
 const LEAF_BYTES = 2 + LIMITS.hashBytes
+const utf8 = new TextEncoder()
+/** Items indexed per batch when a store from before the client indexes is opened. */
+const BACKFILL_BATCH = 1000
+/** Most items one listing answers. */
+export const MAX_LIST_LIMIT = 1000
 
 /** Key of an item's data; exported so tests can tamper with stored bytes the way an intruder would. */
 export const dataKey = (id: Uint8Array): Uint8Array => prefixedKey(Prefix.Data, id)
@@ -92,6 +106,27 @@ const outboxKey = (createdAt: number, id: Uint8Array): Uint8Array => prefixedKey
 const sealKey = (h: number): Uint8Array => prefixedKey(Prefix.Seal, uint64BE(h))
 const placementKey = (id: Uint8Array): Uint8Array => prefixedKey(Prefix.Placement, id)
 const blockLeavesKey = (h: number): Uint8Array => prefixedKey(Prefix.BlockLeaves, uint64BE(h))
+/** A client's part of index keys: the hash of its name, so every client's range has the same width and none is a prefix of another. */
+const clientPart = (client: string): Uint8Array => sha256(utf8.encode(client))
+const clientHashKey = (client: Uint8Array, dataHash: Uint8Array, id: Uint8Array): Uint8Array => prefixedKey(Prefix.ClientHash, client, dataHash, id)
+const clientTimeKey = (client: Uint8Array, createdAt: number, id: Uint8Array): Uint8Array => prefixedKey(Prefix.ClientTime, client, uint64BE(createdAt), id)
+const INDEX_META_KEY = prefixedKey(Prefix.Meta, utf8.encode('client-indexes'))
+const INDEX_VERSION = Uint8Array.of(1)
+/** No key tail (time and id, or id) sorts above this: the inclusive end of a client's range. */
+const HIGHEST_TAIL = new Uint8Array(8 + 32).fill(0xff)
+
+/** Where a listing stopped: the last item it gave (newest first), so the next page starts just after it. */
+export interface ItemCursor { createdAt: number, id: Uint8Array }
+
+/** What a listing shows of an item: no certificate (fetched by id), but where it sits once certified. */
+export interface ItemSummary extends Omit<StoredItem, 'v' | 'salt'> {
+  id: Uint8Array
+  status: ItemStatus
+  /** Height and leaf index of the block holding the item's entry; null while pending. */
+  placement: { height: number, index: number } | null
+}
+
+export interface ItemPage<C> { items: ItemSummary[], next: C | null }
 
 interface QueuedWrite { entries: ReadonlyArray<{ input: NewItem, data?: Uint8Array }>, resolve: (items: Item[]) => void, reject: (err: unknown) => void }
 
@@ -110,6 +145,23 @@ export class ServiceStore {
 
   async open (): Promise<void> {
     await this.db.open()
+    await this.indexOldItems()
+  }
+
+  /** Index items stored before the client indexes existed, once: the version key is written after them. */
+  private async indexOldItems (): Promise<void> {
+    if (await this.db.get(INDEX_META_KEY) !== undefined) return
+    let ops: BatchOp[] = []
+    for await (const [key, value] of this.db.iterator({ gte: Uint8Array.of(Prefix.Item), lt: Uint8Array.of(Prefix.Item + 1) })) {
+      const { client, record, createdAt } = decode(StoredItemSchema, value, ITEM_MAX_BYTES)
+      ops.push(...indexOps(client, record.dataHash, createdAt, key.subarray(1)))
+      if (ops.length >= 2 * BACKFILL_BATCH) {
+        await writeOps(this.db, ops, { sync: false })
+        ops = []
+      }
+    }
+    ops.push({ type: 'put', key: INDEX_META_KEY, value: INDEX_VERSION })
+    await writeOps(this.db, ops, { sync: true })
   }
 
   async close (): Promise<void> {
@@ -163,6 +215,7 @@ export class ServiceStore {
       const item: Item = { id, ...input, salt: itemSalt, status: 'pending', certificate: null, hasData: data !== undefined }
       if (data !== undefined) ops.push({ type: 'put', key: dataKey(id), value: data })
       ops.push({ type: 'put', key: itemKey(id), value: encodeItem(item) }, { type: 'put', key: outboxKey(item.createdAt, id), value: EMPTY })
+      ops.push(...indexOps(input.client, input.record.dataHash, input.createdAt, id))
       return item
     })
     await writeOps(this.db, ops, { sync: true })
@@ -176,6 +229,47 @@ export class ServiceStore {
 
   async getData (id: Uint8Array): Promise<Uint8Array | undefined> {
     return await this.db.get(dataKey(id))
+  }
+
+  /** A client's items, newest first (by createdAt, then id descending), `limit` at most, starting after `after`. */
+  async listItems (client: string, limit: number, after?: ItemCursor): Promise<ItemPage<ItemCursor>> {
+    const c = clientPart(client)
+    const lower = prefixedKey(Prefix.ClientTime, c)
+    const upper = after === undefined ? { lte: prefixedKey(Prefix.ClientTime, c, HIGHEST_TAIL) } : { lt: clientTimeKey(c, after.createdAt, after.id) }
+    const ids: Uint8Array[] = []
+    for await (const key of this.db.keys({ gte: lower, ...upper, reverse: true, limit: limit + 1 })) ids.push(key.subarray(1 + 32 + 8))
+    const items = await this.summaries(client, ids.slice(0, limit))
+    const last = items.at(-1)
+    return { items, next: ids.length > limit && last !== undefined ? { createdAt: last.createdAt, id: last.id } : null }
+  }
+
+  /** A client's items anchoring `dataHash`, by id, `limit` at most, starting after the id `after`. */
+  async itemsByDataHash (client: string, dataHash: Uint8Array, limit: number, after?: Uint8Array): Promise<ItemPage<Uint8Array>> {
+    const c = clientPart(client)
+    const range = after === undefined
+      ? { gte: prefixedKey(Prefix.ClientHash, c, dataHash) }
+      : { gt: clientHashKey(c, dataHash, after) }
+    const ids: Uint8Array[] = []
+    for await (const key of this.db.keys({ ...range, lte: clientHashKey(c, dataHash, HIGHEST_TAIL.subarray(0, 32)), limit: limit + 1 })) ids.push(key.subarray(1 + 32 + 32))
+    const items = await this.summaries(client, ids.slice(0, limit))
+    const last = items.at(-1)
+    return { items, next: ids.length > limit && last !== undefined ? last.id : null }
+  }
+
+  private async summaries (client: string, ids: Uint8Array[]): Promise<ItemSummary[]> {
+    if (ids.length === 0) return []
+    const [values, placements] = await Promise.all([this.db.getMany(ids.map(itemKey)), this.db.getMany(ids.map(placementKey))])
+    const out: ItemSummary[] = []
+    for (const [i, bytes] of values.entries()) {
+      // Written in one batch with its index keys, so never missing; and the index is per client, checked anyway.
+      if (bytes === undefined) continue
+      const { v: _v, salt: _salt, ...stored } = decode(StoredItemSchema, bytes, ITEM_MAX_BYTES)
+      if (stored.client !== client) continue
+      const placementBytes = placements[i]
+      const placement = placementBytes === undefined ? null : decode(PlacementSchema, placementBytes)
+      out.push({ id: ids[i] as Uint8Array, ...stored, status: placement === null ? 'pending' : 'certified', placement })
+    }
+    return out
   }
 
   /** Up to `limit` items of the outbox, oldest first, leaving out those whose idKey is in `skip`. */
@@ -311,6 +405,11 @@ async function writeOps (db: Level<Uint8Array, Uint8Array>, ops: readonly BatchO
       else batch.del(op.key)
     }
   }, options)
+}
+
+function indexOps (client: string, dataHash: Uint8Array, createdAt: number, id: Uint8Array): BatchOp[] {
+  const c = clientPart(client)
+  return [{ type: 'put', key: clientHashKey(c, dataHash, id), value: EMPTY }, { type: 'put', key: clientTimeKey(c, createdAt, id), value: EMPTY }]
 }
 
 function splitLeaves (bytes: Uint8Array): Uint8Array[] {

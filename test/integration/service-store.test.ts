@@ -136,4 +136,76 @@ describe('service store', () => {
     await store.open()
     await expect(store.getItem(items[0]!.id)).rejects.toThrow(/do not build its entries root/)
   })
+
+  describe('client indexes', () => {
+    /** `count` items of `client` stored one by one at times 10, 20, ...; the record of item k anchors data hash k % hashes. */
+    const storeFor = async (client: string, count: number, hashes = count, first = 0): Promise<Item[]> => {
+      const items: Item[] = []
+      for (let k = 0; k < count; k++) {
+        const record = makeRecord(first + (k % hashes))
+        items.push(...await store.putItems([{ input: { client, record, createdAt: 10 * (first + k + 1) } }]))
+      }
+      return items
+    }
+    const ids = (list: Array<{ id: Uint8Array }>): string[] => list.map(i => toHex(i.id))
+
+    it('lists a client\'s items newest first, page by page, and no other client\'s', async () => {
+      const mine = await storeFor('alice', 7)
+      await storeFor('alice-2', 3, 3, 100)
+      await storeFor('bob', 2, 2, 200)
+      const seen: Array<{ id: Uint8Array }> = []
+      let page = await store.listItems('alice', 3)
+      for (;;) {
+        for (const item of page.items) expect(item.client).toBe('alice')
+        seen.push(...page.items)
+        if (page.next === null) break
+        page = await store.listItems('alice', 3, page.next)
+      }
+      expect(ids(seen)).toEqual(ids(mine).reverse())
+      expect((await store.listItems('carol', 10)).items).toEqual([])
+      expect(ids((await store.listItems('bob', 10)).items)).toHaveLength(2)
+    })
+
+    it('keeps items stored in the same millisecond apart in the listing order', async () => {
+      const batch = await store.putItems(makeRecords(5).map(record => ({ input: { client: 'alice', record, createdAt: 42 } })))
+      const first = await store.listItems('alice', 2)
+      const rest = await store.listItems('alice', 10, first.next!)
+      expect(new Set([...ids(first.items), ...ids(rest.items)])).toEqual(new Set(ids(batch)))
+      expect(rest.next).toBeNull()
+    })
+
+    it('finds a client\'s items by data hash, paged, and shows where each certified one sits', async () => {
+      const net = makeNetwork(4)
+      // Six items anchoring two hashes, alternately; bob anchors the same hashes.
+      const mine = await storeFor('alice', 6, 2)
+      await storeFor('bob', 2, 2)
+      const { block, commit } = blockOf(net, mine.slice(0, 1))
+      await store.certifyMany(certifications(net, block, commit, mine.slice(0, 1)))
+      const hash0 = makeRecord(0).dataHash
+      const page1 = await store.itemsByDataHash('alice', hash0, 2)
+      expect(page1.items).toHaveLength(2)
+      const page2 = await store.itemsByDataHash('alice', hash0, 2, page1.next!)
+      expect(page2.next).toBeNull()
+      const found = [...page1.items, ...page2.items]
+      expect(new Set(ids(found))).toEqual(new Set(ids([mine[0]!, mine[2]!, mine[4]!])))
+      for (const item of found) expect(toHex(item.record.dataHash)).toBe(toHex(hash0))
+      const certified = found.find(i => toHex(i.id) === toHex(mine[0]!.id))
+      expect(certified).toMatchObject({ status: 'certified', placement: { height: block.header.height, index: 0 } })
+      expect(found.filter(i => i.status === 'pending')).toHaveLength(2)
+      expect((await store.itemsByDataHash('alice', makeRecord(9).dataHash, 10)).items).toEqual([])
+    })
+
+    it('indexes, once, the items of a store from before the indexes', async () => {
+      const mine = await storeFor('alice', 3)
+      await store.close()
+      // Take the store back to before the indexes: no index keys (0x07, 0x08), no version key (0x09).
+      const raw = new Level<Uint8Array, Uint8Array>(join(dir, 'db'), { keyEncoding: 'view', valueEncoding: 'view' })
+      await raw.clear({ gte: Uint8Array.of(0x07), lt: Uint8Array.of(0x0a) })
+      await raw.close()
+      store = new ServiceStore(join(dir, 'db'))
+      await store.open()
+      expect(ids((await store.listItems('alice', 10)).items)).toEqual(ids(mine).reverse())
+      expect(ids((await store.itemsByDataHash('alice', makeRecord(1).dataHash, 10)).items)).toEqual([toHex(mine[1]!.id)])
+    })
+  })
 })

@@ -1,0 +1,135 @@
+/**
+ * Checks a client makes with nothing but the network's genesis: a certificate (in the JSON form
+ * the service hands out, as JSON text, or as a decoded value) is valid when it proves its record's
+ * salted entry sits in a block a quorum of the genesis validators sealed; and a verification
+ * answer is believed only when a quorum of distinct validators signed that the item's entry is
+ * the one anchored at one place. Neither takes the service's word for anything.
+ */
+import { CertificateVerifier, type CertificateRefusal, type CertifiedEntry } from '../consensus/certificate.js'
+import { TrustnetError } from '../consensus/errors.js'
+import { sha256 } from '../consensus/hash.js'
+import { toHex } from '../consensus/ids.js'
+import { fromJson, fromJsonText } from '../consensus/json.js'
+import { CertificateSchema, GenesisSchema, type Genesis, type RecordMetadata } from '../consensus/types.js'
+import { ValidatorSet } from '../consensus/validator-set.js'
+import { AttestationSchema, verifyAttestation, type Attestation } from '../protocol/node-api.js'
+import { GenesisError } from './errors.js'
+
+/** A valid certificate: who anchored what, where and when, sealed by which validators. */
+export interface ValidCertificate extends CertifiedEntry {
+  /** The SHA-256 the record anchors (lowercase hex): compare it with the file's. */
+  dataHash: string
+  /** The record's metadata: name, size, content type, owner, client time, as the service recorded them. */
+  meta: RecordMetadata
+}
+
+export type CertificateVerdict = ValidCertificate | CertificateRefusal
+
+/** A genesis as a value, as its JSON form (byte fields in hex), or as JSON text. */
+export type GenesisInput = Genesis | object | string
+
+
+/**
+ * Checks `certificate` against `genesis` offline. A certificate that is not one (bad JSON, a
+ * missing field, a wrong type) is a refusal like a forged one: `{ valid: false, reason }` with a
+ * stable reason code, never a throw. Throws GenesisError (INVALID_GENESIS) when the genesis
+ * itself cannot be read: that is the caller's trust root, not the certificate's fault.
+ */
+export function verifyCertificate (genesis: GenesisInput, certificate: unknown): CertificateVerdict {
+  const { verifier } = rootOf(genesis)
+  let cert
+  try {
+    cert = typeof certificate === 'string' ? fromJsonText(CertificateSchema, certificate) : fromJson(CertificateSchema, certificate)
+  } catch (err) {
+    if (err instanceof TrustnetError) return { valid: false, reason: err.code, message: err.message }
+    throw err
+  }
+  const verdict = verifier.verifyChecked(cert)
+  return verdict.valid ? { ...verdict, dataHash: toHex(cert.record.dataHash), meta: cert.record.meta } : verdict
+}
+
+/** The genesis as a value, whatever form it came in; throws GenesisError (INVALID_GENESIS). */
+export function readGenesis (genesis: GenesisInput): Genesis {
+  try {
+    return typeof genesis === 'string' ? fromJsonText(GenesisSchema, genesis) : fromJson(GenesisSchema, genesis)
+  } catch (err) {
+    if (err instanceof TrustnetError) throw new GenesisError('INVALID_GENESIS', `not a valid genesis: ${err.message}`, { reason: err.code })
+    throw err
+  }
+}
+
+/** A genesis read once per object, with what checking against it needs: reading it and its keys costs more than a signature. */
+interface TrustRoot { genesis: Genesis, verifier: CertificateVerifier, quorum: number }
+const roots = new WeakMap<object, TrustRoot>()
+
+function rootOf (genesis: GenesisInput): TrustRoot {
+  const known = typeof genesis === 'object' ? roots.get(genesis) : undefined
+  if (known !== undefined) return known
+  const g = readGenesis(genesis)
+  let root: TrustRoot
+  try {
+    root = { genesis: g, verifier: new CertificateVerifier(g), quorum: new ValidatorSet(g).quorum }
+  } catch (err) {
+    if (err instanceof TrustnetError) throw new GenesisError('INVALID_GENESIS', `not a valid genesis: ${err.message}`, { reason: err.code })
+    throw err
+  }
+  if (typeof genesis === 'object') roots.set(genesis, root)
+  return root
+}
+
+/** What the validators' signed answers establish about one item, counted by the client itself. */
+export interface AttestationTally {
+  /** True when `quorum` distinct validators signed that the item's entry is the one anchored at one place. */
+  intact: boolean
+  /** The most such signed matches found for one place. */
+  matches: number
+  quorum: number
+  /** Where the quorum (or the most matches) put the entry; null when no valid match was given. */
+  place: { height: number, index: number } | null
+  /** Answers left out: not an attestation, another chain, a bad signature, about another entry, or a validator counted already. */
+  rejected: number
+}
+
+/**
+ * Counts the attestations (JSON form or values) that a validator of `genesis` signed, about
+ * `entry` (the item's id, lowercase hex), saying it is the entry anchored at their (height, index).
+ */
+export function tallyAttestations (genesis: GenesisInput, entry: string, attestations: readonly unknown[]): AttestationTally {
+  const { genesis: g, quorum } = rootOf(genesis)
+  const byPlace = new Map<string, Set<number>>()
+  let rejected = 0
+  for (const raw of attestations) {
+    let a: Attestation
+    try {
+      a = fromJson(AttestationSchema, raw)
+    } catch {
+      rejected++
+      continue
+    }
+    const about = toHex(a.entry) === entry && a.anchored !== null && toHex(a.anchored) === entry && a.outcome === 'match'
+    const place = `${a.height}:${a.index}`
+    const signers = byPlace.get(place) ?? new Set<number>()
+    if (!about || signers.has(a.validator) || !verifyAttestation(g, a)) {
+      rejected++
+      continue
+    }
+    signers.add(a.validator)
+    byPlace.set(place, signers)
+  }
+  let best: [string, Set<number>] | undefined
+  for (const entryOfPlace of byPlace) if (best === undefined || entryOfPlace[1].size > best[1].size) best = entryOfPlace
+  const matches = best?.[1].size ?? 0
+  const [height, index] = best === undefined ? [] : best[0].split(':').map(Number)
+  return {
+    intact: matches >= quorum,
+    matches,
+    quorum,
+    place: height === undefined || index === undefined ? null : { height, index },
+    rejected
+  }
+}
+
+/** SHA-256 of `data` as lowercase hex: what the service anchors for a file, and what findByDataHash takes. */
+export function hashData (data: Uint8Array): string {
+  return toHex(sha256(data))
+}
