@@ -71,8 +71,9 @@ export interface HostInit {
 export interface ConnectionLimits {
   /**
    * Time an inbound socket has to finish Noise and Yamux; a socket that says nothing is closed
-   * then, and gives its pending slot back. A handshake on a loaded machine takes tens of ms.
-   * @default 2_000
+   * then, and gives its pending slot back. A handshake takes milliseconds, but the first ones of a
+   * process starting beside others took over 300 ms here: room for a saturated CPU.
+   * @default 3_000
    */
   inboundUpgradeTimeoutMs: number
   /** Inbound sockets still in their handshake, together; more are closed at once. @default 64 */
@@ -89,7 +90,7 @@ export interface ConnectionLimits {
 }
 
 export const DEFAULT_LIMITS: ConnectionLimits = {
-  inboundUpgradeTimeoutMs: 2_000,
+  inboundUpgradeTimeoutMs: 3_000,
   maxIncomingPendingConnections: 64,
   maxConnectionsPerPeer: 4,
   allow: []
@@ -143,7 +144,7 @@ export async function createHost (init: HostInit): Promise<Host | GossipHost> {
   const blocked = new Set<string>()
   const limits = { ...DEFAULT_LIMITS, ...init.limits }
   // The gater counts a peer's connections on the node it guards, created just below.
-  let self: Libp2p | undefined
+  const created: { node?: Libp2p } = {}
 
   const logger = libp2pLogger()
   const node = await createLibp2p<Partial<GossipServices>>({
@@ -160,12 +161,12 @@ export async function createHost (init: HostInit): Promise<Host | GossipHost> {
       maxIncomingPendingConnections: limits.maxIncomingPendingConnections,
       allow: limits.allow
     },
-    connectionGater: gater(init.allowedPeers, blocked, limits.maxConnectionsPerPeer, peer => self?.getConnections(peer).filter(c => c.status === 'open').length ?? 0),
+    connectionGater: gater(init.allowedPeers, blocked, limits.maxConnectionsPerPeer, peer => created.node?.getConnections(peer).filter(c => c.status === 'open').length ?? 0),
     services: init.gossip === true
       ? { identify: identify(), ping: ping(), pubsub: gossipsub(gossipOptions(init.scoredTopics ?? [])) }
       : {}
   })
-  self = node
+  created.node = node
 
   const redialer = new Redialer(node, peers, init.redial ?? {})
   redialer.start()
