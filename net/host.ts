@@ -7,8 +7,8 @@
  * keeps dialling its configured peers for as long as it runs, and with `allowedPeers` it refuses
  * every connection from or to anyone else (closed validator mesh; see gater for what is refused
  * where). Inbound handshakes must finish quickly and peers hold few connections each, so silent
- * sockets and one peer's many dials cannot crowd out the others (ConnectionLimits). Gossipsub is set up for our
- * trust model: messages are unsigned at the libp2p level (they carry validator signatures
+ * sockets and one peer's many dials cannot crowd out the others (ConnectionLimits). Gossipsub is
+ * set up for our trust model: messages are unsigned at the libp2p level (they carry validator signatures
  * checked in topic validators) and identified by the SHA-256 of their data. Validators dial each
  * other directly, so a publish reaches every peer without a relay and there is no forwarding mesh
  * (see gossipOptions).
@@ -78,7 +78,11 @@ export interface ConnectionLimits {
   inboundUpgradeTimeoutMs: number
   /** Inbound sockets still in their handshake, together; more are closed at once. @default 64 */
   maxIncomingPendingConnections: number
-  /** Open connections of one peer past which its inbound ones are refused (two peers dialling each other at once hold two, and a redial may overlap a closing one). @default 4 */
+  /**
+   * Open connections of one peer past which its inbound ones are refused: two peers dialling each
+   * other at once hold two, and a redial may overlap one closing (a limit of 2 slowed a starting
+   * cluster's first commit from 3 s to 22 s). @default 4
+   */
   maxConnectionsPerPeer: number
   /**
    * Multiaddrs (their IP, or IP range with /ipcidr) of known peers: sockets from there bypass

@@ -57,8 +57,8 @@ export class AccessRefusedError extends CodedError<'FORBIDDEN' | 'WRONG_SERVICE'
 const MAX_REQUEST_BYTES = 64 * 1024
 const MAX_SYNC_RESPONSE_BYTES = 8 * 1024 * 1024
 /**
- * Streams of one protocol a connection may hold open at once (a peer holds at most 2 connections,
- * see net/host.ts). A service sends up to 32 requests of a protocol at a time (its
+ * Streams of one protocol a connection may hold open at once (a peer holds at most 4 open
+ * connections, see net/host.ts). A service sends up to 32 requests of a protocol at a time (its
  * RequestResponse's maxRequestsPerPeer); sync is asked one at a time.
  */
 const MAX_INBOUND_STREAMS = 32
