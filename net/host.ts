@@ -5,8 +5,10 @@
  * sends requests, and answers the validators' pings as an unsupported protocol, which the
  * connection monitor counts as alive). The host
  * keeps dialling its configured peers for as long as it runs, and with `allowedPeers` it refuses
- * every connection from or to anyone else (closed validator mesh). Gossipsub is set up for our
- * trust model: messages are unsigned at the libp2p level (they carry validator signatures
+ * every connection from or to anyone else (closed validator mesh; see gater for what is refused
+ * where). Inbound handshakes must finish quickly and peers hold few connections each, so silent
+ * sockets and one peer's many dials cannot crowd out the others (ConnectionLimits). Gossipsub is
+ * set up for our trust model: messages are unsigned at the libp2p level (they carry validator signatures
  * checked in topic validators) and identified by the SHA-256 of their data. Validators dial each
  * other directly, so a publish reaches every peer without a relay and there is no forwarding mesh
  * (see gossipOptions).
@@ -62,6 +64,40 @@ export interface HostInit {
   redial?: RedialOptions
   /** Run gossipsub, with identify (how it learns which peers speak it) and ping. @default false */
   gossip?: boolean
+  limits?: Partial<ConnectionLimits>
+}
+
+/** What one inbound peer or socket may hold of a host. */
+export interface ConnectionLimits {
+  /**
+   * Time an inbound socket has to finish Noise and Yamux; a socket that says nothing is closed
+   * then, and gives its pending slot back. A handshake takes milliseconds, but the first ones of a
+   * process starting beside others took over 300 ms here: room for a saturated CPU.
+   * @default 3_000
+   */
+  inboundUpgradeTimeoutMs: number
+  /** Inbound sockets still in their handshake, together; more are closed at once. @default 64 */
+  maxIncomingPendingConnections: number
+  /**
+   * Open connections of one peer past which its inbound ones are refused: two peers dialling each
+   * other at once hold two, and a redial may overlap one closing (a limit of 2 slowed a starting
+   * cluster's first commit from 3 s to 22 s). @default 4
+   */
+  maxConnectionsPerPeer: number
+  /**
+   * Multiaddrs (their IP, or IP range with /ipcidr) of known peers: sockets from there bypass
+   * the pending-handshake cap, the per-IP rate of new connections and maxConnections, so
+   * strangers elsewhere cannot starve them. Their peer must still be in `allowedPeers`.
+   * @default []
+   */
+  allow: string[]
+}
+
+export const DEFAULT_LIMITS: ConnectionLimits = {
+  inboundUpgradeTimeoutMs: 3_000,
+  maxIncomingPendingConnections: 64,
+  maxConnectionsPerPeer: 4,
+  allow: []
 }
 
 /** Test-time fault injection: cut links to some peers (both ways) and heal them again. */
@@ -110,6 +146,9 @@ export async function createHost (init: HostInit): Promise<Host | GossipHost> {
   const peers = (init.peers ?? []).map(a => multiaddr(a))
   const privateKey = await generateKeyPairFromSeed('Ed25519', init.privateKeySeed)
   const blocked = new Set<string>()
+  const limits = { ...DEFAULT_LIMITS, ...init.limits }
+  // The gater counts a peer's connections on the node it guards, created just below.
+  const created: { node?: Libp2p } = {}
 
   const logger = libp2pLogger()
   const node = await createLibp2p<Partial<GossipServices>>({
@@ -121,11 +160,17 @@ export async function createHost (init: HostInit): Promise<Host | GossipHost> {
     streamMuxers: [yamux()],
     // A saturated CPU delays pongs; aborting on a late ping dropped whole meshes mid-run.
     connectionMonitor: { abortConnectionOnPingFailure: false },
-    connectionGater: gater(init.allowedPeers, blocked),
+    connectionManager: {
+      inboundUpgradeTimeout: limits.inboundUpgradeTimeoutMs,
+      maxIncomingPendingConnections: limits.maxIncomingPendingConnections,
+      allow: limits.allow
+    },
+    connectionGater: gater(init.allowedPeers, blocked, limits.maxConnectionsPerPeer, peer => created.node?.getConnections(peer).filter(c => c.status === 'open').length ?? 0),
     services: init.gossip === true
       ? { identify: identify(), ping: ping(), pubsub: gossipsub(gossipOptions(init.scoredTopics ?? [])) }
       : {}
   })
+  created.node = node
 
   const redialer = new Redialer(node, peers, init.redial ?? {})
   redialer.start()
@@ -202,12 +247,24 @@ function topicScoreParams (): TopicScoreParams {
   })
 }
 
-function gater (allowed: Set<string> | undefined, blocked: Set<string>): ConnectionGater {
+/**
+ * What is refused where, in the order libp2p 3 asks (upgrader.ts):
+ * - a raw inbound socket, before any byte: only its IP is known, so only the connection
+ *   manager's limits apply there (pending handshakes, new sockets per IP per second, `allow`);
+ *   its peer id is unknown until Noise is done.
+ * - denyInboundEncryptedConnection, right after the Noise handshake (the initiator proves its
+ *   key in the third message) and before the muxer: a peer not allowed, cut, or already holding
+ *   maxConnectionsPerPeer connections is hung up on. It never opens a stream.
+ * - outbound: denyDialPeer before dialling a known peer id, denyOutboundEncryptedConnection
+ *   after Noise for addresses without /p2p.
+ * Handshakes in progress are not counted per peer: a peer racing many dials at once can hold
+ * more connections for a moment; the allowed peers are the genesis's own.
+ */
+function gater (allowed: Set<string> | undefined, blocked: Set<string>, maxPerPeer: number, connectionsOf: (peer: PeerId) => number): ConnectionGater {
   const deny = (peer: PeerId): boolean => blocked.has(peer.toString()) || (allowed != null && !allowed.has(peer.toString()))
   return {
     denyDialPeer: deny,
-    // A multiaddr without /p2p only reveals its peer after the Noise handshake.
-    denyInboundEncryptedConnection: deny,
+    denyInboundEncryptedConnection: peer => deny(peer) || connectionsOf(peer) >= maxPerPeer,
     denyOutboundEncryptedConnection: deny
   }
 }

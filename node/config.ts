@@ -17,6 +17,12 @@ export const NodeConfigSchema = z.strictObject({
   http: z.strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535) }),
   /** Multiaddrs of the other validators, each ending in /p2p/<peer id>. */
   peers: z.array(z.string().startsWith('/')),
+  /**
+   * Addresses (/ip4/<ip>, /ip6/<ip>, optionally with /ipcidr/<bits>) of the hosts the registered
+   * services connect from: like the validators' own IPs, they bypass the limits on pending
+   * handshakes and new connections per second that strangers share (net/host.ts).
+   */
+  allow: z.array(z.string().regex(/^\/ip[46]\//, 'must start with /ip4/ or /ip6/')).optional(),
   /** Relative to the home directory. */
   genesis: z.string().default('../genesis.json'),
   dataDir: z.string().default('data')

@@ -1,7 +1,9 @@
 /**
  * One validator process, wired in one place: its store, the consensus machine restored from what
  * it persisted, the libp2p host (gossip for consensus messages and submissions, request/response
- * for services and block sync), the serial driver and the operator HTTP API.
+ * for services and block sync), the serial driver and the operator HTTP API. The host admits the
+ * genesis's validators and registered services only (a closed mesh): their peer ids are derived
+ * from their registered keys.
  */
 import '../lib/promise-shim.js'
 import { defaultEd25519, rememberingEd25519 } from '../consensus/ed25519.js'
@@ -55,8 +57,20 @@ export async function startNode (home: string): Promise<RunningNode> {
   machine.restore(signed.messages)
 
   const topic = topics(genesis.chainId)
-  const host = await createHost({ privateKeySeed: seed, listen: [config.listen], peers: config.peers, scoredTopics: [topic.consensus, topic.submissions], gossip: true })
   const validatorPeerIds = genesis.validators.map(v => peerIdFromEd25519PublicKey(v.publicKey))
+  const servicePeerIds = genesis.services.map(s => peerIdFromEd25519PublicKey(s.publicKey))
+  const validatorByPeer = new Map(validatorPeerIds.map((p, i) => [p, i]))
+  const serviceByPeer = new Map(servicePeerIds.map((p, i) => [p, i]))
+  const host = await createHost({
+    privateKeySeed: seed,
+    listen: [config.listen],
+    peers: config.peers,
+    allowedPeers: new Set([...validatorPeerIds, ...servicePeerIds]),
+    // The validators' own IPs and the services' hosts are never crowded out by strangers' sockets.
+    limits: { allow: [...config.peers.filter(isIpAddress), ...(config.allow ?? [])] },
+    scoredTopics: [topic.consensus, topic.submissions],
+    gossip: true
+  })
   const gossip = new Gossip(host.node)
   const rr = new RequestResponse(host.node)
 
@@ -104,7 +118,8 @@ export async function startNode (home: string): Promise<RunningNode> {
   gossip.subscribe(topic.submissions, validate, handle)
 
   const certificates = new CertificateIssuer(store)
-  await registerServiceProtocols({ rr, driver, store, certificates, genesis, services, ed, index: config.index, seed, now: () => Date.now(), onSubmitRefused: code => { metrics.submissionRefused(code) } })
+  const roles = { validator: (peer: string) => validatorByPeer.get(peer), service: (peer: string) => serviceByPeer.get(peer) }
+  await registerServiceProtocols({ rr, driver, store, certificates, genesis, services, ed, index: config.index, seed, now: () => Date.now(), roles, onSubmitRefused: code => { metrics.submissionRefused(code) } })
   await driver.start()
 
   const http = buildNodeHttpApi({ genesis, index: config.index, peerId: host.peerId, validatorPeerIds, driver, store, connectedPeers: () => host.connectedPeers(), metrics, ...(process.env.TRUSTNET_FAULT_INJECTION === '1' ? { links: host.links } : {}) })
@@ -123,4 +138,9 @@ export async function startNode (home: string): Promise<RunningNode> {
     await stopping
   }
   return { index: config.index, peerId: host.peerId, p2p: host.multiaddrs(), http: url, driver, peerScore: peer => gossip.peerScore(peer), stop }
+}
+
+/** Only IP addresses can be allowed by address (a DNS name is resolved when dialled, not here). */
+function isIpAddress (addr: string): boolean {
+  return /^\/ip[46]\//.test(addr)
 }

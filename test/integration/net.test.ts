@@ -3,11 +3,13 @@
  * closed mesh from bootstrap addresses; gossip is delivered once per peer, straight from its
  * publisher, and never when the validator rejects it; request/response round-trips, fails
  * with typed errors, and holds a burst beyond the peer's stream limit until streams free up;
- * the gater keeps outsiders out; a dropped connection is re-dialled; a host asked for no gossip
+ * the gater keeps outsiders out; a silent socket is closed when the inbound handshake times out,
+ * and an allowed peer holds no more connections than its limit; a dropped connection is re-dialled; a host asked for no gossip
  * runs none of its services. Every wait is on an event or a polled condition with a deadline.
  */
 
 import '../../lib/promise-shim.js'
+import { connect } from 'node:net'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -318,6 +320,33 @@ describe('net (real libp2p, in-process)', () => {
     } finally {
       hosts[0]!.node.removeEventListener('peer:connect', onConnect)
     }
+  })
+
+  it('closes a socket that says nothing when its handshake times out, and refuses an allowed peer\'s connections beyond its limit', async () => {
+    // Keys of their own: the mesh's hosts keep dialling each other's peer ids.
+    const pair = new Set([peerIdFromEd25519PublicKey(validatorPub(10)), peerIdFromEd25519PublicKey(validatorPub(11))])
+    const limits = { inboundUpgradeTimeoutMs: 1_000, maxConnectionsPerPeer: 2 }
+    const server = await createHost({ privateKeySeed: seedOf(10), allowedPeers: pair, limits })
+    const peer = await createHost({ privateKeySeed: seedOf(11), allowedPeers: pair })
+    extra.push(server, peer)
+    const addr = multiaddr(server.multiaddrs()[0]!)
+    const [, , host, , port] = server.multiaddrs()[0]!.split('/')
+    const opened = Date.now()
+    const lifetime = await new Promise<number>(resolve => {
+      const socket = connect({ host: host!, port: Number(port) })
+      // Reset by the host (ECONNRESET): what matters is when.
+      socket.on('error', () => {})
+      socket.on('close', () => { resolve(Date.now() - opened) })
+    })
+    expect(lifetime).toBeGreaterThanOrEqual(900)
+    expect(lifetime).toBeLessThan(3_000)
+
+    // `force` opens a new connection even to a connected peer.
+    for (let i = 0; i < 2; i++) await peer.node.dial(addr, { force: true })
+    await waitFor('two connections', () => server.node.getConnections(peer.node.peerId).length === 2)
+    await peer.node.dial(addr, { force: true }).catch(() => {})
+    await waitFor('the third to be gone', () => peer.node.getConnections(server.node.peerId).filter(c => c.status === 'open').length === 2)
+    expect(server.node.getConnections(peer.node.peerId)).toHaveLength(2)
   })
 
   it('re-dials a configured peer after the connection drops', async () => {

@@ -31,20 +31,21 @@ const entries = [...makeEntries(3), ...makeEntries(2, 100)]
 describe('validator operator HTTP API', () => {
   let cluster: NodeCluster
   let nodes: RunningNode[] = []
-  let client: Host | undefined
+  /** One peer per registered service: a validator takes a service's submissions from its own key only. */
+  let clients: Host[] = []
   /** The height of the block each entry landed in. */
   let heights: number[] = []
 
   beforeAll(async () => {
     cluster = await startCluster(net)
     nodes = cluster.nodes
-    client = await createHost({ privateKeySeed: new Uint8Array(randomBytes(32)), peers: nodes.map(n => n.p2p[0] as string) })
-    const rr = new RequestResponse(client.node)
-    const ask = async (node: RunningNode, protocol: string, body: unknown): Promise<Uint8Array> => await rr.request(node.peerId, protocol, encode(body), { timeoutMs: 30_000, maxResponseBytes: 16 * 1024 * 1024 })
+    clients = await Promise.all(net.serviceSeeds.map(async seed => await createHost({ privateKeySeed: seed, peers: nodes.map(n => n.p2p[0] as string) })))
+    const rrs = clients.map(c => new RequestResponse(c.node))
+    const ask = async (node: RunningNode, protocol: string, body: unknown, service = 0): Promise<Uint8Array> => await rrs[service]!.request(node.peerId, protocol, encode(body), { timeoutMs: 30_000, maxResponseBytes: 16 * 1024 * 1024 })
     // As a service does: every submission to every validator.
     for (const node of nodes) {
       for (const submission of [makeSubmission(net, entries.slice(0, 3)), makeSubmission(net, entries.slice(3), 1)]) {
-        decodeResponse(SubmitResponseSchema, await ask(node, PROTOCOL.submit, { submission }))
+        decodeResponse(SubmitResponseSchema, await ask(node, PROTOCOL.submit, { submission }, submission.service))
       }
     }
     const { blocks } = decodeResponse(CertificateResponseSchema, await ask(nodes[0]!, PROTOCOL.certificate, { entries: packEntries(entries), waitMs: 20_000 }))
@@ -53,7 +54,7 @@ describe('validator operator HTTP API', () => {
   })
 
   afterAll(async () => {
-    await client?.stop()
+    await Promise.allSettled(clients.map(async c => { await c.stop() }))
     await cluster?.stop()
   })
 

@@ -1,11 +1,11 @@
 /**
- * Four validators in one process over real libp2p and LevelDB, reached by outside peers with keys
- * of their own: a registered service's submission is committed by all, and the blocks a node
+ * Four validators in one process over real libp2p and LevelDB, reached by the registered services'
+ * peers (a stranger's key is refused at the connection): a registered service's submission is committed by all, and the blocks a node
  * hands out make certificates that verify offline and name the service; an entry already on
  * chain is reported so, and a submission holding one is not taken; verify attestations say
- * match, mismatch or not-found, signed; submissions not signed by a registered service are
- * refused with a code at the submit protocol and rejected in gossip, and nothing of them is
- * stored; malformed requests are refused with a code.
+ * match, mismatch or not-found, signed; submissions not signed by a registered service, or under
+ * another service's index, are refused with a code at the submit protocol and rejected in gossip,
+ * and nothing of them is stored; malformed requests are refused with a code.
  */
 import '../../lib/promise-shim.js'
 import { randomBytes } from 'node:crypto'
@@ -16,6 +16,7 @@ import { entriesOf, entryOf, packEntries, signSubmission } from '../../consensus
 import type { Block, LedgerRecord, Submission } from '../../consensus/types.js'
 import { waitFor } from '../../lib/wait-for.js'
 import { Gossip } from '../../net/gossip.js'
+import { PeerUnreachableError } from '../../net/errors.js'
 import { createHost, type GossipHost, type Host } from '../../net/host.js'
 import { RequestResponse } from '../../net/request-response.js'
 import { encodeEnvelope } from '../../node/gossip-envelope.js'
@@ -27,7 +28,8 @@ import {
 import { makeEntries, makeEntry, makeNetwork, makeRecord, makeSubmission, testSalt } from '../helpers/fixtures.js'
 import { startCluster, type NodeCluster } from '../helpers/node-cluster.js'
 
-const net = makeNetwork(4, { chainId: 'node-test', services: 2 })
+// Service 2's key is the gossiping peer's.
+const net = makeNetwork(4, { chainId: 'node-test', services: 3 })
 const { genesis } = net
 const freshSeed = (): Uint8Array => new Uint8Array(randomBytes(32))
 
@@ -45,15 +47,21 @@ const entriesIn = (block: Block): Uint8Array[] => block.submissions.flatMap(entr
 describe('validators on libp2p and LevelDB', () => {
   let cluster: NodeCluster
   let nodes: RunningNode[] = []
+  /** Service 0's peer (its libp2p key is its registered key), and service 1's. */
   let client: Host
   let rr: RequestResponse
+  let rr1: RequestResponse
   const extra: Host[] = []
 
   beforeAll(async () => {
     cluster = await startCluster(net)
     nodes = cluster.nodes
-    client = await createHost({ privateKeySeed: freshSeed(), peers: nodes.flatMap(n => n.p2p.slice(0, 1)) })
+    const peers = nodes.flatMap(n => n.p2p.slice(0, 1))
+    client = await createHost({ privateKeySeed: net.serviceSeeds[0]!, peers })
     rr = new RequestResponse(client.node)
+    const client1 = await createHost({ privateKeySeed: net.serviceSeeds[1]!, peers })
+    extra.push(client1)
+    rr1 = new RequestResponse(client1.node)
   })
 
   afterAll(async () => {
@@ -61,18 +69,19 @@ describe('validators on libp2p and LevelDB', () => {
     await cluster?.stop()
   })
 
-  const ask = async (node: RunningNode, protocol: string, body: unknown): Promise<Uint8Array> =>
-    await rr.request(node.peerId, protocol, encode(body), { timeoutMs: 30_000, maxResponseBytes: 16 * 1024 * 1024 })
+  const ask = async (node: RunningNode, protocol: string, body: unknown, via = rr): Promise<Uint8Array> =>
+    await via.request(node.peerId, protocol, encode(body), { timeoutMs: 30_000, maxResponseBytes: 16 * 1024 * 1024 })
+  /** Sent by the service the submission names (a service may submit only its own). */
   const submit = async (node: RunningNode, submission: Submission): Promise<string[]> =>
-    decodeResponse(SubmitResponseSchema, await ask(node, PROTOCOL.submit, { submission })).status
+    decodeResponse(SubmitResponseSchema, await ask(node, PROTOCOL.submit, { submission }, submission.service === 1 ? rr1 : rr)).status
   const blocksHolding = async (node: RunningNode, entries: Uint8Array[], waitMs: number): Promise<SealedBlock[]> =>
     decodeResponse(CertificateResponseSchema, await ask(node, PROTOCOL.certificate, { entries: packEntries(entries), waitMs })).blocks
   const attest = async (node: RunningNode, entry: Uint8Array, height: number, index: number): Promise<Attestation> =>
     decodeResponse(VerifyResponseSchema, await ask(node, PROTOCOL.verify, { entry, height, index })).attestation
-  /** The refusal code a node answers a submit request with. */
+  /** The refusal code a node answers a submit request from service 0's peer with. */
   const refusalOf = async (node: RunningNode, submission: Submission): Promise<string> => {
     try {
-      await submit(node, submission)
+      decodeResponse(SubmitResponseSchema, await ask(node, PROTOCOL.submit, { submission }))
     } catch (err) {
       if (err instanceof RemoteRefusalError) return err.code
       throw err
@@ -139,14 +148,15 @@ describe('validators on libp2p and LevelDB', () => {
     expect(verifyAttestation(genesis, { ...mismatch, outcome: 'match' })).toBe(false)
   })
 
-  it('refuses at the submit protocol a submission of an unregistered service or with a bad signature, and stores nothing of it', async () => {
+  it('refuses at the submit protocol a submission under another service\'s index or with a bad signature, and stores nothing of it', async () => {
     const strangers = makeEntries(4, 2_000)
     const before = await holdings(strangers)
     expect(before.every(h => !h.anyOnChain)).toBe(true)
     const packed = packEntries(strangers)
-    // A key of its own, under an index the genesis does not register.
-    expect(await refusalOf(nodes[0]!, signSubmission(genesis.chainId, 2, packed, freshSeed()))).toBe('UNKNOWN_SERVICE')
-    // A key of its own, claiming a registered service's index.
+    // Service 0's peer, under an index the genesis does not register or another service's, even signed by that service.
+    expect(await refusalOf(nodes[0]!, { ...signSubmission(genesis.chainId, 2, packed, freshSeed()), service: 2 })).toBe('WRONG_SERVICE')
+    expect(await refusalOf(nodes[0]!, { ...makeSubmission(net, strangers, 1) })).toBe('WRONG_SERVICE')
+    // A key of its own, claiming the sender's index.
     expect(await refusalOf(nodes[0]!, signSubmission(genesis.chainId, 0, packed, freshSeed()))).toBe('BAD_SIGNATURE')
     // The registered service's signature over other entries, or for another chain.
     const signed = makeSubmission(net, strangers)
@@ -155,9 +165,26 @@ describe('validators on libp2p and LevelDB', () => {
     expect(await holdings(strangers)).toEqual(before)
   })
 
-  it('rejects in gossip submissions of an unregistered service or with a bad signature: they never reach the mempool', async () => {
+  it('refuses a stranger\'s key at the connection, before any protocol', async () => {
+    const stranger = await createHost({ privateKeySeed: freshSeed() })
+    extra.push(stranger)
+    const strangerRr = new RequestResponse(stranger.node)
+    const entry = makeEntries(1, 6_000)
+    const before = await holdings(entry)
+    const started = Date.now()
+    const failure = await strangerRr.request(nodes[0]!.p2p[0]!, PROTOCOL.submit, encode({ submission: makeSubmission(net, entry) }), { timeoutMs: 10_000 }).catch((err: unknown) => err)
+    expect(failure).toBeInstanceOf(PeerUnreachableError)
+    // Cut right after the handshake, not left to time out.
+    expect(Date.now() - started).toBeLessThan(5_000)
+    // Noise settles the muxer within its handshake, so the stranger may see its side open for a moment.
+    await waitFor('the stranger to be cut off', () => stranger.connectedPeers().length === 0, 5_000, 20)
+    expect(await holdings(entry)).toEqual(before)
+  })
+
+  it('rejects in gossip, from an admitted peer, submissions of an unregistered service or with a bad signature: they never reach the mempool', async () => {
     const topic = topics(genesis.chainId).submissions
-    const peer: GossipHost = await createHost({ privateKeySeed: freshSeed(), peers: nodes[0]!.p2p.slice(0, 1), scoredTopics: [topic], gossip: true })
+    // A registered service's key: admitted, and still only believed for what its messages' signatures prove.
+    const peer: GossipHost = await createHost({ privateKeySeed: net.serviceSeeds[2]!, peers: nodes[0]!.p2p.slice(0, 1), scoredTopics: [topic], gossip: true })
     extra.push(peer)
     const gossip = new Gossip(peer.node)
     gossip.subscribe(topic, () => 'accept', () => {})
