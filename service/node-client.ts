@@ -93,7 +93,7 @@ const HEDGE_MS = 1500
 /** Submissions signed for one batch when nodes keep answering `resubmit` (entries landing meanwhile). */
 const MAX_RESUBMITS = 3
 /** Refusals no retry can cure: the genesis does not know this service's key. */
-const PERMANENT_REFUSALS = new Set(['UNKNOWN_SERVICE', 'BAD_SIGNATURE'])
+const PERMANENT_REFUSALS = new Set(['UNKNOWN_SERVICE', 'BAD_SIGNATURE', 'WRONG_SERVICE', 'FORBIDDEN'])
 
 /**
  * Blocks whose leaves were checked, remembered: the answers for one block's batches come within

@@ -56,7 +56,7 @@ async function verifyStored (client: TrustnetClient, genesis: Genesis, certifica
   const verdict = verifyCertificate(genesis, certificate)
   if (!verdict.valid) return { intact: false, reason: verdict.reason, message: verdict.message }
   const dataHash = toHex(certificate.record.dataHash)
-  const answer: VerifyResult = await client.verifyData(verdict.entry)
+  const answer: VerifyResult = await client.verifyData(verdict.entry, { genesis })
   const tally = tallyAttestations(genesis, certificate, verdict.entry, answer.attestations)
   const seen = { id: verdict.entry, dataHash, fileHash, storedHash: answer.currentHash, quorum: tally.quorum }
   const tampered = (reason: ClientReason, message: string, attestedBy: string[]): VerifyOutcome =>
