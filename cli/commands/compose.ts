@@ -1,7 +1,6 @@
 /** `trustnet compose`: keys, genesis and a compose.yml that runs the network as Docker containers. */
 import type { Command } from 'commander'
 import { integer } from '../args.js'
-import { composeNetwork } from '../compose.js'
 
 export function registerCompose (program: Command): void {
   program.command('compose')
@@ -15,6 +14,7 @@ export function registerCompose (program: Command): void {
     .option('--chain-id <id>', 'network name (default: random)')
     .option('--force', 'overwrite an existing network in DIR/network')
     .action(async (o: { validators: number, out: string, basePort: number, image: string, publish: string, impairImage: string, chainId?: string, force?: boolean }) => {
+      const { composeNetwork } = await import('../compose.js')
       const made = await composeNetwork(o)
       process.stdout.write(`created network ${made.chainId} with ${o.validators} validators; compose file ${made.file}\nservice URL (after docker compose up): ${made.url}\nclient API key: ${made.apiKey}\n`)
     })

@@ -1,7 +1,6 @@
 /** `trustnet init`: keys, genesis, validator homes and a service config for a new network. */
 import type { Command } from 'commander'
 import { integer } from '../args.js'
-import { initNetwork } from '../init.js'
 
 export function registerInit (program: Command): void {
   program.command('init')
@@ -13,6 +12,8 @@ export function registerInit (program: Command): void {
     .option('--chain-id <id>', 'network name (default: random)')
     .option('--force', 'overwrite an existing network in --out')
     .action(async (o: { validators: number, out: string, basePort: number, host: string, chainId?: string, force?: boolean }) => {
+      // Loaded when run: every other command starts faster without the key and genesis machinery.
+      const { initNetwork } = await import('../init.js')
       const { genesis, apiKey } = await initNetwork({ validators: o.validators, out: o.out, basePort: o.basePort, host: o.host, chainId: o.chainId, force: o.force })
       process.stdout.write(`created network ${genesis.chainId} with ${genesis.validators.length} validators in ${o.out}\nclient API key: ${apiKey}\n`)
     })
