@@ -9,8 +9,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ConfigError, readJsonFile } from '../lib/json-file.js'
-import { genesisPath, initNetwork, nodeHome, serviceConfigPath } from './init.js'
+import { genesisPath, initNetwork, nodeHome, readApiKey, serviceConfigPath } from './init.js'
 import { stopOnSignal } from '../lib/signals.js'
 
 export interface ClusterOptions {
@@ -114,9 +113,7 @@ export async function runCluster (options: ClusterOptions): Promise<void> {
     for (const c of children) {
       c.once('exit', (code, signal) => { if (!stopping) process.stderr.write(`a cluster process exited (${code ?? signal}); the others keep running\n`) })
     }
-    const config = await readJsonFile(serviceConfigPath(dir)) as { apiKeys?: Array<{ key: string }> }
-    const apiKey = config.apiKeys?.[0]?.key
-    if (apiKey === undefined) throw new ConfigError('INVALID_FIELD', `${serviceConfigPath(dir)} has no API key`)
+    const apiKey = await readApiKey(dir)
     const summary = { service: service.ready.url as string, apiKey, genesis: genesisPath(dir), nodes }
     if (options.json) {
       process.stdout.write(JSON.stringify(summary) + '\n')
