@@ -2,10 +2,11 @@
  * The service config file: defaults are filled in, paths are relative to the file, and every
  * kind of bad file (missing, not JSON, bad field, bad genesis) is a ConfigError with a stable
  * code; startService refuses a bad genesis, or one that does not register the service's name
- * with its seed's key, without leaving anything running.
+ * with its seed's key, without leaving anything running. API keys are configured as hashes only.
  */
 import '../../lib/promise-shim.js'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -15,6 +16,7 @@ import { loadConfig, loadGenesis, parseConfig, type ServiceConfigJson } from '..
 import { startService } from '../../service/main.js'
 import { toJsonText } from '../../consensus/json.js'
 import { DEFAULT_PARAMS } from '../../consensus/types.js'
+import { apiKeyPath, initNetwork, readApiKey, serviceConfigPath } from '../../cli/init.js'
 
 const PEER = peerIdFromEd25519PublicKey(defaultEd25519.publicKey(new Uint8Array(32).fill(7)))
 
@@ -110,5 +112,17 @@ describe('service config', () => {
       await writeFile(join(dir, 'genesis.json'), genesis(services))
       expect(await refusal(startService(config))).toMatchObject({ name: 'ConfigError', code: 'SERVICE_NOT_REGISTERED' })
     }
+  })
+
+  it('trustnet init stores only the API key\'s hash in the service config and hands the key over in a file of its own', async () => {
+    const { apiKey } = await initNetwork({ validators: 1, out: dir, basePort: 7100, host: '127.0.0.1' })
+    const text = await readFile(serviceConfigPath(dir), 'utf8')
+    expect(text).not.toContain(apiKey)
+    const config = await loadConfig(serviceConfigPath(dir))
+    expect(config.apiKeys).toEqual([{ keySha256: createHash('sha256').update(apiKey).digest('hex'), client: 'client-1' }])
+    expect(await readApiKey(dir)).toBe(apiKey)
+    expect((await stat(apiKeyPath(dir))).mode & 0o777).toBe(0o600)
+    await rm(apiKeyPath(dir))
+    expect(await refusal(readApiKey(dir))).toEqual({ name: 'ConfigError', code: 'CONFIG_UNREADABLE' })
   })
 })
