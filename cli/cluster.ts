@@ -122,6 +122,7 @@ export async function runCluster (options: ClusterOptions): Promise<void> {
         `trustnet cluster: ${n} validators and a service${fresh ? ' (new network)' : ' (restarted on existing data)'}`,
         `  service:  ${summary.service}`,
         `  api key:  ${summary.apiKey}`,
+        `  try:      curl -s -H 'Authorization: Bearer ${summary.apiKey}' ${summary.service}/v1/status`,
         `  genesis:  ${summary.genesis}`,
         `  nodes:    ${nodes.join(' ')}`,
         `  logs:     ${join(dir, 'logs')}`,

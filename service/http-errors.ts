@@ -9,7 +9,7 @@ import { CodedError } from '../lib/errors.js'
 import { ServiceError } from './errors.js'
 
 export type HttpErrorCode =
-  | 'BAD_REQUEST' | 'MALFORMED_JSON' | 'INVALID_HEX' | 'INVALID_ID' | 'INVALID_FIELD' | 'INVALID_CONTENT_TYPE'
+  | 'BAD_REQUEST' | 'MALFORMED_JSON' | 'INVALID_HEX' | 'INVALID_ID' | 'INVALID_FIELD'
   | 'UNAUTHORIZED'
   | 'NOT_FOUND'
   | 'URI_TOO_LONG' | 'UNSUPPORTED_MEDIA_TYPE' | 'REQUEST_TIMEOUT' | 'HEADERS_TOO_LARGE'
