@@ -66,24 +66,26 @@ export function fromJsonText<S extends z.ZodType> (schema: S, text: string, maxC
 /**
  * One JSON value from text or UTF-8 bytes, read strictly: MALFORMED for invalid JSON, bytes that
  * are not UTF-8 (surrogates encoded as bytes included), a key twice in one object, and a lone
- * surrogate in any string or key (escaped or not). Keys such as "__proto__" stay plain own keys.
+ * surrogate in any string or key (escaped or not). The value and the syntax are JSON.parse's;
+ * cborg's JSON decoder, which refuses repeated keys, only checks for them (it takes some
+ * non-JSON, such as a trailing comma in an object, that JSON.parse has refused by then).
  */
 export function parseJson (input: string | Uint8Array): unknown {
-  let bytes: Uint8Array
+  let text: string
   if (typeof input === 'string') {
     if (LONE_SURROGATE.test(input)) throw invalid('MALFORMED', 'not valid JSON: text holds a lone surrogate')
-    bytes = utf8Encoder.encode(input)
+    text = input
   } else {
     try {
-      strictUtf8.decode(input)
+      text = strictUtf8.decode(input)
     } catch {
       throw invalid('MALFORMED', 'not valid JSON: bytes are not UTF-8')
     }
-    bytes = input
   }
   let json: unknown
   try {
-    json = decodeJson(bytes, { rejectDuplicateMapKeys: true })
+    json = JSON.parse(text)
+    decodeJson(typeof input === 'string' ? utf8Encoder.encode(input) : input, { rejectDuplicateMapKeys: true })
   } catch (err) {
     // Also a nesting deep enough to exhaust the stack (RangeError).
     throw invalid('MALFORMED', `not valid JSON: ${(err as Error).message}`)

@@ -88,6 +88,8 @@ describe('the service door', () => {
     }
     const hash = hex32()
     expect(await post(`{"hash":"${hash}","hash":"${hex32()}"}`)).toEqual({ status: 400, code: 'MALFORMED_JSON' })
+    expect(await post(`{"hash":"${hash}","h\\u0061sh":"${hex32()}"}`)).toEqual({ status: 400, code: 'MALFORMED_JSON' })
+    expect(await post(`{"hash":"${hash}",}`)).toEqual({ status: 400, code: 'MALFORMED_JSON' })
     expect(await post(`{"hash":"${hash}","metadata":{"name":"a\\ud800b"}}`)).toEqual({ status: 400, code: 'MALFORMED_JSON' })
     expect(await post(`{"hash":"${hash}","metadata":{"name":"invoice\\u202efdp.exe"}}`)).toEqual({ status: 400, code: 'INVALID_FIELD' })
     expect(await post(`{"hash":"${hash}","metadata":{"name":"pay\\u200bpal"}}`)).toEqual({ status: 400, code: 'INVALID_FIELD' })
