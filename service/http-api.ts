@@ -177,12 +177,13 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     const gone = new AbortController()
     reply.raw.once('close', () => { gone.abort() })
     const leave = await gate.enter(client, gone.signal)
-    if (leave === undefined) {
-      if (gone.signal.aborted) return
-      throw retryLater(reply, 1, 'too many requests of this client waiting')
+    // Also when the caller left while waiting: nothing of its request is done.
+    if (leave === undefined) throw retryLater(reply, 1, 'too many requests of this client waiting')
+    if (gone.signal.aborted) {
+      leave()
+      throw retryLater(reply, 1, 'the caller left')
     }
-    if (gone.signal.aborted) leave()
-    else reply.raw.once('close', leave)
+    reply.raw.once('close', leave)
   })
   const client = (req: FastifyRequest): string => {
     const c = clientOf.get(req)
