@@ -219,24 +219,27 @@ describe('the service door', () => {
   it('keeps a client\'s latency low while another sends 60 batches at once', async () => {
     const batchSize = Number(process.env.DOOR_BATCH ?? 100)
     const run = async (inFlightPerClient: number): Promise<number> => {
-      const h = await harness({ config: { limits: { inFlightPerClient } } })
-      let loadDone = false
-      const load = Promise.all(Array.from({ length: 60 }, async () => {
-        const res = await fetch(`${h.url}/v1/hashes/batch`, {
+      // Both clients wait for their certificates however long it takes: the wait is what is measured.
+      const h = await harness({ config: { limits: { inFlightPerClient }, certificateWaitMs: 300_000 } })
+      const post = async (key: string, path: string, body: unknown): Promise<void> => {
+        const res = await fetch(`${h.url}${path}`, {
           method: 'POST',
-          headers: { authorization: `Bearer ${ALICE.key}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ hashes: Array.from({ length: batchSize }, hex32) }),
-          signal: AbortSignal.timeout(200_000)
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal: AbortSignal.timeout(300_000)
         })
         expect(res.status).toBe(201)
         await res.arrayBuffer()
+      }
+      let loadDone = false
+      const load = Promise.all(Array.from({ length: 60 }, async () => {
+        await post(ALICE.key, '/v1/hashes/batch', { hashes: Array.from({ length: batchSize }, hex32) })
       })).finally(() => { loadDone = true })
       const latencies: number[] = []
       // Bob's single requests, one after another, for as long as Alice's load lasts (at least 10).
       while (!loadDone || latencies.length < 10) {
         const started = performance.now()
-        const res = await h.request('POST', '/v1/hashes', { key: BOB.key, body: JSON.stringify({ hash: hex32() }), contentType: 'application/json' })
-        expect(res.status).toBe(201)
+        await post(BOB.key, '/v1/hashes', { hash: hex32() })
         latencies.push(performance.now() - started)
       }
       await load
