@@ -11,8 +11,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ConfigError, readJsonFile } from '../lib/json-file.js'
-import { genesisPath, initNetwork, nodeHome, serviceConfigPath } from './init.js'
+import { genesisPath, initNetwork, nodeHome, readApiKey, serviceConfigPath } from './init.js'
 import { PARENT_PIPE_ENV, stopOnSignal } from '../lib/signals.js'
 import { makePrivateDir, openPrivateAppend } from '../lib/private-files.js'
 import { Supervised } from './supervisor.js'
@@ -122,9 +121,7 @@ export async function runCluster (options: ClusterOptions): Promise<void> {
     // Validators first: the service dials them as it starts.
     await Promise.all(supervised.slice(0, n).map(async s => { await s.begin() }))
     await supervised[n]?.begin()
-    const config = await readJsonFile(serviceConfigPath(dir)) as { apiKeys?: Array<{ key: string }> }
-    const apiKey = config.apiKeys?.[0]?.key
-    if (apiKey === undefined) throw new ConfigError('INVALID_FIELD', `${serviceConfigPath(dir)} has no API key`)
+    const apiKey = await readApiKey(dir)
     const summary = { service: serviceUrl, apiKey, genesis: genesisPath(dir), nodes }
     if (options.json) {
       process.stdout.write(JSON.stringify(summary) + '\n')
@@ -133,6 +130,7 @@ export async function runCluster (options: ClusterOptions): Promise<void> {
         `trustnet cluster: ${n} validators and a service${fresh ? ' (new network)' : ' (restarted on existing data)'}`,
         `  service:  ${summary.service}`,
         `  api key:  ${summary.apiKey}`,
+        `  try:      curl -s -H 'Authorization: Bearer ${summary.apiKey}' ${summary.service}/v1/status`,
         `  genesis:  ${summary.genesis}`,
         `  nodes:    ${nodes.join(' ')}`,
         `  logs:     ${join(dir, 'logs')}`,

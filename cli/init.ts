@@ -2,10 +2,12 @@
  * `trustnet init`: keys and configuration for a new network on this machine. Writes the genesis
  * (validator public keys, the service's name and public key, parameters), one home directory per
  * validator with its secret seed, and a service configuration with its own secret seed (both
- * readable by the owner only) and a first client API key.
+ * readable by the owner only) and a first client API key: the service's config holds only the
+ * key's SHA-256; the key itself is handed to the operator (returned, and written to DIR/api-key,
+ * readable by the owner only, for `trustnet cluster` to print).
  */
-import { randomBytes } from 'node:crypto'
-import { stat, writeFile } from 'node:fs/promises'
+import { createHash, randomBytes } from 'node:crypto'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { defaultEd25519 } from '../consensus/ed25519.js'
 import { toJson } from '../consensus/json.js'
@@ -53,6 +55,21 @@ export const SERVICE_ID = 'service-1'
 export const nodeHome = (dir: string, i: number): string => join(dir, `node-${i}`)
 export const serviceConfigPath = (dir: string): string => join(dir, 'service', 'service.json')
 export const genesisPath = (dir: string): string => join(dir, 'genesis.json')
+/** The first client's API key, for the operator to hand on: the service itself holds only its hash. */
+export const apiKeyPath = (dir: string): string => join(dir, 'api-key')
+
+/** The key `init` wrote to DIR/api-key. */
+export async function readApiKey (dir: string): Promise<string> {
+  const file = apiKeyPath(dir)
+  const key = await readFile(file, 'utf8').then(text => text.trim(), () => '')
+  if (key === '') throw new ConfigError('CONFIG_UNREADABLE', `${file} is missing or empty: the service's config holds only hashes of API keys, so the key cannot be read back from it`, { file })
+  return key
+}
+
+/** An API key as the service config holds it: its SHA-256, lowercase hex. */
+export function apiKeySha256 (key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex')
+}
 
 async function exists (path: string): Promise<boolean> {
   return await stat(path).then(() => true, () => false)
@@ -102,9 +119,10 @@ export async function initNetwork (options: InitOptions): Promise<{ genesis: Gen
     dataDir: 'data',
     genesisPath: '../genesis.json',
     nodes: p2p,
-    apiKeys: [{ key: apiKey, client: 'client-1' }]
+    apiKeys: [{ keySha256: apiKeySha256(apiKey), client: 'client-1' }]
   }
   await makePrivateDir(join(out, 'service'))
   await writePrivateFile(serviceConfigPath(out), JSON.stringify(service, null, 2) + '\n')
+  await writePrivateFile(apiKeyPath(out), apiKey + '\n')
   return { genesis, apiKey }
 }

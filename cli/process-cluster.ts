@@ -11,13 +11,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CLI_PATH, spawnChild } from './cluster.js'
 import { readGenesis } from '../node/config.js'
-import { clusterPorts, genesisPath, initNetwork, nodeHome, serviceConfigPath } from './init.js'
+import { apiKeySha256, clusterPorts, genesisPath, initNetwork, nodeHome, serviceConfigPath } from './init.js'
 import type { Genesis } from '../consensus/types.js'
 import { clusterOffsets, freePortBase } from './free-ports.js'
 
 export interface ClusterOptions {
   validators?: number
-  /** Extra client keys added to the service config: [{ key, client }]. */
+  /** Extra client keys: [{ key, client }]; the service config gets their hashes. */
   extraApiKeys?: Array<{ key: string, client: string }>
   /** Extra service config fields (limits, waits). */
   serviceConfig?: Record<string, unknown>
@@ -40,7 +40,7 @@ export class ProcessCluster {
     const { apiKey } = await initNetwork({ validators: n, out: dir, basePort, host: '127.0.0.1', chainId: 'e2e-test' })
     const configFile = serviceConfigPath(dir)
     const config = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown> & { apiKeys: unknown[] }
-    await writeFile(configFile, JSON.stringify({ ...config, ...options.serviceConfig, apiKeys: [...config.apiKeys, ...(options.extraApiKeys ?? [])] }, null, 2))
+    await writeFile(configFile, JSON.stringify({ ...config, ...options.serviceConfig, apiKeys: [...config.apiKeys, ...(options.extraApiKeys ?? []).map(k => ({ keySha256: apiKeySha256(k.key), client: k.client }))] }, null, 2))
     await mkdir(join(dir, 'logs'), { recursive: true })
     const cluster = new ProcessCluster(dir, n, apiKey, await readGenesis(genesisPath(dir)), { TRUSTNET_LOG: 'info', ...options.env })
     cluster.nodeUrls = clusterPorts(basePort, n).http.map(p => `http://127.0.0.1:${p}`)

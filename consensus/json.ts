@@ -3,13 +3,17 @@
  * fields are lowercase hex strings; everything else is as in the canonical form. Reading JSON
  * converts the known byte fields back and then applies the value's schema, so bad JSON gets the
  * same typed refusal as bad CBOR (MALFORMED, OVERSIZED, INVALID_FIELD) and never a partial value.
+ * JSON text is read strictly (parseJson): text that readers could take two ways — a key given
+ * twice (one reader keeps the first value, another the last), a lone surrogate, bytes that are
+ * not UTF-8 — is refused as MALFORMED instead of being read one of those ways.
  */
+import { decode as decodeJson } from 'cborg/json'
 import type { z } from 'zod'
 import { validate } from './codec.js'
 import { invalid } from './errors.js'
 import { fromHex, toHex } from './ids.js'
 import { LIMITS } from './limits.js'
-import { BlockSchema, CertificateSchema, GenesisSchema, type Block, type Certificate, type Genesis } from './types.js'
+import { BlockSchema, CertificateSchema, GenesisSchema, LONE_SURROGATE, type Block, type Certificate, type Genesis } from './types.js'
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
@@ -25,6 +29,8 @@ const MAX_DEPTH = 16
 export const MAX_JSON_CHARS = 4 * LIMITS.messageBytes
 
 const HEX = /^(?:[0-9a-f]{2})*$/
+const utf8Encoder = new TextEncoder()
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
 /** Byte strings become lowercase hex; undefined object fields are left out (as JSON.stringify does). */
 export function toJson (value: unknown): Json {
@@ -54,13 +60,47 @@ export function fromJson<S extends z.ZodType> (schema: S, json: unknown): z.infe
 export function fromJsonText<S extends z.ZodType> (schema: S, text: string, maxChars: number = MAX_JSON_CHARS): z.infer<S> {
   if (typeof text !== 'string') throw invalid('MALFORMED', 'input is not text')
   if (text.length > maxChars) throw invalid('OVERSIZED', `input is ${text.length} characters, limit ${maxChars}`, { size: text.length, limit: maxChars })
+  return fromJson(schema, parseJson(text))
+}
+
+/**
+ * One JSON value from text or UTF-8 bytes, read strictly: MALFORMED for invalid JSON, bytes that
+ * are not UTF-8 (surrogates encoded as bytes included), a key twice in one object, and a lone
+ * surrogate in any string or key (escaped or not). The value and the syntax are JSON.parse's;
+ * cborg's JSON decoder, which refuses repeated keys, only checks for them (it takes some
+ * non-JSON, such as a trailing comma in an object, that JSON.parse has refused by then).
+ */
+export function parseJson (input: string | Uint8Array): unknown {
+  let text: string
+  if (typeof input === 'string') {
+    if (LONE_SURROGATE.test(input)) throw invalid('MALFORMED', 'not valid JSON: text holds a lone surrogate')
+    text = input
+  } else {
+    try {
+      text = strictUtf8.decode(input)
+    } catch {
+      throw invalid('MALFORMED', 'not valid JSON: bytes are not UTF-8')
+    }
+  }
   let json: unknown
   try {
     json = JSON.parse(text)
+    decodeJson(typeof input === 'string' ? utf8Encoder.encode(input) : input, { rejectDuplicateMapKeys: true })
   } catch (err) {
+    // Also a nesting deep enough to exhaust the stack (RangeError).
     throw invalid('MALFORMED', `not valid JSON: ${(err as Error).message}`)
   }
-  return fromJson(schema, json)
+  if (holdsLoneSurrogate(json, 0)) throw invalid('MALFORMED', 'not valid JSON: a string holds a lone surrogate')
+  return json
+}
+
+/** Whether a string or key anywhere in `value` holds an escaped lone surrogate (\ud800). */
+function holdsLoneSurrogate (value: unknown, depth: number): boolean {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value)
+  if (value === null || typeof value !== 'object') return false
+  if (depth > MAX_DEPTH) return false // revive() refuses it with its path
+  if (Array.isArray(value)) return value.some(v => holdsLoneSurrogate(v, depth + 1))
+  return Object.entries(value).some(([k, v]) => LONE_SURROGATE.test(k) || holdsLoneSurrogate(v, depth + 1))
 }
 
 export const certificateFromJson = (json: unknown): Certificate => fromJson(CertificateSchema, json)

@@ -17,28 +17,43 @@ export const publicKey = bytes(LIMITS.publicKeyBytes)
 /** Characters bounded text may not hold: they hide text in UIs and logs. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/
-/** A string bounded in UTF-8 bytes, without control characters. */
+/**
+ * A UTF-16 surrogate without its pair: no UTF-8 form exists, so encoders substitute U+FFFD and one
+ * record would have several readings (with the `u` flag, a well-formed pair is one code point).
+ */
+export const LONE_SURROGATE = /\p{Cs}/u
+/**
+ * Characters a name may not hold: invisible format characters (\p{Cf}: zero-width characters,
+ * U+FEFF, soft hyphen...) and with them every bidirectional control (U+061C, U+200E-200F,
+ * U+202A-202E, U+2066-2069), which make a name display as another.
+ */
+export const FORMAT_CHARACTERS = /\p{Cf}/u
+/** A string bounded in UTF-8 bytes, without control characters or lone surrogates. */
 export const boundedText = (maxBytes: number) =>
   z.string()
     // A UTF-16 unit takes at most 3 UTF-8 bytes: short strings need no encoding to be measured.
     .refine(s => s.length * 3 <= maxBytes || utf8.encode(s).length <= maxBytes, { message: `must be at most ${maxBytes} bytes` })
     .refine(s => !CONTROL_CHARACTERS.test(s), { message: 'must not contain control characters' })
+    .refine(s => !LONE_SURROGATE.test(s), { message: 'must not contain lone surrogates' })
+/** Bounded text shown to people as a name: also without bidirectional controls or invisible format characters. */
+export const displayText = (maxBytes: number) =>
+  boundedText(maxBytes).refine(s => !FORMAT_CHARACTERS.test(s), { message: 'must not contain bidirectional controls or invisible format characters' })
 export const uint = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 export const height = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
 export const round = z.number().int().nonnegative().max(LIMITS.roundCeiling)
 export const validatorIndex = z.number().int().nonnegative().max(LIMITS.validatorsCeiling - 1)
 
 export const RecordMetadataSchema = z.strictObject({
-  name: boundedText(LIMITS.nameChars).optional(),
+  name: displayText(LIMITS.nameChars).optional(),
   size: uint.optional(),
-  contentType: boundedText(LIMITS.contentTypeChars).optional(),
-  owner: boundedText(LIMITS.ownerChars).optional(),
+  contentType: displayText(LIMITS.contentTypeChars).optional(),
+  owner: displayText(LIMITS.ownerChars).optional(),
   clientTime: uint.optional()
 })
 export type RecordMetadata = z.infer<typeof RecordMetadataSchema>
 
 /** A registered service's name: what a record names, and what the genesis binds to one key. */
-export const serviceName = boundedText(LIMITS.serviceIdChars).refine(s => s.length > 0, { message: 'must not be empty' })
+export const serviceName = displayText(LIMITS.serviceIdChars).refine(s => s.length > 0, { message: 'must not be empty' })
 
 /**
  * What a service certifies about one piece of data: its SHA-256 plus bounded metadata, under the
@@ -188,7 +203,7 @@ export const DEFAULT_PARAMS: ConsensusParams = {
 }
 
 export const ValidatorSchema = z.strictObject({
-  name: boundedText(64),
+  name: displayText(64),
   publicKey
 })
 export type Validator = z.infer<typeof ValidatorSchema>

@@ -8,6 +8,10 @@
  * JSON; any JSON value gets a verdict (a value that is not a certificate: valid false, with the
  * decoder's reason), so the endpoint is a total function of its input.
  */
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
+import cors from '@fastify/cors'
+import rateLimit from '@fastify/rate-limit'
 import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { CertificateVerifier } from '../consensus/certificate.js'
@@ -16,14 +20,15 @@ import { entryOf } from '../consensus/entries.js'
 import { TrustnetError } from '../consensus/errors.js'
 import { sha256 } from '../consensus/hash.js'
 import { fromHex, toHex } from '../consensus/ids.js'
-import { certificateFromJson, toJson, type Json } from '../consensus/json.js'
+import { certificateFromJson, parseJson, toJson, type Json } from '../consensus/json.js'
 import { LIMITS } from '../consensus/limits.js'
 import { MAX_BATCH } from '../protocol/node-api.js'
-import { LedgerRecordSchema, boundedText, uint, type Certificate, type Genesis, type LedgerRecord, type RecordMetadata } from '../consensus/types.js'
-import type { ApiKey } from './config.js'
+import { LedgerRecordSchema, displayText, uint, type Certificate, type Genesis, type LedgerRecord, type RecordMetadata } from '../consensus/types.js'
+import { ClientGate } from './client-gate.js'
+import type { ApiKey, ServiceConfig } from './config.js'
 import { StoppedError } from './errors.js'
 import { registerItemRoutes } from './item-routes.js'
-import { badRequest, conflict, notFound, toErrorReply, unauthorized } from './http-errors.js'
+import { badRequest, clientErrorReply, conflict, notFound, rateLimited, toErrorReply, unauthorized, type ErrorReply } from './http-errors.js'
 import type { NodeClient } from './node-client.js'
 import { serviceMetrics } from './metrics.js'
 import type { Outbox } from './outbox.js'
@@ -42,28 +47,45 @@ export interface HttpApiInit {
   nodes: Pick<NodeClient, 'verify'>
   now: () => number
   logger?: FastifyBaseLogger
+  /** The door's limits (rates, turns, failed logins) and the server's timeouts and CORS origins; the defaults of the config schema when absent. */
+  limits?: Partial<DoorLimits>
+  http?: Partial<DoorHttp>
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: Uint8Array, key: Uint8Array }
 }
+
+export type DoorLimits = Pick<ServiceConfig['limits'], 'rate' | 'inFlightPerClient' | 'queuedPerClient' | 'authFailures'>
+export type DoorHttp = Pick<ServiceConfig['http'], 'corsOrigins' | 'maxConnections' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'>
+
+const DEFAULT_LIMITS: DoorLimits = {
+  rate: { max: 120_000, windowMs: 60_000 },
+  inFlightPerClient: 64,
+  queuedPerClient: 1024,
+  authFailures: { max: 20, windowMs: 60_000 }
+}
+const DEFAULT_HTTP: DoorHttp = { corsOrigins: [], maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000, keepAliveTimeoutMs: 5_000 }
+/** Ids are 64 characters; a longer path parameter is refused (414) before any route runs. */
+const MAX_PARAM_CHARS = 128
 
 /** JSON bodies are small (the largest is a certificate); uploads have their own limit. */
 const JSON_BODY_BYTES = 1024 * 1024
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream'
 const HEX32 = /^[0-9a-f]{64}$/
-const utf8 = new TextDecoder('utf-8', { fatal: true })
 const utf8Encoder = new TextEncoder()
 
 const StoreQuerySchema = z.object({
-  name: boundedText(LIMITS.nameChars).optional(),
+  name: displayText(LIMITS.nameChars).optional(),
   wait: z.enum(['true', 'false']).optional()
 })
 const WaitQuerySchema = z.object({ wait: z.enum(['true', 'false']).optional() })
-const contentTypeSchema = boundedText(LIMITS.contentTypeChars)
+const contentTypeSchema = displayText(LIMITS.contentTypeChars)
 
 const AnchorBodySchema = z.strictObject({
   hash: z.string(),
   metadata: z.strictObject({
-    name: boundedText(LIMITS.nameChars).optional(),
+    name: displayText(LIMITS.nameChars).optional(),
     size: uint.optional(),
-    contentType: boundedText(LIMITS.contentTypeChars).optional()
+    contentType: displayText(LIMITS.contentTypeChars).optional()
   }).optional()
 })
 
@@ -74,14 +96,40 @@ const BatchBodySchema = z.strictObject({
 })
 
 export function buildHttpApi (init: HttpApiInit): FastifyInstance {
+  const limits = { ...DEFAULT_LIMITS, ...init.limits }
+  const http = { ...DEFAULT_HTTP, ...init.http }
+  // Node checks the header and request timeouts on this period: a quarter of the shorter one.
+  const server = { connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(http.headersTimeoutMs / 4))), headersTimeout: http.headersTimeoutMs }
   const app = fastify({
     ...(init.logger !== undefined ? { loggerInstance: init.logger } : { logger: false }),
+    ...(init.tls !== undefined ? { https: { ...server, cert: Buffer.from(init.tls.cert), key: Buffer.from(init.tls.key) } } : { http: server }),
     bodyLimit: JSON_BODY_BYTES,
+    routerOptions: { maxParamLength: MAX_PARAM_CHARS },
+    requestTimeout: http.requestTimeoutMs,
+    keepAliveTimeout: http.keepAliveTimeoutMs,
     // Refused by our own hook instead, so the answer has the API's error format.
-    return503OnClosing: false
+    return503OnClosing: false,
+    // Refusals fastify makes before routing (a bad URL, a path parameter too long) in the API's format too.
+    frameworkErrors: (err, _req, reply) => { sendError(reply, toErrorReply(err)) },
+    clientErrorHandler: (err, socket) => { refuseOnSocket(err, socket) }
   })
   serviceMetrics(app, init.outbox)
+  app.server.maxConnections = http.maxConnections
   const clients = new ClientKeys(init.apiKeys)
+  const gate = new ClientGate(limits.inFlightPerClient, limits.queuedPerClient)
+  void app.register(rateLimit, { global: false, cache: 10_000 })
+  // Bearer keys, not cookies: a page of an allowed origin can only use a key its user gives it.
+  if (http.corsOrigins.length > 0) {
+    void app.register(cors, {
+      origin: http.corsOrigins.includes('*') ? '*' : http.corsOrigins,
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['authorization', 'content-type'],
+      exposedHeaders: ['retry-after'],
+      maxAge: 600
+    })
+  }
+  /** Made on the first request: the rate-limit plugin is loaded by then. */
+  let limiters: { requests: RateLimiter, authFailures: RateLimiter } | undefined
   const verifier = new CertificateVerifier(init.genesis)
   const clientOf = new WeakMap<FastifyRequest, string>()
   /** Items newly stored since start. */
@@ -93,10 +141,9 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => { done(null, body) })
 
   app.setErrorHandler((err, req, reply) => {
-    const { status, code, message } = toErrorReply(err)
-    if (status === 500) req.log.error({ err }, 'request failed')
-    if (status === 401) void reply.header('www-authenticate', 'Bearer')
-    void reply.code(status).send({ error: { code, message } })
+    const answer = toErrorReply(err)
+    if (answer.status === 500) req.log.error({ err }, 'request failed')
+    sendError(reply, answer)
   })
   app.setNotFoundHandler((_req, reply) => {
     void reply.code(404).send({ error: { code: 'NOT_FOUND', message: 'no such route' } })
@@ -105,10 +152,41 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
   app.addHook('preClose', async () => { closing = true })
   // A connection busy when closing began would otherwise stay open as keep-alive and hold close() up.
   app.addHook('onSend', async (_req, reply) => { if (closing) void reply.header('connection', 'close') })
-  app.addHook('onRequest', async req => {
+  // The door, in order: an IP that failed to authenticate too often waits; the key is checked
+  // (a failure counts against the IP); the client's (or, on public routes, the IP's) request
+  // rate is checked; then the request waits for one of the client's turns, held until its answer
+  // is sent or its connection closes.
+  app.addHook('onRequest', async (req, reply) => {
     if (closing) throw new StoppedError()
-    if ((req.routeOptions.config as { public?: boolean } | undefined)?.public === true) return
-    clientOf.set(req, clients.authenticate(req.headers.authorization))
+    limiters ??= {
+      requests: app.createRateLimit({ max: limits.rate.max, timeWindow: limits.rate.windowMs, keyGenerator: req => clientOf.get(req) ?? `ip:${req.ip}` }),
+      authFailures: app.createRateLimit({ max: limits.authFailures.max, timeWindow: limits.authFailures.windowMs })
+    }
+    const isPublic = (req.routeOptions.config as { public?: boolean } | undefined)?.public === true
+    if (!isPublic) {
+      const failures = await limiters.authFailures(req, { increment: false })
+      if (!failures.isAllowed && failures.remaining === 0) throw retryLater(reply, failures.ttlInSeconds, 'too many failed authentications from this address')
+      try {
+        clientOf.set(req, clients.authenticate(req.headers.authorization))
+      } catch (err) {
+        await limiters.authFailures(req)
+        throw err
+      }
+    }
+    const rate = await limiters.requests(req)
+    if (!rate.isAllowed && rate.isExceeded) throw retryLater(reply, rate.ttlInSeconds, 'too many requests')
+    const client = clientOf.get(req)
+    if (client === undefined) return
+    const gone = new AbortController()
+    reply.raw.once('close', () => { gone.abort() })
+    const leave = await gate.enter(client, gone.signal)
+    // Also when the caller left while waiting: nothing of its request is done.
+    if (leave === undefined) throw retryLater(reply, 1, 'too many requests of this client waiting')
+    if (gone.signal.aborted) {
+      leave()
+      throw retryLater(reply, 1, 'the caller left')
+    }
+    reply.raw.once('close', leave)
   })
   const client = (req: FastifyRequest): string => {
     const c = clientOf.get(req)
@@ -263,12 +341,15 @@ export async function closeHttpApi (app: FastifyInstance, drain: () => Promise<v
 const BEARER = /^Bearer +(\S+)$/i
 const keyHash = (key: string): string => toHex(sha256(utf8Encoder.encode(key)))
 
-/** API keys are looked up by their hash, so the lookup time says nothing about how close a guess was. */
+/**
+ * API keys are configured and looked up by their SHA-256 only: the service never holds a key, and
+ * the lookup time says nothing about how close a guess was.
+ */
 class ClientKeys {
   private readonly byHash: Map<string, string>
 
   constructor (keys: readonly ApiKey[]) {
-    this.byHash = new Map(keys.map(k => [keyHash(k.key), k.client]))
+    this.byHash = new Map(keys.map(k => [k.keySha256, k.client]))
   }
 
   authenticate (header: string | undefined): string {
@@ -337,13 +418,40 @@ function parseField<S extends z.ZodType> (schema: S, value: unknown, what: strin
   }
 }
 
+/** The body as JSON, read strictly (parseJson: no duplicate keys, no lone surrogates, UTF-8 only). */
 function jsonBody (body: unknown): unknown {
   if (!(body instanceof Uint8Array) || body.length === 0) throw badRequest('MALFORMED_JSON', 'a JSON body is required')
   try {
-    return JSON.parse(utf8.decode(body))
-  } catch {
-    throw badRequest('MALFORMED_JSON', 'body is not valid UTF-8 JSON')
+    return parseJson(body)
+  } catch (err) {
+    if (err instanceof TrustnetError) throw badRequest('MALFORMED_JSON', `body: ${err.message}`)
+    throw err
   }
+}
+
+type RateLimiter = ReturnType<FastifyInstance['createRateLimit']>
+
+/** A 429 whose Retry-After says when to come back. */
+function retryLater (reply: FastifyReply, seconds: number, message: string): Error {
+  void reply.header('retry-after', String(Math.max(1, seconds)))
+  return rateLimited(message)
+}
+
+function sendError (reply: FastifyReply, { status, code, message }: ErrorReply): void {
+  if (status === 401) void reply.header('www-authenticate', 'Bearer')
+  void reply.code(status).send({ error: { code, message } })
+}
+
+/** Answers a refusal of Node's HTTP parser on the raw socket, in the API's format, and closes it. */
+function refuseOnSocket (err: Error & { code?: string }, socket: Socket): void {
+  const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage
+  if (err.code === 'ECONNRESET' || !socket.writable || answering?.headersSent === true) {
+    socket.destroy()
+    return
+  }
+  const { status, code, message } = clientErrorReply(err)
+  const body = JSON.stringify({ error: { code, message } })
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
 }
 
 /** Fires when the client goes away, so a waiting request stops waiting. */

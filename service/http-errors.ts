@@ -2,14 +2,18 @@
  * The HTTP face of every failure: one class for refusals raised by route handlers, and one
  * function that maps any error (ours, fastify's, the node client's) to a status and a stable code
  * for the `{ "error": { "code", "message" } }` body. Anything unexpected is a 500 that says nothing.
+ * Refusals made by Node's HTTP parser before fastify sees a request (timeouts, oversized
+ * headers, bytes that are not HTTP) get the same body from clientErrorReply.
  */
 import { CodedError } from '../lib/errors.js'
 import { ServiceError } from './errors.js'
 
 export type HttpErrorCode =
-  | 'BAD_REQUEST' | 'MALFORMED_JSON' | 'INVALID_HEX' | 'INVALID_ID' | 'INVALID_FIELD' | 'INVALID_CONTENT_TYPE'
+  | 'BAD_REQUEST' | 'MALFORMED_JSON' | 'INVALID_HEX' | 'INVALID_ID' | 'INVALID_FIELD'
   | 'UNAUTHORIZED'
   | 'NOT_FOUND'
+  | 'URI_TOO_LONG' | 'UNSUPPORTED_MEDIA_TYPE' | 'REQUEST_TIMEOUT' | 'HEADERS_TOO_LARGE'
+  | 'RATE_LIMITED'
   | 'NOT_CERTIFIED' | 'NO_DATA'
   | 'PAYLOAD_TOO_LARGE'
   | 'NODES_UNAVAILABLE' | 'QUORUM_UNAVAILABLE' | 'STOPPED'
@@ -26,6 +30,8 @@ export const badRequest = (code: HttpErrorCode, message: string): HttpError => n
 export const notFound = (message = 'no item with this id'): HttpError => new HttpError(404, 'NOT_FOUND', message)
 export const conflict = (code: HttpErrorCode, message: string): HttpError => new HttpError(409, code, message)
 export const unauthorized = (message: string): HttpError => new HttpError(401, 'UNAUTHORIZED', message)
+/** 429; the caller sets Retry-After. */
+export const rateLimited = (message: string): HttpError => new HttpError(429, 'RATE_LIMITED', message)
 
 export interface ErrorReply { status: number, code: HttpErrorCode, message: string }
 
@@ -41,9 +47,17 @@ export function toErrorReply (err: unknown): ErrorReply {
   // Fastify's own refusals (body limit, content type, content length), raised before a handler runs.
   if (typeof code === 'string' && code.startsWith('FST_') && typeof status === 'number') {
     if (status === 413) return { status, code: 'PAYLOAD_TOO_LARGE', message: 'request body is too large' }
-    if (status === 415) return { status: 400, code: 'INVALID_CONTENT_TYPE', message: 'unsupported content type' }
+    if (status === 414) return { status, code: 'URI_TOO_LONG', message: 'a path parameter is too long' }
+    if (status === 415) return { status, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'unsupported content type' }
     if (status === 503) return { status, code: 'STOPPED', message: 'the service is stopping' }
     if (status >= 400 && status < 500) return { status: 400, code: 'BAD_REQUEST', message: (err as Error).message }
   }
   return { status: 500, code: 'INTERNAL', message: 'internal error' }
+}
+
+/** Node's own refusals ('clientError': a request too slow, headers too large, bytes that are not HTTP). */
+export function clientErrorReply (err: { code?: string }): ErrorReply {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, code: 'REQUEST_TIMEOUT', message: 'the request did not arrive in time' }
+  if (err.code === 'HPE_HEADER_OVERFLOW') return { status: 431, code: 'HEADERS_TOO_LARGE', message: 'request headers are too large' }
+  return { status: 400, code: 'BAD_REQUEST', message: 'malformed HTTP request' }
 }

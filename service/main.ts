@@ -5,8 +5,10 @@
  * answer 202: their items stay in the outbox for the next start), then the network, then the store.
  */
 import '../lib/promise-shim.js'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
+import { ConfigError } from '../lib/json-file.js'
 import { loadGenesis, type ServiceConfig } from './config.js'
 import { buildHttpApi, closeHttpApi } from './http-api.js'
 import { NodeClient } from './node-client.js'
@@ -37,6 +39,7 @@ export async function startService (config: ServiceConfig, options: StartOptions
   const now = options.now ?? Date.now
   const log = options.logger
   const genesis = await loadGenesis(config.genesisPath)
+  const tls = config.http.tls === undefined ? undefined : await readTls(config.http.tls)
   await makePrivateDir(config.dataDir)
 
   // Started components, stopped in reverse if a later step fails.
@@ -81,7 +84,10 @@ export async function startService (config: ServiceConfig, options: StartOptions
       outbox,
       nodes,
       now,
-      logger: log
+      logger: log,
+      limits: config.limits,
+      http: config.http,
+      tls
     })
     // A burst of new clients must wait in the accept queue, not be dropped into SYN retries (seconds each).
     await app.listen({ host: config.http.host, port: config.http.port, backlog: 4096 })
@@ -92,12 +98,13 @@ export async function startService (config: ServiceConfig, options: StartOptions
     const address = app.server.address()
     const port = typeof address === 'object' && address !== null ? address.port : config.http.port
     const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host
+    const url = `${tls === undefined ? 'http' : 'https'}://${host}:${port}`
     const peerId = nodes.peerId ?? ''
-    log?.info({ url: `http://${host}:${port}`, peerId }, 'service started')
+    log?.info({ url, peerId }, 'service started')
 
     let stopping: Promise<void> | undefined
     return {
-      url: `http://${host}:${port}`,
+      url,
       peerId,
       stop: async () => {
         stopping ??= unwind()
@@ -108,4 +115,16 @@ export async function startService (config: ServiceConfig, options: StartOptions
     await unwind()
     throw err
   }
+}
+
+/** The PEM files named by `http.tls`; a file that cannot be read is a ConfigError naming it. */
+async function readTls (files: { certFile: string, keyFile: string }): Promise<{ cert: Uint8Array, key: Uint8Array }> {
+  const read = async (file: string): Promise<Uint8Array> => {
+    try {
+      return await readFile(file)
+    } catch (err) {
+      throw new ConfigError('CONFIG_UNREADABLE', `cannot read ${file}: ${(err as Error).message}`, { file }, { cause: err })
+    }
+  }
+  return { cert: await read(files.certFile), key: await read(files.keyFile) }
 }

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { stopOnSignal } from '../../lib/signals.js'
 import { readGenesis } from '../../node/config.js'
 import { spawnChild } from '../cluster.js'
-import { clusterPorts, genesisPath, initNetwork, nodeHome, serviceConfigPath } from '../init.js'
+import { apiKeyPath, clusterPorts, genesisPath, initNetwork, nodeHome, serviceConfigPath } from '../init.js'
 import { waitFor } from '../../lib/wait-for.js'
 import { readChains, tips, tipsAgree } from './chain-check.js'
 import { NetsimError } from './errors.js'
@@ -133,7 +133,7 @@ export async function runNetsim (options: NetsimOptions): Promise<NetsimResult> 
     children.push(service.child)
     const serviceUrl = service.ready.url as string
     const exited = watchExits(children, [...Array.from({ length: n }, (_, i) => `validator ${i}`), 'the service'], join(dir, 'logs'))
-    const apiKey = (JSON.parse(await readFile(serviceConfigPath(dir), 'utf8')) as { apiKeys: Array<{ key: string }> }).apiKeys[0]?.key as string
+    const apiKey = (await readFile(apiKeyPath(dir), 'utf8')).trim()
     load = new LoadDriver(serviceUrl, apiKey, await readGenesis(genesisPath(dir)))
 
     await waitFor('every validator connected to every other', async () => (await Promise.all(nodeUrls.map(meshComplete(n)))).every(Boolean) ? true : undefined, 60_000, 200)

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Level } from 'level'
 import { waitFor as pollUntil } from '../../lib/wait-for.js'
+import { sha256 } from '../../consensus/hash.js'
 import { toHex } from '../../consensus/ids.js'
 import { parseConfig, type ServiceConfig, type ServiceConfigJson } from '../../service/config.js'
 import { startService, type RunningService, type StartOptions } from '../../service/main.js'
@@ -17,6 +18,11 @@ import { FAKE_SERVICE, type FakeNetwork } from './fake-nodes.js'
 
 export const ALICE = { key: 'alice-key-0123456789abcdef', client: 'alice' }
 export const BOB = { key: 'bob-key-0123456789abcdef00', client: 'bob' }
+
+/** A client's entry in the service config: the key's hash, never the key. */
+export function configuredKey (k: { key: string, client: string }): { keySha256: string, client: string } {
+  return { keySha256: toHex(sha256(new TextEncoder().encode(k.key))), client: k.client }
+}
 /** The service the fake network registers: the harness runs as it unless its config says otherwise. */
 export const SERVICE_ID = FAKE_SERVICE.name
 
@@ -78,7 +84,7 @@ export async function startHarness (net: FakeNetwork, options: HarnessOptions = 
       dataDir: join(dir, 'data'),
       genesisPath,
       nodes: net.addrs(),
-      apiKeys: [ALICE, BOB],
+      apiKeys: [configuredKey(ALICE), configuredKey(BOB)],
       certificateWaitMs: 10_000,
       ...options.config
     } satisfies ServiceConfigJson)

@@ -2,10 +2,11 @@
  * The service config file: defaults are filled in, paths are relative to the file, and every
  * kind of bad file (missing, not JSON, bad field, bad genesis) is a ConfigError with a stable
  * code; startService refuses a bad genesis, or one that does not register the service's name
- * with its seed's key, without leaving anything running.
+ * with its seed's key, without leaving anything running. API keys are configured as hashes only.
  */
 import '../../lib/promise-shim.js'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -15,6 +16,7 @@ import { loadConfig, loadGenesis, parseConfig, type ServiceConfigJson } from '..
 import { startService } from '../../service/main.js'
 import { toJsonText } from '../../consensus/json.js'
 import { DEFAULT_PARAMS } from '../../consensus/types.js'
+import { apiKeyPath, initNetwork, readApiKey, serviceConfigPath } from '../../cli/init.js'
 
 const PEER = peerIdFromEd25519PublicKey(defaultEd25519.publicKey(new Uint8Array(32).fill(7)))
 
@@ -25,7 +27,7 @@ const valid = (): ServiceConfigJson => ({
   dataDir: 'data',
   genesisPath: 'genesis.json',
   nodes: [`/ip4/127.0.0.1/tcp/4001/p2p/${PEER}`],
-  apiKeys: [{ key: 'k'.repeat(32), client: 'alice' }]
+  apiKeys: [{ keySha256: 'ab'.repeat(32), client: 'alice' }]
 })
 
 async function refusal (p: Promise<unknown> | (() => unknown)): Promise<{ name: string, code: string, path?: unknown }> {
@@ -47,8 +49,15 @@ describe('service config', () => {
 
   it('fills in defaults and turns the seed into bytes', () => {
     const config = parseConfig(valid(), '/etc/trustnet')
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 })
-    expect(config.limits).toEqual({ maxBodyBytes: 10 * 1024 * 1024, maxBatch: 1000 })
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, corsOrigins: [], maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000, keepAliveTimeoutMs: 5_000 })
+    expect(config.limits).toEqual({
+      maxBodyBytes: 10 * 1024 * 1024,
+      maxBatch: 1000,
+      rate: { max: 120_000, windowMs: 60_000 },
+      inFlightPerClient: 64,
+      queuedPerClient: 1024,
+      authFailures: { max: 20, windowMs: 60_000 }
+    })
     expect(config.certificateWaitMs).toBe(30_000)
     expect(config.seed).toEqual(new Uint8Array(32).fill(0xab))
     expect(config.dataDir).toBe('/etc/trustnet/data')
@@ -61,8 +70,13 @@ describe('service config', () => {
     expect(await bad({ nodes: ['/ip4/127.0.0.1/tcp/4001'] })()).toEqual({ name: 'ConfigError', code: 'CONFIG_INVALID', path: 'nodes.0' })
     expect(await bad({ nodes: ['not an address'] })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'nodes.0' })
     expect(await bad({ nodes: [] })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'nodes' })
-    expect(await bad({ apiKeys: [{ key: 'short', client: 'a' }] })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'apiKeys.0.key' })
-    expect(await bad({ apiKeys: [{ key: 'k'.repeat(32), client: 'a' }, { key: 'k'.repeat(32), client: 'b' }] })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'apiKeys' })
+    // A key in clear is refused by name (the message says how to hash it), whatever else the entry holds.
+    expect(await bad({ apiKeys: [{ key: 'k'.repeat(32), client: 'a' }] })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'apiKeys.0.key' })
+    expect(await bad({ apiKeys: [{ key: 'k'.repeat(32), keySha256: 'ab'.repeat(32), client: 'a' }] })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'apiKeys.0.key' })
+    expect(await bad({ apiKeys: [{ keySha256: 'AB'.repeat(32), client: 'a' }] })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'apiKeys.0.keySha256' })
+    expect(await bad({ apiKeys: [{ keySha256: 'ab'.repeat(32), client: 'a' }, { keySha256: 'ab'.repeat(32), client: 'b' }] })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'apiKeys' })
+    expect(await bad({ apiKeys: [{ keySha256: 'ab'.repeat(32), client: 'al\u202eice' }] })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'apiKeys.0.client' })
+    expect(await bad({ http: { port: 1, headersTimeoutMs: 5000, requestTimeoutMs: 1000 } })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'http.headersTimeoutMs' })
     expect(await bad({ limits: { maxBatch: 5000 } })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'limits.maxBatch' })
     expect(await bad({ http: { port: 70000 } })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'http.port' })
     expect(await bad({ serviceId: '' })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'serviceId' })
@@ -98,5 +112,17 @@ describe('service config', () => {
       await writeFile(join(dir, 'genesis.json'), genesis(services))
       expect(await refusal(startService(config))).toMatchObject({ name: 'ConfigError', code: 'SERVICE_NOT_REGISTERED' })
     }
+  })
+
+  it('trustnet init stores only the API key\'s hash in the service config and hands the key over in a file of its own', async () => {
+    const { apiKey } = await initNetwork({ validators: 1, out: dir, basePort: 7100, host: '127.0.0.1' })
+    const text = await readFile(serviceConfigPath(dir), 'utf8')
+    expect(text).not.toContain(apiKey)
+    const config = await loadConfig(serviceConfigPath(dir))
+    expect(config.apiKeys).toEqual([{ keySha256: createHash('sha256').update(apiKey).digest('hex'), client: 'client-1' }])
+    expect(await readApiKey(dir)).toBe(apiKey)
+    expect((await stat(apiKeyPath(dir))).mode & 0o777).toBe(0o600)
+    await rm(apiKeyPath(dir))
+    expect(await refusal(readApiKey(dir))).toEqual({ name: 'ConfigError', code: 'CONFIG_UNREADABLE' })
   })
 })
