@@ -81,8 +81,11 @@ const StoreQuerySchema = z.object({
 const WaitQuerySchema = z.object({ wait: z.enum(['true', 'false']).optional() })
 const contentTypeSchema = displayText(LIMITS.contentTypeChars)
 
+/** Documented, not checked, by the schema: the handler refuses a hash that is not hex as INVALID_HEX. */
+const sha256Hex = z.string().meta({ pattern: HEX32.source, description: 'SHA-256 of the data, 64 lowercase hex characters' })
+
 const AnchorBodySchema = z.strictObject({
-  hash: z.string(),
+  hash: sha256Hex,
   metadata: z.strictObject({
     name: displayText(LIMITS.nameChars).optional(),
     size: uint.optional(),
@@ -91,7 +94,7 @@ const AnchorBodySchema = z.strictObject({
 })
 
 const BatchBodySchema = z.strictObject({
-  hashes: z.array(z.string()).min(1).max(MAX_BATCH),
+  hashes: z.array(sha256Hex).min(1).max(MAX_BATCH),
   /** Applied to every record of the batch. */
   metadata: AnchorBodySchema.shape.metadata
 })

@@ -25,9 +25,10 @@ const HEX32 = /^[0-9a-f]{64}$/
 const TIME_CURSOR = /^[0-9a-f]{80}$/
 
 const ItemsQuerySchema = z.strictObject({
-  limit: z.string().regex(/^[1-9][0-9]{0,5}$/).transform(Number).pipe(z.number().max(MAX_LIST_LIMIT)).optional(),
-  after: z.string().max(80).optional(),
-  dataHash: z.string().max(64).optional()
+  limit: z.string().regex(/^[1-9][0-9]{0,5}$/).transform(Number).pipe(z.number().max(MAX_LIST_LIMIT)).optional()
+    .meta({ description: `Items per page, 1 to ${MAX_LIST_LIMIT}; ${DEFAULT_LIMIT} when absent` }),
+  after: z.string().max(80).optional().meta({ description: 'The `next` of the previous page' }),
+  dataHash: z.string().max(64).optional().meta({ description: 'Only the items anchoring this SHA-256 (64 lowercase hex characters)', pattern: HEX32.source })
 })
 
 const ITEMS_DOC: RouteDoc = {

@@ -201,7 +201,8 @@ const JSON_SCHEMA_OPTIONS = { target: 'draft-2020-12', unrepresentable: 'any', o
 /** The named schemas, referring to each other by `#/components/schemas/<id>`. */
 function componentSchemas (): Record<string, unknown> {
   const { schemas } = z.toJSONSchema(components, { ...JSON_SCHEMA_OPTIONS, io: 'output', uri: id => `${COMPONENTS_PATH}${id}` })
-  return Object.fromEntries(Object.entries(schemas).map(([id, { $schema: _, ...schema }]) => [id, schema]))
+  // Their place in the document names them: no $schema or $id of their own.
+  return Object.fromEntries(Object.entries(schemas).map(([id, { $schema: _s, $id: _i, ...schema }]) => [id, schema]))
 }
 
 /**
@@ -291,6 +292,7 @@ export async function registerDocsPage (app: FastifyInstance): Promise<void> {
       routePrefix: DOCS_PREFIX,
       // The page would otherwise fetch a badge from validator.swagger.io.
       uiConfig: { validatorUrl: null, deepLinking: true },
+      theme: { title: 'trustnet service API' },
       staticCSP: "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     })
   })
