@@ -6,7 +6,9 @@
  * the validators hold). Certificates and attestations travel as JSON with byte fields in
  * lowercase hex. POST /v1/certificates/verify answers 400 only for a body that is not
  * JSON; any JSON value gets a verdict (a value that is not a certificate: valid false, with the
- * decoder's reason), so the endpoint is a total function of its input.
+ * decoder's reason), so the endpoint is a total function of its input. Each route documents
+ * itself in `config.openapi` (service/openapi.ts: the API's document at /docs); a route added
+ * without it fails the OpenAPI test.
  */
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
