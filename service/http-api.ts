@@ -6,7 +6,9 @@
  * the validators hold). Certificates and attestations travel as JSON with byte fields in
  * lowercase hex. POST /v1/certificates/verify answers 400 only for a body that is not
  * JSON; any JSON value gets a verdict (a value that is not a certificate: valid false, with the
- * decoder's reason), so the endpoint is a total function of its input.
+ * decoder's reason), so the endpoint is a total function of its input. Each route documents
+ * itself in `config.openapi` (service/openapi.ts: the API's document at /docs); a route added
+ * without it fails the OpenAPI test.
  */
 import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
@@ -28,6 +30,7 @@ import { ClientGate } from './client-gate.js'
 import type { ApiKey, ServiceConfig } from './config.js'
 import { StoppedError } from './errors.js'
 import { registerItemRoutes } from './item-routes.js'
+import { AnchoredSchema, BatchAnswerSchema, CertificateJsonSchema, CertificateVerdictSchema, DataVerdictSchema, HealthSchema, ItemParamsSchema, PendingSchema, StatusSchema, StoredSchema, registerDocsPage, registerOpenApi, type RouteDoc } from './openapi.js'
 import { badRequest, clientErrorReply, conflict, notFound, rateLimited, toErrorReply, unauthorized, type ErrorReply } from './http-errors.js'
 import type { NodeClient } from './node-client.js'
 import { serviceMetrics } from './metrics.js'
@@ -80,8 +83,11 @@ const StoreQuerySchema = z.object({
 const WaitQuerySchema = z.object({ wait: z.enum(['true', 'false']).optional() })
 const contentTypeSchema = displayText(LIMITS.contentTypeChars)
 
+/** Documented, not checked, by the schema: the handler refuses a hash that is not hex as INVALID_HEX. */
+const sha256Hex = z.string().meta({ pattern: HEX32.source, description: 'SHA-256 of the data, 64 lowercase hex characters' })
+
 const AnchorBodySchema = z.strictObject({
-  hash: z.string(),
+  hash: sha256Hex,
   metadata: z.strictObject({
     name: displayText(LIMITS.nameChars).optional(),
     size: uint.optional(),
@@ -90,12 +96,12 @@ const AnchorBodySchema = z.strictObject({
 })
 
 const BatchBodySchema = z.strictObject({
-  hashes: z.array(z.string()).min(1).max(MAX_BATCH),
+  hashes: z.array(sha256Hex).min(1).max(MAX_BATCH),
   /** Applied to every record of the batch. */
   metadata: AnchorBodySchema.shape.metadata
 })
 
-export function buildHttpApi (init: HttpApiInit): FastifyInstance {
+export async function buildHttpApi (init: HttpApiInit): Promise<FastifyInstance> {
   const limits = { ...DEFAULT_LIMITS, ...init.limits }
   const http = { ...DEFAULT_HTTP, ...init.http }
   // Node checks the header and request timeouts on this period: a quarter of the shorter one.
@@ -113,6 +119,10 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     frameworkErrors: (err, _req, reply) => { sendError(reply, toErrorReply(err)) },
     clientErrorHandler: (err, socket) => { refuseOnSocket(err, socket) }
   })
+  // First: the document lists the routes added after it.
+  await registerOpenApi(app)
+  // /metrics is added by code shared with the validators: its documentation is attached here.
+  app.addHook('onRoute', route => { if (route.url === '/metrics') route.config = { ...route.config, openapi: METRICS_DOC } })
   serviceMetrics(app, init.outbox)
   app.server.maxConnections = http.maxConnections
   const clients = new ClientKeys(init.apiKeys)
@@ -162,7 +172,7 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
       requests: app.createRateLimit({ max: limits.rate.max, timeWindow: limits.rate.windowMs, keyGenerator: req => clientOf.get(req) ?? `ip:${req.ip}` }),
       authFailures: app.createRateLimit({ max: limits.authFailures.max, timeWindow: limits.authFailures.windowMs })
     }
-    const isPublic = (req.routeOptions.config as { public?: boolean } | undefined)?.public === true
+    const isPublic = req.routeOptions.config.public === true
     if (!isPublic) {
       const failures = await limiters.authFailures(req, { increment: false })
       if (!failures.isAllowed && failures.remaining === 0) throw retryLater(reply, failures.ttlInSeconds, 'too many failed authentications from this address')
@@ -212,12 +222,25 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     return { id, certificate: await init.outbox.waitForCertificate(item.id, init.certificateWaitMs, closeSignal(reply), true) }
   }
 
-  app.get('/v1/health', { config: { public: true } }, async () => ({ status: 'ok' }))
+  app.get('/v1/health', { config: { public: true, openapi: doc('health', 'operations', 'Is the service up?', { 200: { description: 'Up', schema: HealthSchema } }) } }, async () => ({ status: 'ok' }))
 
   // Counters since the service started (any client may read them: they reveal no item).
-  app.get('/v1/status', async () => ({ ...init.outbox.stats(), stored: storedCount }))
+  app.get('/v1/status', { config: { openapi: doc('status', 'operations', 'Counters since the service started', { 200: { description: 'The outbox\'s counts and the items stored', schema: StatusSchema } }) } }, async () => ({ ...init.outbox.stats(), stored: storedCount }))
 
-  app.post('/v1/data', { bodyLimit: init.maxBodyBytes }, async (req, reply) => {
+  app.post('/v1/data', {
+    bodyLimit: init.maxBodyBytes,
+    config: {
+      openapi: {
+        ...doc('storeData', 'data', 'Store data and anchor its hash', {
+          201: { description: 'Stored and certified', schema: StoredSchema },
+          202: { description: 'Stored, not certified within the wait (or wait=false): fetch the certificate later', schema: PendingSchema }
+        }, [400, 413]),
+        description: 'The body is the data, any content type (recorded and served back with it; application/octet-stream when absent). The answer waits for the certificate unless `wait=false`.',
+        querystring: StoreQuerySchema,
+        body: 'bytes'
+      }
+    }
+  }, async (req, reply) => {
     const query = parseQuery(StoreQuerySchema, req.query)
     const contentType = parseField(contentTypeSchema, req.headers['content-type'] ?? DEFAULT_CONTENT_TYPE, 'content-type')
     const data = req.body instanceof Uint8Array ? req.body : new Uint8Array(0)
@@ -228,7 +251,9 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     return await reply.code(201).send({ id, hash: toHex(hash), size: data.length, certificate: certificateJson(cert) })
   })
 
-  app.get('/v1/data/:id', async (req, reply) => {
+  app.get('/v1/data/:id', {
+    config: { openapi: { ...doc('getData', 'data', 'The stored data, exactly as sent', { 200: { description: 'The data, with the content type it was stored with', mediaType: '*/*' } }, ID_REFUSALS), params: ItemParamsSchema } }
+  }, async (req, reply) => {
     const item = await ownedItem(req)
     const data = item.hasData ? await init.store.getData(item.id) : undefined
     if (data === undefined) throw notFound('no data is stored for this item')
@@ -240,7 +265,17 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
       .send(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
   })
 
-  app.get('/v1/data/:id/certificate', async (req, reply) => {
+  app.get('/v1/data/:id/certificate', {
+    config: {
+      openapi: {
+        ...doc('getCertificate', 'data', 'The item\'s certificate', {
+          200: { description: 'The certificate, checkable offline against the genesis', schema: CertificateJsonSchema },
+          202: { description: 'Not certified yet', schema: PendingSchema }
+        }, ID_REFUSALS),
+        params: ItemParamsSchema
+      }
+    }
+  }, async (req, reply) => {
     const item = await ownedItem(req)
     if (item.certificate === null) return await reply.code(202).send({ id: toHex(item.id), status: 'pending' })
     return certificateJson(item.certificate)
@@ -248,7 +283,17 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
 
   // Re-read the data, re-hash it, rebuild the entry with the item's salt, and ask the validators
   // whether that is the entry anchored where the certificate says: intact only on a quorum of matches.
-  app.post('/v1/data/:id/verify', async req => {
+  app.post('/v1/data/:id/verify', {
+    config: {
+      openapi: {
+        ...doc('verifyData', 'data', 'Is the stored data still what was anchored?', {
+          200: { description: 'The verdict, with each validator\'s signed attestation', schema: DataVerdictSchema }
+        }, [...ID_REFUSALS, 409, 503]),
+        description: 'The service reads the data back, hashes it, rebuilds the entry and asks the validators whether it is the one anchored where the certificate says; intact only on a quorum of matches. No body.',
+        params: ItemParamsSchema
+      }
+    }
+  }, async req => {
     const item = await ownedItem(req)
     if (!item.hasData) throw conflict('NO_DATA', 'this item is a hash anchored without data: there is nothing to read back')
     const cert = item.certificate
@@ -270,7 +315,18 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     }
   })
 
-  app.post('/v1/hashes', async (req, reply) => {
+  app.post('/v1/hashes', {
+    config: {
+      openapi: {
+        ...doc('anchorHash', 'hashes', 'Anchor the SHA-256 of data kept elsewhere', {
+          201: { description: 'Anchored and certified', schema: AnchoredSchema },
+          202: { description: 'Anchored, not certified within the wait (or wait=false)', schema: PendingSchema }
+        }, [400, 413]),
+        querystring: WaitQuerySchema,
+        body: AnchorBodySchema
+      }
+    }
+  }, async (req, reply) => {
     const query = parseQuery(WaitQuerySchema, req.query)
     const body = parseField(AnchorBodySchema, jsonBody(req.body), 'body')
     if (!HEX32.test(body.hash)) throw badRequest('INVALID_HEX', 'hash must be 64 lowercase hex characters (SHA-256)')
@@ -281,7 +337,19 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
   })
 
   // Up to MAX_BATCH hashes in one request: one store write, one certificate each.
-  app.post('/v1/hashes/batch', async (req, reply) => {
+  app.post('/v1/hashes/batch', {
+    config: {
+      openapi: {
+        ...doc('anchorHashes', 'hashes', `Anchor up to ${MAX_BATCH} hashes at once`, {
+          201: { description: 'All anchored and certified', schema: BatchAnswerSchema },
+          202: { description: 'Anchored; some (or, with wait=false, all) not certified yet', schema: BatchAnswerSchema }
+        }, [400, 413]),
+        description: 'One certificate per hash; the metadata applies to every record of the batch.',
+        querystring: WaitQuerySchema,
+        body: BatchBodySchema
+      }
+    }
+  }, async (req, reply) => {
     const query = parseQuery(WaitQuerySchema, req.query)
     const body = parseField(BatchBodySchema, jsonBody(req.body), 'body')
     const bad = body.hashes.findIndex(h => !HEX32.test(h))
@@ -307,7 +375,17 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
 
   registerItemRoutes(app, { store: init.store, client })
 
-  app.post('/v1/certificates/verify', async req => {
+  app.post('/v1/certificates/verify', {
+    config: {
+      openapi: {
+        ...doc('verifyCertificate', 'certificates', 'Check a certificate against this network\'s genesis', {
+          200: { description: 'The verdict: what it certifies, or why it is refused. Any JSON value gets one.', schema: CertificateVerdictSchema }
+        }, [400, 413]),
+        description: 'The body is a certificate in its JSON form; 400 only for a body that is not JSON.',
+        body: CertificateJsonSchema
+      }
+    }
+  }, async req => {
     const json = jsonBody(req.body)
     let cert: Certificate
     try {
@@ -319,7 +397,20 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     return verifier.verify(cert)
   })
 
+  await registerDocsPage(app)
   return app
+}
+
+/** The refusals of the routes of one item. */
+const ID_REFUSALS = [400, 404, 414] as const
+
+function doc (operationId: string, tag: RouteDoc['tag'], summary: string, answers: RouteDoc['answers'], refusals?: RouteDoc['refusals']): RouteDoc {
+  return { operationId, tag, summary, answers, ...(refusals !== undefined ? { refusals } : {}) }
+}
+
+const METRICS_DOC: RouteDoc = {
+  ...doc('metrics', 'operations', 'Prometheus metrics (no item is revealed)', { 200: { description: 'Prometheus text exposition (docs/metrics.md)', mediaType: 'text/plain' } }),
+  description: 'Public: no API key.'
 }
 
 /**
@@ -400,8 +491,9 @@ function recordJson (record: LedgerRecord): Json {
 }
 
 function parseId (value: unknown): Uint8Array {
-  if (typeof value !== 'string' || !HEX32.test(value)) throw badRequest('INVALID_ID', 'id must be 64 lowercase hex characters')
-  return fromHex(value)
+  const id = ItemParamsSchema.shape.id.safeParse(value)
+  if (!id.success) throw badRequest('INVALID_ID', 'id must be 64 lowercase hex characters')
+  return fromHex(id.data)
 }
 
 function parseQuery<S extends z.ZodType> (schema: S, query: unknown): z.infer<S> {

@@ -10,6 +10,7 @@ import { z } from 'zod'
 import { fromHex, toHex } from '../consensus/ids.js'
 import { uint64BE } from '../lib/bytes.js'
 import { badRequest } from './http-errors.js'
+import { ItemPageSchema, type RouteDoc } from './openapi.js'
 import { MAX_LIST_LIMIT, type ItemCursor, type ItemSummary, type ServiceStore } from './store.js'
 
 export interface ItemRoutesInit {
@@ -24,13 +25,24 @@ const HEX32 = /^[0-9a-f]{64}$/
 const TIME_CURSOR = /^[0-9a-f]{80}$/
 
 const ItemsQuerySchema = z.strictObject({
-  limit: z.string().regex(/^[1-9][0-9]{0,5}$/).transform(Number).pipe(z.number().max(MAX_LIST_LIMIT)).optional(),
-  after: z.string().max(80).optional(),
-  dataHash: z.string().max(64).optional()
+  limit: z.string().regex(/^[1-9][0-9]{0,5}$/).transform(Number).pipe(z.number().max(MAX_LIST_LIMIT)).optional()
+    .meta({ description: `Items per page, 1 to ${MAX_LIST_LIMIT}; ${DEFAULT_LIMIT} when absent` }),
+  after: z.string().max(80).optional().meta({ description: 'The `next` of the previous page' }),
+  dataHash: z.string().max(64).optional().meta({ description: 'Only the items anchoring this SHA-256 (64 lowercase hex characters)', pattern: HEX32.source })
 })
 
+const ITEMS_DOC: RouteDoc = {
+  operationId: 'listItems',
+  tag: 'items',
+  summary: 'The client\'s own items, newest first; or those anchoring one SHA-256',
+  description: `A page of at most \`limit\` (default ${DEFAULT_LIMIT}, at most ${MAX_LIST_LIMIT}) items; pass the answer's \`next\` as \`after\` for the next page. With \`dataHash\`, the items anchoring that hash, by id.`,
+  querystring: ItemsQuerySchema,
+  answers: { 200: { description: 'A page of items (no certificates: fetch one by id)', schema: ItemPageSchema } },
+  refusals: [400]
+}
+
 export function registerItemRoutes (app: FastifyInstance, init: ItemRoutesInit): void {
-  app.get('/v1/items', async req => {
+  app.get('/v1/items', { config: { openapi: ITEMS_DOC } }, async req => {
     const parsed = ItemsQuerySchema.safeParse(req.query)
     if (!parsed.success) throw badRequest('INVALID_FIELD', `query: limit must be 1 to ${MAX_LIST_LIMIT}; only limit, after and dataHash are known`)
     const { limit = DEFAULT_LIMIT, after, dataHash } = parsed.data

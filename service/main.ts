@@ -74,7 +74,7 @@ export async function startService (config: ServiceConfig, options: StartOptions
     await outbox.start()
     stops.push(async () => { await outbox.stop() })
 
-    const app = buildHttpApi({
+    const app = await buildHttpApi({
       serviceId: config.serviceId,
       apiKeys: config.apiKeys,
       maxBodyBytes: config.limits.maxBodyBytes,
