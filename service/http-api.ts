@@ -55,7 +55,7 @@ export interface HttpApiInit {
 }
 
 export type DoorLimits = Pick<ServiceConfig['limits'], 'rate' | 'inFlightPerClient' | 'queuedPerClient' | 'authFailures'>
-export type DoorHttp = Pick<ServiceConfig['http'], 'corsOrigins' | 'maxConnections' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'>
+export type DoorHttp = Pick<ServiceConfig['http'], 'corsOrigins' | 'maxConnections' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs' | 'explorerUrl'>
 
 const DEFAULT_LIMITS: DoorLimits = {
   rate: { max: 120_000, windowMs: 60_000 },
@@ -212,7 +212,8 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
     return { id, certificate: await init.outbox.waitForCertificate(item.id, init.certificateWaitMs, closeSignal(reply), true) }
   }
 
-  app.get('/v1/health', { config: { public: true } }, async () => ({ status: 'ok' }))
+  // Health, and where to find the network's explorer when the operator named it.
+  app.get('/v1/health', { config: { public: true } }, async () => ({ status: 'ok', ...(http.explorerUrl !== undefined ? { explorer: http.explorerUrl } : {}) }))
 
   // Counters since the service started (any client may read them: they reveal no item).
   app.get('/v1/status', async () => ({ ...init.outbox.stats(), stored: storedCount }))
