@@ -146,35 +146,52 @@ function renderVerdict (v: FileVerdict, file: File): HTMLElement {
     ]))
 }
 
+/** Each check in turn: a slower earlier one must not overwrite the verdict of a later one. */
+let checks = 0
+
 async function runCheck (): Promise<void> {
   const out = byId('check-result')
   const { file, certificate } = chosen
+  const mine = ++checks
+  const show = (el: HTMLElement): void => { if (mine === checks) replace(out, el) }
   if (file === undefined || certificate === undefined) {
-    replace(out, h('p', { class: 'state' }, file === undefined ? 'Now choose the file the certificate is for.' : 'Now choose its certificate (FILE.trustnet.json).'))
+    show(h('p', { class: 'state' }, file === undefined ? 'Now choose the file the certificate is for.' : 'Now choose its certificate (FILE.trustnet.json).'))
     return
   }
-  replace(out, h('p', { class: 'state' }, `Hashing ${file.name} and checking its certificate…`))
+  show(h('p', { class: 'state' }, `Hashing ${file.name} and checking its certificate…`))
   let root: Genesis
   try {
     root = await loadGenesis()
   } catch (err) {
-    replace(out, h('p', { class: 'state error', data: { verdict: 'error' } }, `Cannot get the network's genesis from this validator: ${messageOf(err)}`))
+    show(h('p', { class: 'state error', data: { verdict: 'error' } }, `Cannot get the network's genesis from this validator: ${messageOf(err)}`))
     return
   }
   try {
     const [data, text] = await Promise.all([file.arrayBuffer(), certificate.text()])
-    replace(out, renderVerdict(await checkFile(root, new Uint8Array(data), text), file))
+    show(renderVerdict(await checkFile(root, new Uint8Array(data), text), file))
   } catch (err) {
-    replace(out, h('p', { class: 'state error', data: { verdict: 'error' } }, `Cannot read the files: ${messageOf(err)}`))
+    show(h('p', { class: 'state error', data: { verdict: 'error' } }, `Cannot read the files: ${messageOf(err)}`))
   }
+}
+
+/** Shows `file` in `input` as if chosen there. */
+function showIn (input: HTMLInputElement, file: File): void {
+  const list = new DataTransfer()
+  list.items.add(file)
+  input.files = list.files
 }
 
 /** Dropped files: a `.trustnet.json` (or, of two, the `.json` one) is the certificate, the other the file. */
 function takeDropped (files: File[]): void {
   const isCert = (f: File): boolean => f.name.endsWith('.trustnet.json') || (files.length === 2 && f.name.endsWith('.json') && !files.every(g => g.name.endsWith('.json')))
   for (const f of files.slice(0, 2)) {
-    if (isCert(f)) chosen.certificate = f
-    else chosen.file = f
+    if (isCert(f)) {
+      chosen.certificate = f
+      showIn(byId<HTMLInputElement>('cert-input'), f)
+    } else {
+      chosen.file = f
+      showIn(byId<HTMLInputElement>('file-input'), f)
+    }
   }
   void runCheck()
 }
