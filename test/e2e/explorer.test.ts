@@ -1,11 +1,12 @@
 /**
  * The explorer page in real headless Chromium (Debian's, driven by playwright-core) against a
  * cluster of real processes, opened at the link the service's health answer gives: it shows the
- * validators up, the height advancing as a file is stored, the file's block with the validators
- * that sealed it, where the file's entry sits, and "check a file" valid for the true pair and
- * invalid for a changed file, with no request but the status polls while checking. A validator
- * stopped shows down. A screenshot is saved under test-artifacts/ (its path is printed).
- * Skipped, saying why, only when /usr/bin/chromium is absent.
+ * validators up, no blocks yet, then the height advancing as a file is stored, the file's block
+ * with the validators that sealed it, where the file's entry sits, and "check a file" valid for
+ * the true pair and invalid for a changed file, with no request but the status polls while
+ * checking. A validator stopped shows down; when the one serving the page stops, the page says it
+ * cannot reach it. A screenshot is saved under test-artifacts/ (its path is printed). Skipped,
+ * saying why, only when /usr/bin/chromium is absent.
  */
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -67,8 +68,11 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the explorer page in Chromium' : `t
     // Every validator up as validator 0 sees them, itself included.
     await waitFor('three validators shown up', async () => await page.locator('#validators [data-state="up"]').count() === 3, 15_000)
     expect(await text('#served-by')).toContain('validator-0')
+    // A new network makes no block until something is anchored: the panel says so.
     const height0 = Number(await text('#height'))
-    expect(Number.isInteger(height0)).toBe(true)
+    expect(height0).toBe(0)
+    await waitFor('the empty state of the blocks', async () => (await text('#blocks-state')).includes('No blocks yet'), 5_000)
+    expect(await page.locator('#blocks tbody tr').count()).toBe(0)
 
     // Storing a file commits a block: the page's height follows without a reload.
     const res = await fetch(`${c.serviceUrl}/v1/data?name=minutes.txt`, { method: 'POST', body: TEXT, headers: { authorization: `Bearer ${c.apiKey}`, 'content-type': 'text/plain' } })
@@ -131,10 +135,13 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the explorer page in Chromium' : `t
     console.log(`explorer screenshot: ${shot}`)
   })
 
-  it('shows a stopped validator down', async () => {
+  it('shows a stopped validator down, and says so when the validator serving the page stops', async () => {
     const c = cluster as ProcessCluster
     await c.stopNode(2)
     await page.locator('#validators tr[data-validator="2"] [data-state="down"]').waitFor({ timeout: 10_000 })
     expect(await text('#network-state')).toContain('2 of 3 validators up')
+    await c.stopNode(0)
+    await page.locator('#network-state.error').waitFor({ timeout: 10_000 })
+    expect(await text('#network-state')).toContain('Cannot reach this validator')
   })
 })
