@@ -35,6 +35,11 @@ export interface InitOptions {
 
 export interface Placement { listen: string, advertise: string }
 
+/** A listen address (IPv4 or a DNS name) as a browser on this machine reaches it: the wildcard on loopback. */
+function reachable (host: string): string {
+  return host === '0.0.0.0' ? '127.0.0.1' : host
+}
+
 /** A TCP multiaddr for an IPv4 address or a DNS name. */
 function tcpAddr (host: string, port: number): string {
   return `/${/^\d+\.\d+\.\d+\.\d+$/.test(host) ? 'ip4' : 'dns4'}/${host}/tcp/${port}`
@@ -115,7 +120,8 @@ export async function initNetwork (options: InitOptions): Promise<{ genesis: Gen
   const service = {
     serviceId: SERVICE_ID,
     seed: Buffer.from(serviceSeed).toString('hex'),
-    http: { host: serviceAt.listen, port: ports.service },
+    // On one machine, the service points people at validator 0's explorer page.
+    http: { host: serviceAt.listen, port: ports.service, ...(options.placement === undefined ? { explorerUrl: `http://${reachable(host)}:${ports.http[0] as number}/explorer` } : {}) },
     dataDir: 'data',
     genesisPath: '../genesis.json',
     nodes: p2p,

@@ -1,10 +1,14 @@
 /**
  * The node's read-only HTTP API for operators and explorers: status (height, round, leader,
- * entries waiting, peers, validator set, registered services), a block by height (its
+ * entries waiting, peers, the validator set and which of them this validator is connected to,
+ * registered services), the genesis, the latest blocks in summary, a block by height (its
  * submissions' entries in hex), where an entry sits, evidence of validators that signed
- * conflicting messages, Prometheus metrics (GET /metrics, when given). A validator holds entries
- * only, never a record, so none is shown. Errors are JSON `{ error: { code, message } }`.
+ * conflicting messages, Prometheus metrics (GET /metrics, when given), and the explorer page
+ * (GET / and /explorer, built into dist/explorer). A validator holds entries only, never a
+ * record, so none is shown. Errors are JSON `{ error: { code, message } }`.
  */
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { z } from 'zod'
 import { fromHex, toHex } from '../consensus/ids.js'
@@ -31,11 +35,32 @@ export interface NodeHttpDeps {
 
 const HASH_HEX = /^[0-9a-f]{64}$/
 const MAX_EVIDENCE_PAGE = 100
+/** Most blocks GET /blocks?latest=N summarises at once. */
+export const MAX_LATEST_BLOCKS = 50
 const decimal = (max: number) => z.string().regex(/^(0|[1-9][0-9]{0,15})$/).transform(Number).pipe(z.number().int().min(0).max(max))
 const EvidenceQuerySchema = z.strictObject({
   fromHeight: decimal(Number.MAX_SAFE_INTEGER).optional(),
   limit: decimal(MAX_EVIDENCE_PAGE).pipe(z.number().min(1)).optional()
 })
+const LatestQuerySchema = z.strictObject({ latest: decimal(MAX_LATEST_BLOCKS).pipe(z.number().min(1)).optional() })
+
+/** The explorer's built files and their types; nothing else is served from its folder. */
+const EXPLORER_FILES: ReadonlyMap<string, string> = new Map([
+  ['index.html', 'text/html; charset=utf-8'],
+  ['explorer.js', 'text/javascript; charset=utf-8'],
+  ['explorer.css', 'text/css; charset=utf-8']
+])
+/** The page fetches from this validator alone and runs no inline code. */
+const EXPLORER_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+/**
+ * Where the built explorer is: dist/explorer beside the compiled node/, or, when this module runs
+ * from source, the repository's dist/explorer. Undefined when the build has not made it.
+ */
+function explorerDir (): URL | undefined {
+  return [new URL('../explorer/', import.meta.url), new URL('../dist/explorer/', import.meta.url)]
+    .find(dir => existsSync(new URL('explorer.js', dir)))
+}
 
 function memoryMiB (): { rss: number, heapUsed: number } {
   const m = process.memoryUsage()
@@ -53,23 +78,54 @@ export function buildNodeHttpApi (deps: NodeHttpDeps): FastifyInstance {
 
   app.get('/status', async () => {
     const { tip, round, step, leader, mempool } = driver.status()
+    const connected = new Set(deps.connectedPeers())
     return {
       chainId: genesis.chainId,
       validator: deps.index,
       peerId: deps.peerId,
       height: tip.height,
       lastBlockHash: toHex(tip.hash),
+      /** The last block's time (the genesis time at height 0), ms since the epoch. */
+      lastBlockTime: tip.time,
       round,
       step,
       leader,
       /** Entries waiting for a block. */
       mempool,
       evidenceNotKept: driver.evidenceNotKept,
-      peers: deps.connectedPeers(),
+      peers: [...connected],
       memory: memoryMiB(),
-      validators: genesis.validators.map((v, i) => ({ index: i, name: v.name, publicKey: toHex(v.publicKey), peerId: deps.validatorPeerIds[i] })),
+      // connected: this validator itself, or a peer it holds a connection to now.
+      validators: genesis.validators.map((v, i) => {
+        const peerId = deps.validatorPeerIds[i]
+        return { index: i, name: v.name, publicKey: toHex(v.publicKey), peerId, connected: i === deps.index || (peerId !== undefined && connected.has(peerId)) }
+      }),
       services: genesis.services.map((s, i) => ({ index: i, name: s.name, publicKey: toHex(s.publicKey) }))
     }
+  })
+
+  // The network's genesis in its JSON form: the trust root the explorer checks certificates against.
+  const genesisJson = toJson(genesis)
+  app.get('/genesis', async () => genesisJson)
+
+  // The latest blocks, newest first, in summary: header fields, counts, and which validators' precommits seal each.
+  app.get<{ Querystring: Record<string, unknown> }>('/blocks', async (req, reply) => {
+    const query = LatestQuerySchema.safeParse(req.query)
+    if (!query.success) return fail(reply, 400, 'INVALID_FIELD', `latest must be a count from 1 to ${MAX_LATEST_BLOCKS}`)
+    const height = driver.status().tip.height
+    const heights = Array.from({ length: Math.min(query.data.latest ?? 10, height) }, (_, i) => height - i)
+    const stored = await Promise.all(heights.map(async h => await store.block(h)))
+    const blocks = stored.filter(s => s !== undefined).map(({ block, commit }) => ({
+      height: block.header.height,
+      hash: toHex(commit.blockHash),
+      time: block.header.time,
+      proposer: block.header.proposer,
+      entryCount: block.header.entryCount,
+      submissions: block.submissions.length,
+      round: commit.round,
+      signers: commit.signatures.map(s => s.validator).sort((a, b) => a - b)
+    }))
+    return { height, blocks }
   })
 
   app.get<{ Params: { height: string } }>('/blocks/:height', async (req, reply) => {
@@ -111,6 +167,24 @@ export function buildNodeHttpApi (deps: NodeHttpDeps): FastifyInstance {
       return { blocked: list }
     })
   }
+
+  // The explorer: the page at / and /explorer, its script and style beside it.
+  const assets = new Map<string, Buffer>()
+  const serveExplorer = async (file: string, reply: FastifyReply): Promise<FastifyReply> => {
+    const type = EXPLORER_FILES.get(file)
+    if (type === undefined) return fail(reply, 404, 'NOT_FOUND', 'no such explorer file')
+    let body = assets.get(file)
+    if (body === undefined) {
+      const dir = explorerDir()
+      if (dir === undefined) return fail(reply, 503, 'EXPLORER_NOT_BUILT', 'the explorer page is not built: run npm run build')
+      body = await readFile(new URL(file, dir))
+      assets.set(file, body)
+    }
+    return reply.type(type).header('content-security-policy', EXPLORER_CSP).header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(body)
+  }
+  app.get('/', async (_req, reply) => await serveExplorer('index.html', reply))
+  app.get('/explorer', async (_req, reply) => await serveExplorer('index.html', reply))
+  app.get<{ Params: { file: string } }>('/explorer/:file', async (req, reply) => await serveExplorer(req.params.file, reply))
 
   app.setNotFoundHandler((_req, reply) => fail(reply, 404, 'NOT_FOUND', 'no such endpoint'))
   app.setErrorHandler((err: { statusCode?: number, message: string }, _req, reply) => {

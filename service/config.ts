@@ -61,7 +61,9 @@ export const ServiceConfigSchema = z.strictObject({
     /** Time for a whole request (headers and body) to arrive: a trickling upload is cut. Not the answer's wait. */
     requestTimeoutMs: z.number().int().min(100).max(60 * 60_000).default(120_000),
     /** How long an idle keep-alive connection stays open. */
-    keepAliveTimeoutMs: z.number().int().min(100).max(10 * 60_000).default(5_000)
+    keepAliveTimeoutMs: z.number().int().min(100).max(10 * 60_000).default(5_000),
+    /** Where people find the network's explorer page (a validator's /explorer): named in GET /v1/health. */
+    explorerUrl: z.string().max(2048).regex(/^https?:\/\/\S+$/, { message: 'must be an http(s) URL' }).optional()
   }).refine(h => h.headersTimeoutMs <= h.requestTimeoutMs, { message: 'headersTimeoutMs must not exceed requestTimeoutMs', path: ['headersTimeoutMs'] }),
   dataDir: z.string().min(1),
   genesisPath: z.string().min(1),

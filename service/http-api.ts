@@ -58,7 +58,7 @@ export interface HttpApiInit {
 }
 
 export type DoorLimits = Pick<ServiceConfig['limits'], 'rate' | 'inFlightPerClient' | 'queuedPerClient' | 'authFailures'>
-export type DoorHttp = Pick<ServiceConfig['http'], 'corsOrigins' | 'maxConnections' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'>
+export type DoorHttp = Pick<ServiceConfig['http'], 'corsOrigins' | 'maxConnections' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs' | 'explorerUrl'>
 
 const DEFAULT_LIMITS: DoorLimits = {
   rate: { max: 120_000, windowMs: 60_000 },
@@ -222,7 +222,8 @@ export async function buildHttpApi (init: HttpApiInit): Promise<FastifyInstance>
     return { id, certificate: await init.outbox.waitForCertificate(item.id, init.certificateWaitMs, closeSignal(reply), true) }
   }
 
-  app.get('/v1/health', { config: { public: true, openapi: doc('health', 'operations', 'Is the service up?', { 200: { description: 'Up', schema: HealthSchema } }) } }, async () => ({ status: 'ok' }))
+  // Health, and where to find the network's explorer when the operator named it.
+  app.get('/v1/health', { config: { public: true, openapi: doc('health', 'operations', 'Is the service up? Also names the network\'s explorer page when the operator set one', { 200: { description: 'Up', schema: HealthSchema } }) } }, async () => ({ status: 'ok', ...(http.explorerUrl !== undefined ? { explorer: http.explorerUrl } : {}) }))
 
   // Counters since the service started (any client may read them: they reveal no item).
   app.get('/v1/status', { config: { openapi: doc('status', 'operations', 'Counters since the service started', { 200: { description: 'The outbox\'s counts and the items stored', schema: StatusSchema } }) } }, async () => ({ ...init.outbox.stats(), stored: storedCount }))

@@ -185,7 +185,7 @@ export const StatusSchema = named('Status', z.strictObject({
   stored: z.number().int().nonnegative().describe('Items stored since start')
 }))
 
-export const HealthSchema = named('Health', z.strictObject({ status: z.literal('ok') }))
+export const HealthSchema = named('Health', z.strictObject({ status: z.literal('ok'), explorer: z.string().optional().meta({ description: 'URL of a validator\'s explorer page, when the operator set `http.explorerUrl`' }) }))
 
 /** JSON form of core values: a byte field (a z.custom of a fixed length) is lowercase hex of that length. */
 function bytesAsHex (ctx: { zodSchema: z.core.$ZodType, jsonSchema: z.core.JSONSchema.BaseSchema }): void {

@@ -1,9 +1,9 @@
 /**
  * A validator's operator HTTP API with real nodes in this process (libp2p and LevelDB), after
- * entries of this test were committed: each route's 200 shape, 404 for what the chain does not
- * hold, 400 for malformed parameters, every error in the `{ error: { code, message } }` form. The
- * node shows entries (in hex) and counts of them, never a record: the records' data hashes and
- * names appear in no answer.
+ * entries of this test were committed: each route's 200 shape (the explorer's page and routes
+ * too), 404 for what the chain does not hold, 400 for malformed parameters, every error in the
+ * `{ error: { code, message } }` form. The node shows entries (in hex) and counts of them, never
+ * a record: the records' data hashes and names appear in no answer.
  */
 import '../../lib/promise-shim.js'
 import { randomBytes } from 'node:crypto'
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encode } from '../../consensus/codec.js'
 import { entriesOf, packEntries } from '../../consensus/entries.js'
 import { headerHash, toHex } from '../../consensus/ids.js'
-import { blockFromJson, fromJson } from '../../consensus/json.js'
+import { blockFromJson, fromJson, toJson } from '../../consensus/json.js'
 import { CommitSchema } from '../../consensus/types.js'
 import { createHost, type Host } from '../../net/host.js'
 import { RequestResponse } from '../../net/request-response.js'
@@ -84,7 +84,8 @@ describe('validator operator HTTP API', () => {
     for (const field of ['round', 'leader', 'mempool']) expect(Number.isInteger(body[field]) && (body[field] as number) >= 0, field).toBe(true)
     expect(body.leader).toBeLessThan(nodes.length)
     expect(body.peers).toEqual(expect.arrayContaining(nodes.slice(1).map(n => n.peerId)))
-    expect(body.validators).toEqual(net.genesis.validators.map((v, i) => ({ index: i, name: v.name, publicKey: toHex(v.publicKey), peerId: nodes[i]!.peerId })))
+    expect(body.lastBlockTime).toBeGreaterThanOrEqual(net.genesis.genesisTime)
+    expect(body.validators).toEqual(net.genesis.validators.map((v, i) => ({ index: i, name: v.name, publicKey: toHex(v.publicKey), peerId: nodes[i]!.peerId, connected: true })))
     expect(body.services).toEqual(net.genesis.services.map((s, i) => ({ index: i, name: s.name, publicKey: toHex(s.publicKey) })))
   })
 
@@ -112,6 +113,53 @@ describe('validator operator HTTP API', () => {
     const tip = (await get<StatusBody>('/status')).body.height
     expectError(await get(`/blocks/${tip + 1000}`), 404, 'NOT_FOUND')
     for (const bad of ['0', '-1', '1.5', 'abc', '1e3x', '99999999999999999999']) expectError(await get(`/blocks/${bad}`), 400, 'INVALID_FIELD')
+  })
+
+  it('GET /genesis: the genesis in its JSON form', async () => {
+    const { status, body } = await get('/genesis')
+    expect(status).toBe(200)
+    expect(body).toEqual(toJson(net.genesis))
+  })
+
+  it('GET /blocks?latest=N: the newest blocks first, each with its counts and the validators whose signatures seal it', async () => {
+    const { status, body } = await get<{ height: number, blocks: Array<{ height: number, hash: string, time: number, proposer: number, entryCount: number, submissions: number, round: number, signers: number[] }> }>('/blocks?latest=3')
+    expect(status).toBe(200)
+    const tip = body.height
+    expect(body.blocks.map(b => b.height)).toEqual([tip, tip - 1, tip - 2].filter(h => h >= 1))
+    for (const b of body.blocks) {
+      const full = (await get<{ block: unknown, commit: unknown }>(`/blocks/${b.height}`)).body
+      const block = blockFromJson(full.block)
+      const commit = fromJson(CommitSchema, full.commit)
+      expect(b).toEqual({
+        height: block.header.height,
+        hash: toHex(commit.blockHash),
+        time: block.header.time,
+        proposer: block.header.proposer,
+        entryCount: block.header.entryCount,
+        submissions: block.submissions.length,
+        round: commit.round,
+        signers: commit.signatures.map(x => x.validator).sort((x, y) => x - y)
+      })
+      expect(b.signers.length).toBeGreaterThanOrEqual(3)
+    }
+    expect((await get<{ blocks: unknown[] }>('/blocks')).body.blocks).toHaveLength(Math.min(10, tip))
+    for (const bad of ['0', '51', 'x', '-1']) expectError(await get(`/blocks?latest=${bad}`), 400, 'INVALID_FIELD')
+    expectError(await get('/blocks?latest=2&more=1'), 400, 'INVALID_FIELD')
+  })
+
+  it('GET / and /explorer: the explorer page, its script and style, under a policy that allows this origin only', async () => {
+    for (const path of ['/', '/explorer']) {
+      const res = await fetch(`${nodes[0]!.http}${path}`)
+      expect(res.status, 'the explorer is built by npm run build').toBe(200)
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/)
+      expect(res.headers.get('content-security-policy')).toContain("script-src 'self'")
+      expect(await res.text()).toContain('explorer/explorer.js')
+    }
+    const script = await fetch(`${nodes[0]!.http}/explorer/explorer.js`)
+    expect(script.headers.get('content-type')).toMatch(/^text\/javascript/)
+    expect((await script.text()).length).toBeGreaterThan(1000)
+    expect((await fetch(`${nodes[0]!.http}/explorer/explorer.css`)).headers.get('content-type')).toMatch(/^text\/css/)
+    for (const file of ['main.ts', 'constructor', '..%2Fpackage.json']) expectError(await get(`/explorer/${file}`), 404, 'NOT_FOUND')
   })
 
   it('GET /entries/:entry: where the entry sits, the service that submitted it and its block\'s hash', async () => {

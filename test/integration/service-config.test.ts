@@ -79,6 +79,7 @@ describe('service config', () => {
     expect(await bad({ http: { port: 1, headersTimeoutMs: 5000, requestTimeoutMs: 1000 } })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'http.headersTimeoutMs' })
     expect(await bad({ limits: { maxBatch: 5000 } })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'limits.maxBatch' })
     expect(await bad({ http: { port: 70000 } })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'http.port' })
+    expect(await bad({ http: { port: 1, explorerUrl: 'javascript:alert(1)' } })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'http.explorerUrl' })
     expect(await bad({ serviceId: '' })()).toMatchObject({ code: 'CONFIG_INVALID', path: 'serviceId' })
     expect(await bad({ surprise: true })()).toMatchObject({ code: 'CONFIG_INVALID' })
   })
@@ -120,6 +121,8 @@ describe('service config', () => {
     expect(text).not.toContain(apiKey)
     const config = await loadConfig(serviceConfigPath(dir))
     expect(config.apiKeys).toEqual([{ keySha256: createHash('sha256').update(apiKey).digest('hex'), client: 'client-1' }])
+    // Its health answer points people at validator 0's explorer page.
+    expect(config.http.explorerUrl).toBe('http://127.0.0.1:7200/explorer')
     expect(await readApiKey(dir)).toBe(apiKey)
     expect((await stat(apiKeyPath(dir))).mode & 0o777).toBe(0o600)
     await rm(apiKeyPath(dir))
