@@ -22,7 +22,7 @@ export interface StartOptions {
   /** Clock for record times. @default Date.now */
   now?: () => number
   /** Outbox tuning; the defaults suit production. */
-  outbox?: { pollWaitMs?: number, concurrency?: number, maxQueued?: number, lingerMs?: number, backoff?: { minMs?: number, maxMs?: number } }
+  outbox?: { pollWaitMs?: number, concurrency?: number, maxQueued?: number, lingerMs?: number, backoff?: { minMs?: number, maxMs?: number }, refusedBackoffMs?: number, maxInFlightPerClient?: number }
   /** Per-request timeout towards one node. @default 10_000 */
   nodeRequestTimeoutMs?: number
 }
