@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'DUPLICATE'
   | 'EQUIVOCATION'
   | 'MEMPOOL_FULL'
+  | 'SERVICE_QUOTA'
   | 'INVALID_GENESIS'
 
 /** A refusal by the consensus core (and the node's config checks, which share its codes). */

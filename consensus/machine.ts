@@ -23,7 +23,7 @@ import { signedProposalHeader, type Evidence } from './evidence.js'
 import { gatherUntil } from './gathering.js'
 import { HeightState, type Step } from './height-state.js'
 import { headerHash, idKey } from './ids.js'
-import { Mempool } from './mempool.js'
+import { Mempool, serviceShare } from './mempool.js'
 import { checkProposal, checkVote } from './message-checks.js'
 import { NextHeightBuffer } from './next-height-buffer.js'
 import { messagesToResend } from './rebroadcast.js'
@@ -128,7 +128,7 @@ export class Machine {
     this.chainId = init.genesis.chainId
     this.params = init.genesis.params
     this.services = new ServiceSet(init.genesis)
-    this.mempool = new Mempool(this.params.maxMempoolEntries)
+    this.mempool = new Mempool(this.params.maxMempoolEntries, serviceShare(this.params, this.services.size))
     this.committed = new CommittedIds(init.isCommitted)
     this.ed = init.ed ?? defaultEd25519
     this.tip = init.tip

@@ -1,14 +1,28 @@
 /**
  * Submissions waiting for a block, held whole (a service's signature covers all its entries, so
- * a submission cannot be split), in arrival order, bounded in entries: a batch that does not fit
- * is refused whole (MEMPOOL_FULL) so the caller can retry elsewhere. An index from each entry to
- * the submissions holding it lets a commit drop every submission it overlaps. Submissions with
- * entries already on chain are kept out by the machine's committed-entry lookup, not here.
+ * a submission cannot be split), in arrival order, bounded in entries twice: in all, and per
+ * service (its share), so one service filling the pool cannot keep the others' submissions out.
+ * A batch that does not fit is refused whole (MEMPOOL_FULL, SERVICE_QUOTA) so the caller can retry
+ * later or elsewhere. An index from each entry to the submissions holding it lets a commit drop
+ * every submission it overlaps. Submissions with entries already on chain are kept out by the
+ * machine's committed-entry lookup, not here.
  */
 import { entryAt, entryCount } from './entries.js'
 import { rejected } from './errors.js'
 import { idKey, toHex } from './ids.js'
-import type { Submission } from './types.js'
+import type { ConsensusParams, Submission } from './types.js'
+
+/**
+ * Entries one service may have waiting: `maxServiceMempoolEntries` when the genesis sets it, else
+ * the total bound split evenly between the registered services, so that however the others
+ * behave each service can always fill its share (the shares add up to the total). At least one
+ * block's worth, so a service can always fill a whole block: with more services than
+ * maxMempoolEntries / maxBlockEntries the shares then overlap, and the total bound still holds.
+ */
+export function serviceShare (params: Pick<ConsensusParams, 'maxMempoolEntries' | 'maxBlockEntries' | 'maxServiceMempoolEntries'>, services: number): number {
+  if (params.maxServiceMempoolEntries !== undefined) return params.maxServiceMempoolEntries
+  return Math.max(params.maxBlockEntries, Math.floor(params.maxMempoolEntries / Math.max(1, services)))
+}
 
 export class Mempool {
   /**
@@ -19,8 +33,11 @@ export class Mempool {
   /** idKey(entry) -> key of the pending submission holding it, or keys when several do (rare: no array per entry). */
   private readonly holders = new Map<string, string | string[]>()
   private entries = 0
+  /** Entries held per service index. */
+  private readonly perService = new Map<number, number>()
 
-  constructor (readonly capacity: number) {}
+  /** `share`: entries one service may have waiting (serviceShare); unbounded but for the capacity when absent. */
+  constructor (readonly capacity: number, readonly share = capacity) {}
 
   /** Entries held, over all pending submissions. */
   get size (): number {
@@ -37,23 +54,43 @@ export class Mempool {
     return this.holders.has(idKey(entry))
   }
 
-  /** Adds the submissions not yet present; refuses the whole batch if they would not all fit. Returns the new ones. */
+  /** Entries held of one service's submissions. */
+  heldBy (service: number): number {
+    return this.perService.get(service) ?? 0
+  }
+
+  /**
+   * Adds the submissions not yet present; refuses the whole batch, changing nothing, if they would
+   * not all fit: MEMPOOL_FULL past the total capacity, SERVICE_QUOTA past a service's share. Both
+   * pass as blocks commit. Returns the new ones.
+   */
   addAll (submissions: readonly Submission[]): Submission[] {
     const fresh = this.fresh(submissions)
     let adding = 0
-    for (const s of fresh.values()) adding += entryCount(s)
+    const byService = new Map<number, number>()
+    for (const s of fresh.values()) {
+      adding += entryCount(s)
+      byService.set(s.service, (byService.get(s.service) ?? 0) + entryCount(s))
+    }
     if (this.entries + adding > this.capacity) {
       throw rejected('MEMPOOL_FULL', `mempool holds ${this.entries} of ${this.capacity} entries; ${adding} more do not fit`, { size: this.entries, capacity: this.capacity })
+    }
+    for (const [service, more] of byService) {
+      const held = this.heldBy(service)
+      if (held + more > this.share) {
+        throw rejected('SERVICE_QUOTA', `service ${service} has ${held} of its ${this.share} entries waiting; ${more} more do not fit until blocks commit`, { service, size: held, share: this.share })
+      }
     }
     for (const [key, s] of fresh) this.insert(key, s)
     return [...fresh.values()]
   }
 
-  /** Adds what fits and silently drops the rest: for gossip, where nobody waits for an answer. Returns the new ones. */
+  /** Adds what fits (in all and in its service's share) and silently drops the rest: for gossip, where nobody waits for an answer. Returns the new ones. */
   addWhatFits (submissions: readonly Submission[]): Submission[] {
     const added: Submission[] = []
     for (const [key, s] of this.fresh(submissions)) {
-      if (this.entries + entryCount(s) > this.capacity) continue
+      const k = entryCount(s)
+      if (this.entries + k > this.capacity || this.heldBy(s.service) + k > this.share) continue
       this.insert(key, s)
       added.push(s)
     }
@@ -107,6 +144,7 @@ export class Mempool {
   private insert (key: string, s: Submission): void {
     this.pending.set(key, s)
     this.entries += entryCount(s)
+    this.perService.set(s.service, this.heldBy(s.service) + entryCount(s))
     for (let i = 0; i < entryCount(s); i++) {
       const entry = idKey(entryAt(s, i))
       const keys = this.holders.get(entry)
@@ -121,6 +159,9 @@ export class Mempool {
     if (s === undefined) return
     this.pending.delete(key)
     this.entries -= entryCount(s)
+    const left = this.heldBy(s.service) - entryCount(s)
+    if (left === 0) this.perService.delete(s.service)
+    else this.perService.set(s.service, left)
     for (let i = 0; i < entryCount(s); i++) {
       const entry = idKey(entryAt(s, i))
       const keys = this.holders.get(entry)

@@ -163,6 +163,12 @@ export type ConsensusMessage = z.infer<typeof ConsensusMessageSchema>
 export const ConsensusParamsSchema = z.strictObject({
   maxBlockEntries: z.number().int().min(1).max(LIMITS.blockEntriesCeiling),
   maxMempoolEntries: z.number().int().min(1),
+  /**
+   * Entries one service may have waiting in a validator's mempool; further submissions of it are
+   * refused (SERVICE_QUOTA) until blocks commit. Absent: maxMempoolEntries split evenly between
+   * the registered services, at least maxBlockEntries (mempool.ts: serviceShare).
+   */
+  maxServiceMempoolEntries: z.number().int().min(1).optional(),
   timeoutProposeMs: z.number().int().min(1),
   timeoutVoteMs: z.number().int().min(1),
   /** Added per round, so rounds that fail give slow links more time (liveness after GST). */

@@ -34,8 +34,8 @@ import { AnchoredSchema, BatchAnswerSchema, CertificateJsonSchema, CertificateVe
 import { badRequest, clientErrorReply, conflict, notFound, rateLimited, toErrorReply, unauthorized, type ErrorReply } from './http-errors.js'
 import type { NodeClient } from './node-client.js'
 import { serviceMetrics } from './metrics.js'
-import type { Outbox } from './outbox.js'
-import type { Item, ServiceStore } from './store.js'
+import { isFailure, type Outbox, type Outcome } from './outbox.js'
+import type { Item, ItemFailure, ServiceStore } from './store.js'
 
 export interface HttpApiInit {
   serviceId: string
@@ -46,7 +46,7 @@ export interface HttpApiInit {
   certificateWaitMs: number
   genesis: Genesis
   store: ServiceStore
-  outbox: Pick<Outbox, 'add' | 'waitForCertificate' | 'waitForCertificates' | 'stats'>
+  outbox: Pick<Outbox, 'add' | 'waitForCertificate' | 'waitForCertificates' | 'stats' | 'failedItems'>
   nodes: Pick<NodeClient, 'verify'>
   now: () => number
   logger?: FastifyBaseLogger
@@ -213,7 +213,7 @@ export async function buildHttpApi (init: HttpApiInit): Promise<FastifyInstance>
   }
 
   /** Store a new item (under a fresh salt), hand it to the outbox and, unless told not to, wait for its certificate. */
-  const anchor = async (req: FastifyRequest, reply: FastifyReply, record: LedgerRecord, wait: boolean, data?: Uint8Array): Promise<{ id: string, certificate: Certificate | undefined }> => {
+  const anchor = async (req: FastifyRequest, reply: FastifyReply, record: LedgerRecord, wait: boolean, data?: Uint8Array): Promise<{ id: string, certificate: Outcome | undefined }> => {
     const item = await init.store.putItem({ client: client(req), record, createdAt: record.meta.clientTime ?? init.now() }, data)
     storedCount++
     init.outbox.add([item])
@@ -249,6 +249,7 @@ export async function buildHttpApi (init: HttpApiInit): Promise<FastifyInstance>
     const record = ledgerRecord(init, hash, { name: query.name, size: data.length, contentType, owner: client(req), clientTime: init.now() })
     const { id, certificate: cert } = await anchor(req, reply, record, query.wait !== 'false', data)
     if (cert === undefined) return await reply.code(202).send({ id, hash: toHex(hash), status: 'pending' })
+    if (isFailure(cert)) return await reply.code(409).send(failedJson(id, cert))
     return await reply.code(201).send({ id, hash: toHex(hash), size: data.length, certificate: certificateJson(cert) })
   })
 
@@ -278,6 +279,7 @@ export async function buildHttpApi (init: HttpApiInit): Promise<FastifyInstance>
     }
   }, async (req, reply) => {
     const item = await ownedItem(req)
+    if (item.failure !== null) return await reply.code(409).send(failedJson(toHex(item.id), item.failure))
     if (item.certificate === null) return await reply.code(202).send({ id: toHex(item.id), status: 'pending' })
     return certificateJson(item.certificate)
   })
@@ -334,6 +336,7 @@ export async function buildHttpApi (init: HttpApiInit): Promise<FastifyInstance>
     const record = ledgerRecord(init, fromHex(body.hash), { ...body.metadata, owner: client(req), clientTime: init.now() })
     const { id, certificate: cert } = await anchor(req, reply, record, query.wait !== 'false')
     if (cert === undefined) return await reply.code(202).send({ id, status: 'pending' })
+    if (isFailure(cert)) return await reply.code(409).send(failedJson(id, cert))
     return await reply.code(201).send({ id, certificate: certificateJson(cert) })
   })
 
@@ -369,9 +372,12 @@ export async function buildHttpApi (init: HttpApiInit): Promise<FastifyInstance>
     const certs = await init.outbox.waitForCertificates(items.map(i => i.id), init.certificateWaitMs, closeSignal(reply), true)
     const answer = items.map((item, i) => {
       const cert = certs[i]
-      return cert === undefined ? pending(item) : { id: toHex(item.id), certificate: certificateJson(cert) }
+      if (cert === undefined) return pending(item)
+      return isFailure(cert) ? failedJson(toHex(item.id), cert) : { id: toHex(item.id), certificate: certificateJson(cert) }
     })
-    return await reply.code(certs.every(c => c !== undefined) ? 201 : 202).send({ items: answer })
+    // 201 when every item is certified, 202 while some are pending, 200 when all are settled and some failed.
+    const status = certs.some(c => c === undefined) ? 202 : certs.every(c => c !== undefined && !isFailure(c)) ? 201 : 200
+    return await reply.code(status).send({ items: answer })
   })
 
   registerItemRoutes(app, { store: init.store, client })
@@ -477,6 +483,11 @@ const jsonOnce = memoize((value: object): Json => toJson(value))
 const hexOnce = memoize(toHex)
 
 /** toJson(cert), sharing the work between certificates of one block. */
+/** An item the validators refused for good: their code and message, in the error format. */
+function failedJson (id: string, failure: ItemFailure): Json {
+  return { id, status: 'failed', error: { code: failure.code, message: failure.message } }
+}
+
 function certificateJson (cert: Certificate): Json {
   const proof = { index: cert.proof.index, siblings: cert.proof.siblings.map(hexOnce) }
   return { v: cert.v, chainId: cert.chainId, record: recordJson(cert.record), salt: toHex(cert.salt), header: jsonOnce(cert.header), proof, commit: jsonOnce(cert.commit) }

@@ -3,7 +3,8 @@
  * then id), a page at a time with an opaque cursor; `GET /v1/items?dataHash=<hex>` finds those
  * anchoring one SHA-256 (by id), so a lost id can be found again from the file itself. Both read
  * the store's per-client indexes: a client never sees another's items, and nothing here holds a
- * certificate (fetch one by id).
+ * certificate (fetch one by id). An item is `pending`, `certified` (with its place on chain) or
+ * `failed` (with the validators' refusal as `error`: it will never be certified).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
@@ -71,7 +72,8 @@ function itemJson (item: ItemSummary): Record<string, unknown> {
     createdAt: item.createdAt,
     hasData: item.hasData,
     height: item.placement?.height,
-    index: item.placement?.index
+    index: item.placement?.index,
+    error: item.failure === null ? undefined : { code: item.failure.code, message: item.failure.message }
   }
 }
 

@@ -22,7 +22,7 @@ export interface StartOptions {
   /** Clock for record times. @default Date.now */
   now?: () => number
   /** Outbox tuning; the defaults suit production. */
-  outbox?: { pollWaitMs?: number, concurrency?: number, maxQueued?: number, lingerMs?: number, backoff?: { minMs?: number, maxMs?: number } }
+  outbox?: { pollWaitMs?: number, concurrency?: number, maxQueued?: number, lingerMs?: number, backoff?: { minMs?: number, maxMs?: number }, refusedBackoffMs?: number, maxInFlightPerClient?: number }
   /** Per-request timeout towards one node. @default 10_000 */
   nodeRequestTimeoutMs?: number
 }
@@ -69,7 +69,7 @@ export async function startService (config: ServiceConfig, options: StartOptions
       maxBatch: config.limits.maxBatch,
       ...options.outbox,
       onError: err => log?.warn({ err }, 'outbox round failed; will retry'),
-      onRefused: err => log?.error({ err, serviceId: config.serviceId }, 'the validators refuse this service: register its name and key in the genesis; retrying after a long pause')
+      onRefused: (err, items) => log?.error({ err, items, serviceId: config.serviceId }, 'the validators refused a batch for good: its items are marked failed (if the code is about the service itself, check its name and key in the genesis)')
     })
     await outbox.start()
     stops.push(async () => { await outbox.stop() })

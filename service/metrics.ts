@@ -1,6 +1,6 @@
 /**
  * The service's Prometheus metrics, served at `GET /metrics` (no API key: counts only, no item).
- * Certified items and the outbox's depth are read from the outbox when scraped; verify outcomes
+ * Certified and failed items and the outbox's depth are read from the outbox when scraped; verify outcomes
  * are counted from the verify route's answers, so the routes themselves know nothing of metrics.
  */
 import type { FastifyInstance } from 'fastify'
@@ -12,7 +12,7 @@ import type { Outbox } from './outbox.js'
 const VERIFY_ROUTE = '/v1/data/:id/verify'
 
 /** Adds the metrics to `app`; call before routes are added. Returns the registry. */
-export function serviceMetrics (app: FastifyInstance, outbox: Pick<Outbox, 'stats'>): Registry {
+export function serviceMetrics (app: FastifyInstance, outbox: Pick<Outbox, 'stats'> & Partial<Pick<Outbox, 'failedItems'>>): Registry {
   const registry = newRegistry()
   const registers = [registry]
   let certifiedSeen = 0
@@ -24,6 +24,19 @@ export function serviceMetrics (app: FastifyInstance, outbox: Pick<Outbox, 'stat
       const { certified } = outbox.stats()
       this.inc(Math.max(0, certified - certifiedSeen))
       certifiedSeen = certified
+    }
+  })
+  const failedSeen = new Map<string, number>()
+  new Counter({
+    name: 'trustnet_items_failed_total',
+    help: 'Items the validators refused for good since the service started, by their code: marked failed, never submitted again',
+    labelNames: ['code'] as const,
+    registers,
+    collect () {
+      for (const [code, n] of outbox.failedItems?.() ?? []) {
+        this.inc({ code }, Math.max(0, n - (failedSeen.get(code) ?? 0)))
+        failedSeen.set(code, n)
+      }
     }
   })
   new Gauge({

@@ -92,8 +92,15 @@ const MAX_CERTIFICATES_RESPONSE = 64 * MiB
 const HEDGE_MS = 1500
 /** Submissions signed for one batch when nodes keep answering `resubmit` (entries landing meanwhile). */
 const MAX_RESUBMITS = 3
-/** Refusals no retry can cure: the genesis does not know this service's key. */
-const PERMANENT_REFUSALS = new Set(['UNKNOWN_SERVICE', 'BAD_SIGNATURE', 'WRONG_SERVICE', 'FORBIDDEN'])
+/**
+ * Refusals no retry can cure: of the service itself (the genesis does not know its key, or its
+ * libp2p key speaks for another index), or of the submission as it stands (it does not decode, or
+ * no block could hold it). Any other refusal (MEMPOOL_FULL, SERVICE_QUOTA, BUSY, INTERNAL) passes.
+ */
+export const PERMANENT_REFUSALS: ReadonlySet<string> = new Set([
+  'UNKNOWN_SERVICE', 'BAD_SIGNATURE', 'WRONG_SERVICE', 'FORBIDDEN',
+  'MALFORMED', 'NON_CANONICAL', 'OVERSIZED', 'INVALID_FIELD', 'DUPLICATE'
+])
 
 /**
  * Blocks whose leaves were checked, remembered: the answers for one block's batches come within
@@ -108,8 +115,9 @@ interface CheckedTree {
   indexOf: Map<string, number>
 }
 
-/** Which of the two answers a request got: the expected body, or a node's refusal. */
-type Answer<T> = { ok: true, value: T } | { ok: false, reason: string }
+/** Which of the two answers a request got: the expected body, or a node's refusal (its code, and its message when it sent one). */
+type Answer<T> = { ok: true, value: T } | { ok: false, reason: string, message?: string }
+interface Refusal { code: string, message: string }
 
 export class NodeClient implements Startable {
   readonly endpoints: readonly NodeEndpoint[]
@@ -184,8 +192,10 @@ export class NodeClient implements Startable {
    * answered. A node that finds some entries on chain already takes none of them (the signature
    * covers the whole submission) and answers `resubmit` for the others: those are signed again
    * in a new submission, up to MAX_RESUBMITS times. The other requests carry on in the
-   * background. Throws SubmissionRefusedError when nodes refuse the service itself (unknown
-   * service, bad signature) and none took it, NodesUnavailableError when no node answered.
+   * background. Throws SubmissionRefusedError (the nodes' code as `reason`, their message as its
+   * message) when none took it and f+1 of them (or every node asked, if fewer) refused it for good
+   * (PERMANENT_REFUSALS): at least one honest node did, so one lying node cannot fail a batch.
+   * Throws NodesUnavailableError when no node took it otherwise (unreachable, or refusing for now).
    */
   async submit (entries: readonly Uint8Array[], opts: CallOptions = {}): Promise<SubmitOutcome> {
     if (this.service < 0) throw new StoppedError('the node client is not started')
@@ -198,15 +208,18 @@ export class NodeClient implements Startable {
       todo = todo.filter(e => !committed.has(idKey(e)))
       if (acknowledged > 0 || todo.length === 0) return { acknowledged, committed }
       if (resubmit && attempt + 1 < MAX_RESUBMITS) continue
-      const permanent = refusals.find(r => PERMANENT_REFUSALS.has(r))
-      if (permanent !== undefined) throw new SubmissionRefusedError(permanent, `nodes refuse this service's submissions (${permanent}): is service ${this.init.serviceId} registered in the genesis with this key?`)
+      const permanent = refusals.filter(r => PERMANENT_REFUSALS.has(r.code))
+      if (permanent.length > 0 && permanent.length >= Math.min(this.validators.maxFaulty + 1, this.submitTo)) {
+        const first = permanent[0] as Refusal
+        throw new SubmissionRefusedError(first.code, first.message)
+      }
       if (resubmit) return { acknowledged, committed }
-      throw new NodesUnavailableError('no node accepted the submission', { nodes: this.submitTo })
+      throw new NodesUnavailableError('no node accepted the submission', { nodes: this.submitTo, refusals: refusals.map(r => r.code) })
     }
   }
 
   /** One signed submission of `entries` to the next `submitTo` nodes; entries any node says are on chain join `committed`. */
-  private async submitOnce (entries: readonly Uint8Array[], committed: Set<string>, opts: CallOptions): Promise<{ acknowledged: number, resubmit: boolean, refusals: string[] }> {
+  private async submitOnce (entries: readonly Uint8Array[], committed: Set<string>, opts: CallOptions): Promise<{ acknowledged: number, resubmit: boolean, refusals: Refusal[] }> {
     const submission = signSubmission(this.init.genesis.chainId, this.service, packEntries(entries), this.init.seed, defaultEd25519)
     const body = encode({ submission } satisfies SubmitRequest)
     const start = this.submitRotation++ % this.endpoints.length
@@ -214,11 +227,11 @@ export class NodeClient implements Startable {
     const enough = Math.min(this.validators.maxFaulty + 1, targets.length)
     let acknowledged = 0
     let resubmit = false
-    const refusals: string[] = []
+    const refusals: Refusal[] = []
     const local = linkedController(opts.signal, this.controller.signal)
     const tasks = targets.map(async node => {
       const answer = await this.ask(node, PROTOCOL.submit, body, SubmitResponseSchema, { timeoutMs: this.requestTimeoutMs, maxResponseBytes: 64 * KiB, signal: local.signal })
-      if (!answer.ok) { refusals.push(answer.reason); return }
+      if (!answer.ok) { refusals.push({ code: answer.reason, message: answer.message ?? answer.reason }); return }
       const status = answer.value.status
       if (status.length !== entries.length) return this.bad(node, PROTOCOL.submit, 'status count differs from entry count')
       status.forEach((s, i) => { if (s === 'committed') committed.add(idKey(entries[i] as Uint8Array)) })
@@ -395,7 +408,7 @@ export class NodeClient implements Startable {
     } catch {
       try {
         const refusal = decode(ErrorResponseSchema, bytes)
-        return { ok: false, reason: refusal.error.code }
+        return { ok: false, reason: refusal.error.code, message: refusal.error.message }
       } catch {
         this.bad(node, protocol, 'undecodable answer')
         return { ok: false, reason: 'GARBAGE' }

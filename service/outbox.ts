@@ -2,13 +2,18 @@
  * The worker that turns stored items into certified ones. It takes pending items in batches of
  * entries, has the node client sign and submit each batch once, long-polls the nodes for where
  * the entries were committed (checked by the node client) and stores the certificates, waking
- * whoever waits for them. Newly stored items are handed over in memory (add); the store's outbox
- * is read only on start and after the queue overflowed, so items stored before a crash are
- * certified after the restart and a long outage does not hold every pending item in memory.
- * Resubmitting an entry is always safe: the ledger holds each entry once, and a batch some of
- * whose entries landed meanwhile is re-signed without them. Unreachable nodes are retried with
- * capped exponential backoff; a refusal of the service itself (its key not registered) is logged
- * as an error and retried only after a long pause, since no retry can cure it.
+ * whoever waits for them. Clients take turns: each has its own line, a batch takes from every
+ * client with items waiting in turn, and each client has a budget of records in flight, so one
+ * client's flood never holds another's records behind it. Newly stored items are handed over in
+ * memory (add); the store's outbox is read only on start and after the queue overflowed, so items
+ * stored before a crash are certified after the restart and a long outage does not hold every
+ * pending item in memory. Resubmitting an entry is always safe: the ledger holds each entry once,
+ * and a batch some of whose entries landed meanwhile is re-signed without them. Nodes that are
+ * unreachable or refuse for now (mempool full, the service's quota) are retried with capped
+ * exponential backoff; a batch the validators refuse for good (SubmissionRefusedError) fails:
+ * its items are marked failed with the validators' code and message, answered to whoever waits
+ * for them and never submitted again, and a refusal of the service itself (its key not
+ * registered) also pauses the outbox for long, so a misconfiguration fails one batch, not all.
  */
 import { setMaxListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -18,7 +23,7 @@ import { idKey } from '../consensus/ids.js'
 import type { Certificate } from '../consensus/types.js'
 import { SubmissionRefusedError } from './errors.js'
 import type { CertificatesOptions, CallOptions, Placement, SubmitOutcome } from './node-client.js'
-import type { Certification, Item, ServiceStore } from './store.js'
+import type { Certification, Item, ItemFailure, ServiceStore } from './store.js'
 
 /** What the outbox needs from the network (NodeClient provides it). Placements it returns are already checked. */
 export interface CertificateSource {
@@ -48,15 +53,34 @@ export interface OutboxInit {
   maxQueued?: number
   /** Wait after a round without progress, doubling from minMs up to maxMs. @default 200..5000 */
   backoff?: { minMs?: number, maxMs?: number }
-  /** Pause after the nodes refused the service itself (SubmissionRefusedError). @default 60_000 */
+  /**
+   * Records of one client in batches being worked on at once. Below the outbox's whole capacity
+   * (concurrency × maxBatch), so batch slots stay free for other clients, and a client's records
+   * ahead of another's in the validators' mempool stay below a block's worth by default.
+   * @default half of concurrency × maxBatch, at least maxBatch
+   */
+  maxInFlightPerClient?: number
+  /** Pause after the nodes refused the service itself (UNKNOWN_SERVICE, BAD_SIGNATURE, WRONG_SERVICE, FORBIDDEN). @default 60_000 */
   refusedBackoffMs?: number
   /** A round failed and will be retried. */
   onError?: (err: unknown) => void
-  /** The nodes refuse this service (not registered, or its signatures fail): an operator must act. */
-  onRefused?: (err: SubmissionRefusedError) => void
+  /** The nodes refused a batch for good: its items failed. For a refusal of the service itself, an operator must act. */
+  onRefused?: (err: SubmissionRefusedError, items: number) => void
 }
 
-type Waiter = (cert: Certificate | undefined) => void
+/** What a wait for an item ends with: its certificate, or why the validators refused it for good. */
+export type Outcome = Certificate | ItemFailure
+type Waiter = (outcome: Outcome | undefined) => void
+
+/** Whether an outcome is a failure rather than a certificate. */
+export function isFailure (outcome: Outcome): outcome is ItemFailure {
+  return 'code' in outcome
+}
+
+/** Refusals of the service itself rather than of one batch: every batch would meet them. */
+const SERVICE_REFUSALS = new Set(['UNKNOWN_SERVICE', 'BAD_SIGNATURE', 'WRONG_SERVICE', 'FORBIDDEN'])
+/** A node's words, stored and shown to clients: plain text, bounded. */
+const plain = (text: string, max: number): string => text.slice(0, max).replace(/[\p{Cc}\p{Cf}\p{Cs}]/gu, '\uFFFD')
 
 export class Outbox implements Startable {
   private readonly maxBatch: number
@@ -67,12 +91,20 @@ export class Outbox implements Startable {
   private readonly maxQueued: number
   private readonly lingerMs: number
   private readonly refusedBackoffMs: number
+  private readonly maxInFlightPerClient: number
   /** When the queue last went from empty to not empty. */
   private queueStartedAt = 0
-  /** Pending items not in a batch, oldest first, by idKey(id). */
-  private readonly queue = new Map<string, Item>()
+  /**
+   * Pending items not in a batch: per client, oldest first, by idKey(id); clients in the order of
+   * their next turn (one served moves to the back).
+   */
+  private readonly lines = new Map<string, Map<string, Item>>()
+  /** Items in all lines. */
+  private queued = 0
   /** idKey(id) of items in a batch being worked on. */
   private readonly inFlight = new Set<string>()
+  /** Records of each client in a batch being worked on. */
+  private readonly flying = new Map<string, number>()
   private readonly batches = new Set<Promise<void>>()
   private readonly waiters = new Map<string, Set<Waiter>>()
   private controller = new AbortController()
@@ -86,6 +118,8 @@ export class Outbox implements Startable {
   private retryAt = 0
   /** Items certified since start: the figure load tests watch. */
   private certifiedCount = 0
+  /** Items failed since start, by the validators' code. */
+  private readonly failedByCode = new Map<string, number>()
 
   constructor (private readonly init: OutboxInit) {
     this.maxBatch = init.maxBatch ?? 1000
@@ -96,6 +130,7 @@ export class Outbox implements Startable {
     this.maxQueued = init.maxQueued ?? 200_000
     this.lingerMs = init.lingerMs ?? 150
     this.refusedBackoffMs = init.refusedBackoffMs ?? 60_000
+    this.maxInFlightPerClient = init.maxInFlightPerClient ?? Math.max(this.maxBatch, Math.floor(this.concurrency * this.maxBatch / 2))
   }
 
   async start (): Promise<void> {
@@ -104,7 +139,8 @@ export class Outbox implements Startable {
     this.controller = new AbortController()
     // Every request of every round in flight (up to `concurrency`) links its own signal to this one.
     setMaxListeners(Infinity, this.controller.signal)
-    this.queue.clear()
+    this.lines.clear()
+    this.queued = 0
     this.spilled = true
     this.failures = 0
     this.retryAt = 0
@@ -125,7 +161,12 @@ export class Outbox implements Startable {
 
   /** Counters for GET /v1/status. */
   stats (): { certified: number, inFlight: number, queued: number } {
-    return { certified: this.certifiedCount, inFlight: this.inFlight.size, queued: this.queue.size }
+    return { certified: this.certifiedCount, inFlight: this.inFlight.size, queued: this.queued }
+  }
+
+  /** Items failed since start (the validators refused them for good), by the validators' code. */
+  failedItems (): ReadonlyMap<string, number> {
+    return this.failedByCode
   }
 
   /** Items just stored (pending ones are queued; others are ignored). */
@@ -134,28 +175,78 @@ export class Outbox implements Startable {
     this.wake?.()
   }
 
+  /**
+   * Into its client's line. Past maxQueued an item waits in the store instead, unless its client
+   * has less than a batch in line: a client's flood filling memory does not push another's new
+   * items out to wait until the whole queue drained.
+   */
   private enqueue (item: Item): void {
     if (item.status !== 'pending') return
     const key = idKey(item.id)
-    if (this.queue.has(key) || this.inFlight.has(key)) return
-    if (this.queue.size >= this.maxQueued) { this.spilled = true; return }
-    if (this.queue.size === 0) this.queueStartedAt = Date.now()
-    this.queue.set(key, item)
+    let line = this.lines.get(item.client)
+    if (line?.has(key) === true || this.inFlight.has(key)) return
+    if (this.queued >= this.maxQueued && (line?.size ?? 0) >= this.maxBatch) { this.spilled = true; return }
+    if (this.queued === 0) this.queueStartedAt = Date.now()
+    if (line === undefined) { line = new Map(); this.lines.set(item.client, line) }
+    line.set(key, item)
+    this.queued++
+  }
+
+  /** Whether some client has items in line and room in its budget. */
+  private ready (): boolean {
+    for (const [client, line] of this.lines) if (line.size > 0 && (this.flying.get(client) ?? 0) < this.maxInFlightPerClient) return true
+    return false
   }
 
   /**
-   * The item's certificate once stored, or undefined when `timeoutMs` passes, `signal` fires or
-   * the outbox stops first. Reads the store after registering, so a certificate stored in between
-   * is not missed; `justAdded` skips that read for an item handed to add() in this same turn of
-   * the event loop, which no round can have certified yet.
+   * The next batch: one item from each client with items in line and room in its budget, in
+   * turn, until the batch is full. Clients served move to the back of the turns, in the order
+   * served, so the next batch starts with those this one did not reach.
    */
-  async waitForCertificate (id: Uint8Array, timeoutMs: number, signal?: AbortSignal, justAdded = false): Promise<Certificate | undefined> {
+  private takeBatch (): Item[] {
+    const items: Item[] = []
+    const served: string[] = []
+    const taken = new Map<string, number>()
+    let progress = true
+    while (progress && items.length < this.maxBatch) {
+      progress = false
+      for (const [client, line] of this.lines) {
+        if (items.length >= this.maxBatch) break
+        const mine = taken.get(client) ?? 0
+        if ((this.flying.get(client) ?? 0) + mine >= this.maxInFlightPerClient) continue
+        const next = line.entries().next()
+        if (next.done === true) continue
+        const [key, item] = next.value
+        line.delete(key)
+        items.push(item)
+        if (mine === 0) served.push(client)
+        taken.set(client, mine + 1)
+        progress = true
+      }
+    }
+    this.queued -= items.length
+    for (const client of served) {
+      const line = this.lines.get(client) as Map<string, Item>
+      this.lines.delete(client)
+      if (line.size > 0) this.lines.set(client, line)
+    }
+    return items
+  }
+
+  /**
+   * The item's certificate once stored, or its failure once the validators refused it for good, or
+   * undefined when `timeoutMs` passes, `signal` fires or the outbox stops first. Reads the store
+   * after registering, so an outcome stored in between is not missed; `justAdded` skips that read
+   * for an item handed to add() in this same turn of the event loop, which no round can have
+   * settled yet.
+   */
+  async waitForCertificate (id: Uint8Array, timeoutMs: number, signal?: AbortSignal, justAdded = false): Promise<Outcome | undefined> {
     return (await this.waitForCertificates([id], timeoutMs, signal, justAdded))[0]
   }
 
   /** waitForCertificate() for many items under one timer: what a batch request waits for. */
-  async waitForCertificates (ids: readonly Uint8Array[], timeoutMs: number, signal?: AbortSignal, justAdded = false): Promise<Array<Certificate | undefined>> {
-    const out: Array<Certificate | undefined> = ids.map(() => undefined)
+  async waitForCertificates (ids: readonly Uint8Array[], timeoutMs: number, signal?: AbortSignal, justAdded = false): Promise<Array<Outcome | undefined>> {
+    const out: Array<Outcome | undefined> = ids.map(() => undefined)
     if (!this.running || ids.length === 0) return out
     const keys = ids.map(idKey)
     return await new Promise(resolve => {
@@ -176,27 +267,35 @@ export class Outbox implements Startable {
       signal?.addEventListener('abort', finish, { once: true })
       keys.forEach((key, i) => {
         let answered = false
-        const waiter: Waiter = cert => {
+        const waiter: Waiter = outcome => {
           if (answered) return
           answered = true
-          out[i] = cert
+          out[i] = outcome
           // undefined: the outbox stopped, and so does the wait.
-          if (cert === undefined || --left === 0) finish()
+          if (outcome === undefined || --left === 0) finish()
         }
         let set = this.waiters.get(key)
         if (set === undefined) { set = new Set(); this.waiters.set(key, set) }
         set.add(waiter)
         registered.push([key, waiter])
         if (!justAdded) {
-          this.init.store.getItem(ids[i] as Uint8Array).then(item => { if (item?.certificate != null) waiter(item.certificate) }, () => {})
+          this.init.store.getItem(ids[i] as Uint8Array).then(item => {
+            const outcome = item?.certificate ?? item?.failure
+            if (outcome != null) waiter(outcome)
+          }, () => {})
         }
       })
     })
   }
 
+  /** Whether a batch could be launched now: a slot is free, and items are ready or the store is to be read. */
+  private hasWork (): boolean {
+    return this.batches.size < this.concurrency && ((this.queued === 0 && this.spilled) || this.ready())
+  }
+
   private async run (): Promise<void> {
     while (this.running) {
-      if (this.batches.size >= this.concurrency || (this.queue.size === 0 && !this.spilled)) {
+      if (!this.hasWork()) {
         await this.sleepUntilWoken()
         continue
       }
@@ -206,22 +305,16 @@ export class Outbox implements Startable {
         await this.pause(wait)
         continue
       }
-      if (this.queue.size === 0) {
+      if (this.queued === 0) {
         await this.refill()
         continue
       }
       const linger = this.queueStartedAt + this.lingerMs - Date.now()
-      if (this.batches.size > 0 && this.queue.size < this.maxBatch && linger > 0) {
+      if (this.batches.size > 0 && this.queued < this.maxBatch && linger > 0) {
         await this.pause(linger, true)
         continue
       }
-      const items: Item[] = []
-      for (const [key, item] of this.queue) {
-        if (items.length >= this.maxBatch) break
-        this.queue.delete(key)
-        items.push(item)
-      }
-      this.launch(items)
+      this.launch(this.takeBatch())
     }
   }
 
@@ -247,12 +340,18 @@ export class Outbox implements Startable {
   private launch (items: Item[]): void {
     const keys = items.map(i => idKey(i.id))
     for (const k of keys) this.inFlight.add(k)
-    const batch = this.round(items).catch(err => {
-      if (err instanceof SubmissionRefusedError) this.init.onRefused?.(err)
-      else this.init.onError?.(err)
+    for (const item of items) this.flying.set(item.client, (this.flying.get(item.client) ?? 0) + 1)
+    const batch = this.round(items).catch(async err => {
+      if (err instanceof SubmissionRefusedError && this.running) return await this.fail(items, err)
+      this.init.onError?.(err)
       return items
     }).then(left => {
       for (const k of keys) this.inFlight.delete(k)
+      for (const item of items) {
+        const n = (this.flying.get(item.client) ?? 1) - 1
+        if (n === 0) this.flying.delete(item.client)
+        else this.flying.set(item.client, n)
+      }
       this.batches.delete(batch)
       // Uncertified items go back to the queue, to join the next batch.
       for (const item of left) this.enqueue(item)
@@ -287,10 +386,30 @@ export class Outbox implements Startable {
       return left
     } catch (err) {
       if (!this.running) return []
-      if (err instanceof SubmissionRefusedError) this.retryAt = Math.max(this.retryAt, Date.now() + this.refusedBackoffMs)
-      else this.noProgress(started)
+      if (!(err instanceof SubmissionRefusedError)) this.noProgress(started)
+      else if (SERVICE_REFUSALS.has(err.reason)) this.retryAt = Math.max(this.retryAt, Date.now() + this.refusedBackoffMs)
       throw err
     }
+  }
+
+  /**
+   * The validators refused the batch for good: store each item's failure (their code and message),
+   * answer whoever waits, count them. Returns the items left to retry: none, unless the store
+   * could not record the failure.
+   */
+  private async fail (items: Item[], err: SubmissionRefusedError): Promise<Item[]> {
+    const failure: ItemFailure = { code: plain(err.reason, 64), message: plain(err.message, 1000), at: Date.now() }
+    try {
+      await this.init.store.failMany(items, failure)
+    } catch (storeErr) {
+      this.init.onError?.(storeErr)
+      this.noProgress(Date.now())
+      return items
+    }
+    this.failedByCode.set(failure.code, (this.failedByCode.get(failure.code) ?? 0) + items.length)
+    this.init.onRefused?.(err, items.length)
+    for (const item of items) this.release(item.id, () => failure)
+    return []
   }
 
   /** A round (begun at `started`) certified nothing: back off, counting the time it already took. */
@@ -300,12 +419,12 @@ export class Outbox implements Startable {
     this.retryAt = Math.max(this.retryAt, started + this.backoffMs(this.failures))
   }
 
-  /** Wake whoever waits for this item; the certificate is built only if someone does. */
-  private release (id: Uint8Array, certificate: () => Certificate): void {
+  /** Wake whoever waits for this item; the outcome (a certificate) is built only if someone does. */
+  private release (id: Uint8Array, outcome: () => Outcome): void {
     const set = this.waiters.get(idKey(id))
     if (set === undefined) return
-    const cert = certificate()
-    for (const w of [...set]) w(cert)
+    const settled = outcome()
+    for (const w of [...set]) w(settled)
   }
 
   private backoffMs (failures: number): number {
@@ -317,7 +436,7 @@ export class Outbox implements Startable {
   private async sleepUntilWoken (): Promise<void> {
     await new Promise<void>(resolve => {
       this.wake = () => { this.wake = undefined; resolve() }
-      if ((this.queue.size > 0 || this.spilled) && this.batches.size < this.concurrency) this.wake()
+      if (this.hasWork()) this.wake()
       if (!this.running) this.wake?.()
     })
   }

@@ -6,7 +6,8 @@
  * read. An item's id is its ledger entry (entryOf(record, salt)), so the id a client holds is
  * what the validators order and attest to. Storing (data + item + outbox entry, synced before the
  * client hears of it) and certifying (seal + placement in, outbox entry out) are each one atomic
- * batch, so a crash at any point leaves either the old state or the new one. The salt lives only
+ * batch, so a crash at any point leaves either the old state or the new one; so is failing (the
+validators' refusal in, outbox entry out) for an item they refuse for good. The salt lives only
  * here and in the item's certificate: without it nobody can tie an entry to a document. Two
  * indexes, written in the item's own batch, let a client list its items by time and find them by
  * data hash; a store from before they existed is indexed once when opened.
@@ -46,7 +47,9 @@ enum Prefix {
   /** 0x08 client(32) createdAt(u64 BE) entry(32) -> empty: a client's items in time order */
   ClientTime = 0x08,
   /** 0x09 name (UTF-8) -> a version byte: which indexes this store holds for every item */
-  Meta = 0x09
+  Meta = 0x09,
+  /** 0x0a entry(32) -> ItemFailure: the validators refused the item for good; it never leaves this state */
+  Failure = 0x0a
 }
 
 const StoredItemSchema = z.strictObject({
@@ -61,14 +64,19 @@ const StoredItemSchema = z.strictObject({
 type StoredItem = z.infer<typeof StoredItemSchema>
 const SealSchema = z.strictObject({ header: BlockHeaderSchema, commit: CommitSchema })
 const PlacementSchema = z.strictObject({ height, index: uint })
+/** Why the validators refused an item for good: their error code and message, and when (ms). */
+const ItemFailureSchema = z.strictObject({ code: boundedText(64), message: boundedText(4096), at: uint })
+export type ItemFailure = z.infer<typeof ItemFailureSchema>
 
-export type ItemStatus = 'pending' | 'certified'
+export type ItemStatus = 'pending' | 'certified' | 'failed'
 
 export interface Item extends Omit<StoredItem, 'v'> {
   /** The ledger entry: entryOf(record, salt). */
   id: Uint8Array
   status: ItemStatus
   certificate: Certificate | null
+  /** Set when status is `failed`. */
+  failure: ItemFailure | null
 }
 
 export interface NewItem {
@@ -106,6 +114,7 @@ const outboxKey = (createdAt: number, id: Uint8Array): Uint8Array => prefixedKey
 const sealKey = (h: number): Uint8Array => prefixedKey(Prefix.Seal, uint64BE(h))
 const placementKey = (id: Uint8Array): Uint8Array => prefixedKey(Prefix.Placement, id)
 const blockLeavesKey = (h: number): Uint8Array => prefixedKey(Prefix.BlockLeaves, uint64BE(h))
+const failureKey = (id: Uint8Array): Uint8Array => prefixedKey(Prefix.Failure, id)
 /** A client's part of index keys: the hash of its name, so every client's range has the same width and none is a prefix of another. */
 const clientPart = (client: string): Uint8Array => sha256(utf8.encode(client))
 const clientHashKey = (client: Uint8Array, dataHash: Uint8Array, id: Uint8Array): Uint8Array => prefixedKey(Prefix.ClientHash, client, dataHash, id)
@@ -124,6 +133,8 @@ export interface ItemSummary extends Omit<StoredItem, 'v' | 'salt'> {
   status: ItemStatus
   /** Height and leaf index of the block holding the item's entry; null while pending. */
   placement: { height: number, index: number } | null
+  /** Set when status is `failed`. */
+  failure: ItemFailure | null
 }
 
 export interface ItemPage<C> { items: ItemSummary[], next: C | null }
@@ -212,7 +223,7 @@ export class ServiceStore {
     const items = entries.map(({ input, data }, i): Item => {
       const itemSalt = salts.subarray(i * LIMITS.saltBytes, (i + 1) * LIMITS.saltBytes)
       const id = entryOf(input.record, itemSalt)
-      const item: Item = { id, ...input, salt: itemSalt, status: 'pending', certificate: null, hasData: data !== undefined }
+      const item: Item = { id, ...input, salt: itemSalt, status: 'pending', certificate: null, failure: null, hasData: data !== undefined }
       if (data !== undefined) ops.push({ type: 'put', key: dataKey(id), value: data })
       ops.push({ type: 'put', key: itemKey(id), value: encodeItem(item) }, { type: 'put', key: outboxKey(item.createdAt, id), value: EMPTY })
       ops.push(...indexOps(input.client, input.record.dataHash, input.createdAt, id))
@@ -258,7 +269,7 @@ export class ServiceStore {
 
   private async summaries (client: string, ids: Uint8Array[]): Promise<ItemSummary[]> {
     if (ids.length === 0) return []
-    const [values, placements] = await Promise.all([this.db.getMany(ids.map(itemKey)), this.db.getMany(ids.map(placementKey))])
+    const [values, placements, failures] = await Promise.all([this.db.getMany(ids.map(itemKey)), this.db.getMany(ids.map(placementKey)), this.db.getMany(ids.map(failureKey))])
     const out: ItemSummary[] = []
     for (const [i, bytes] of values.entries()) {
       // Written in one batch with its index keys, so never missing; and the index is per client, checked anyway.
@@ -266,8 +277,10 @@ export class ServiceStore {
       const { v: _v, salt: _salt, ...stored } = decode(StoredItemSchema, bytes, ITEM_MAX_BYTES)
       if (stored.client !== client) continue
       const placementBytes = placements[i]
+      const failureBytes = failures[i]
       const placement = placementBytes === undefined ? null : decode(PlacementSchema, placementBytes)
-      out.push({ id: ids[i] as Uint8Array, ...stored, status: placement === null ? 'pending' : 'certified', placement })
+      const failure = placement !== null || failureBytes === undefined ? null : decode(ItemFailureSchema, failureBytes)
+      out.push({ id: ids[i] as Uint8Array, ...stored, status: placement !== null ? 'certified' : failure !== null ? 'failed' : 'pending', placement, failure })
     }
     return out
   }
@@ -287,7 +300,7 @@ export class ServiceStore {
     for (const [i, bytes] of values.entries()) {
       if (bytes === undefined) continue
       const item = await this.assemble(ids[i] as Uint8Array, bytes, placements[i] ?? null)
-      // The key scan reads a snapshot: an item certified since then is no longer pending.
+      // The key scan reads a snapshot: an item certified or failed since then is no longer pending.
       if (item.status === 'pending') items.push(item)
     }
     return items
@@ -340,6 +353,19 @@ export class ServiceStore {
     return entries.map(e => sealAt.get(e.seal.header.height) as BlockSeal)
   }
 
+  /**
+   * Mark items as refused for good by the validators and take them out of the outbox, in one
+   * atomic batch. Not synced, as certifying: an item whose failure is lost in a crash is still in
+   * the outbox, is submitted again and is refused again.
+   */
+  async failMany (items: ReadonlyArray<Pick<Item, 'id' | 'createdAt'>>, failure: ItemFailure): Promise<void> {
+    if (items.length === 0) return
+    const value = encode(ItemFailureSchema.parse(failure))
+    const ops: BatchOp[] = []
+    for (const item of items) ops.push({ type: 'put', key: failureKey(item.id), value }, { type: 'del', key: outboxKey(item.createdAt, item.id) })
+    await writeOps(this.db, ops, { sync: false })
+  }
+
   /** The proof of the leaf at `index` of block `h`, rebuilt from the block's stored leaves and checked against its seal. */
   private async proofAt (seal: BlockSeal, index: number): Promise<InclusionProof> {
     const h = seal.header.height
@@ -367,11 +393,15 @@ export class ServiceStore {
   private async assemble (id: Uint8Array, bytes: Uint8Array, readPlacement?: Uint8Array | null): Promise<Item> {
     const { v: _v, ...stored } = decode(StoredItemSchema, bytes, ITEM_MAX_BYTES)
     const placementBytes = readPlacement === undefined ? await this.db.get(placementKey(id)) : readPlacement ?? undefined
-    if (placementBytes === undefined) return { id, ...stored, status: 'pending', certificate: null }
+    if (placementBytes === undefined) {
+      const failureBytes = await this.db.get(failureKey(id))
+      if (failureBytes === undefined) return { id, ...stored, status: 'pending', certificate: null, failure: null }
+      return { id, ...stored, status: 'failed', certificate: null, failure: decode(ItemFailureSchema, failureBytes) }
+    }
     const placement = decode(PlacementSchema, placementBytes)
     const seal = await this.seal(placement.height)
     const proof = await this.proofAt(seal, placement.index)
-    return { id, ...stored, status: 'certified', certificate: certificateOf(stored.record, stored.salt, seal, proof) }
+    return { id, ...stored, status: 'certified', certificate: certificateOf(stored.record, stored.salt, seal, proof), failure: null }
   }
 
   private async seal (h: number): Promise<BlockSeal> {

@@ -4,7 +4,8 @@
  * from one shared fake ledger. The ledger checks each submission against the genesis's services,
  * puts submitted entries into blocks at once and signs real commits with every validator's key,
  * so the blocks it hands out and its attestations are genuinely valid for its genesis. Faults on
- * demand: the ledger can pause (accept, never commit) and forget its mempool (a crash); each node
+ * demand: the ledger can pause (accept, never commit), forget its mempool (a crash) and refuse
+ * submissions with a given code (for good, as BAD_SIGNATURE, or for now, as SERVICE_QUOTA); each node
  * can go down and come back on the same address, answer garbage bytes, or lie with well-formed
  * answers that are false.
  *
@@ -19,7 +20,7 @@ import { buildBlock, type ChainTip } from '../../consensus/block.js'
 import { decode, encode, equalBytes } from '../../consensus/codec.js'
 import { defaultEd25519 } from '../../consensus/ed25519.js'
 import { ServiceSet, entriesOf, entryAt, entryCount } from '../../consensus/entries.js'
-import { TrustnetError } from '../../consensus/errors.js'
+import { CodedError } from '../../lib/errors.js'
 import { sha256 } from '../../consensus/hash.js'
 import { genesisHash, headerHash, toHex } from '../../consensus/ids.js'
 import { toJsonText } from '../../consensus/json.js'
@@ -65,6 +66,9 @@ export class FakeLedger {
   private scheduled = false
   /** Every entry of every submission handed to the ledger, taken or not, in order of arrival. */
   readonly submitted: Uint8Array[] = []
+  /** Every entry of every submission refused by refuseSubmissions, once per node answer. */
+  readonly refused: Uint8Array[] = []
+  private refusal: { code: string, left: number } | undefined
 
   constructor (readonly genesis: Genesis, readonly seeds: readonly Uint8Array[]) {
     this.validators = new ValidatorSet(genesis)
@@ -82,6 +86,11 @@ export class FakeLedger {
    * (`committed` for those, `resubmit` for the rest); otherwise taken whole.
    */
   submit (submission: Submission): SubmitStatus[] {
+    if (this.refusal !== undefined && this.refusal.left > 0) {
+      this.refusal.left--
+      this.refused.push(...entriesOf(submission).map(e => e.slice()))
+      throw new CodedError(this.refusal.code, `the fake ledger refuses submissions with ${this.refusal.code}`)
+    }
     this.services.check(this.genesis.chainId, submission)
     const entries = entriesOf(submission)
     this.submitted.push(...entries.map(e => e.slice()))
@@ -91,6 +100,9 @@ export class FakeLedger {
     this.schedule()
     return entries.map(() => 'pending')
   }
+
+  /** Answer the next `times` submit requests (each node's answer counts once) with the error `code`, before any check. */
+  refuseSubmissions (code: string, times = Number.POSITIVE_INFINITY): void { this.refusal = { code, left: times } }
 
   /** Keep accepting submissions, commit none. */
   pause (): void { this.paused = true }
@@ -233,7 +245,7 @@ export class FakeNode {
       try {
         return encode(await handler(req, opts.signal))
       } catch (err) {
-        const body: ErrorResponse = { error: { code: err instanceof TrustnetError ? err.code : 'INTERNAL', message: (err as Error).message.slice(0, 1000) } }
+        const body: ErrorResponse = { error: { code: err instanceof CodedError ? err.code : 'INTERNAL', message: (err as Error).message.slice(0, 1000) } }
         return encode(body)
       }
     }

@@ -216,7 +216,8 @@ describe('the service door', () => {
 
   // A measurement rather than a check: how long it takes depends on the machine's load (minutes
   // on a busy 2-core machine), so it runs only when asked, e.g. DOOR_BATCH=1000 for the issue's
-  // 60 batches of 1,000. The gate's ordering itself is checked in test/unit/client-gate.test.ts.
+  // 60 batches of 1,000. The gate's ordering itself is checked in test/unit/client-gate.test.ts,
+  // the outbox's turns between clients in test/integration/service-outbox.test.ts.
   it.runIf(process.env.DOOR_BATCH !== undefined)('keeps a client\'s latency low while another sends 60 batches at once', async () => {
     const batchSize = Number(process.env.DOOR_BATCH)
     const run = async (inFlightPerClient: number): Promise<number> => {

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { entriesOf } from '../../consensus/entries.js'
 import { toHex } from '../../consensus/ids.js'
-import { Mempool } from '../../consensus/mempool.js'
-import type { Submission } from '../../consensus/types.js'
-import { makeEntries, makeEntry, makeNetwork, makeSubmission, refusal } from '../helpers/fixtures.js'
+import { Machine } from '../../consensus/machine.js'
+import { Mempool, serviceShare } from '../../consensus/mempool.js'
+import { DEFAULT_PARAMS, type Submission } from '../../consensus/types.js'
+import { machineDigest } from '../helpers/machine-digest.js'
+import { genesisTip, makeEntries, makeEntry, makeNetwork, makeSubmission, nothingCommitted, refusal } from '../helpers/fixtures.js'
 
 const net = makeNetwork(4, { services: 2 })
 /** A submission of entries first..first+count-1 by service `service`. */
@@ -112,5 +114,60 @@ describe('Mempool', () => {
     pool.removeCommitted([makeEntry(1)])
     expect(pool.size).toBe(0)
     expect(pool.addAll([b])).toEqual([b])
+  })
+
+  it('bounds each service to its share with SERVICE_QUOTA, changing nothing, while another service is still taken', () => {
+    const pool = new Mempool(10, 4)
+    pool.addAll([sub(3, 0, 0)])
+    const before = snapshot(pool)
+    // service 0 holds 3 of its 4: two more do not fit, whether in one submission or spread over a batch
+    expect(refusal(() => pool.addAll([sub(2, 10, 0)]))).toEqual({ name: 'RejectedInputError', code: 'SERVICE_QUOTA' })
+    expect(refusal(() => pool.addAll([sub(1, 20, 1), sub(1, 30, 0), sub(1, 40, 0)]))).toEqual({ name: 'RejectedInputError', code: 'SERVICE_QUOTA' })
+    expect(snapshot(pool)).toEqual(before)
+    expect(pool.holds(makeEntry(20))).toBe(false)
+    // the other service fills its own share
+    expect(pool.addAll([sub(4, 50, 1)])).toHaveLength(1)
+    expect([pool.heldBy(0), pool.heldBy(1), pool.size]).toEqual([3, 4, 7])
+    // the total bound still holds and is reported first
+    const small = new Mempool(5, 4)
+    small.addAll([sub(4, 0, 0)])
+    expect(refusal(() => small.addAll([sub(2, 10, 1)]))).toMatchObject({ code: 'MEMPOOL_FULL' })
+  })
+
+  it('frees a service\'s share as its submissions commit, and keeps gossip within the share too', () => {
+    const pool = new Mempool(10, 4)
+    const a = sub(4, 0, 0)
+    pool.addAll([a])
+    expect(refusal(() => pool.addAll([sub(1, 10, 0)]))).toMatchObject({ code: 'SERVICE_QUOTA' })
+    // gossip drops what is over the share silently, and keeps what fits
+    const [over, other] = [sub(1, 20, 0), sub(2, 30, 1)]
+    expect(pool.addWhatFits([over, other])).toEqual([other])
+    pool.removeCommitted([makeEntry(0)])
+    expect(pool.heldBy(0)).toBe(0)
+    expect(pool.addAll([sub(4, 40, 0)])).toHaveLength(1)
+  })
+
+  it('splits the total bound between the registered services by default, at least a block each, unless the genesis sets the share', () => {
+    const params = { ...DEFAULT_PARAMS, maxMempoolEntries: 100_000, maxBlockEntries: 10_000 }
+    expect(serviceShare(params, 1)).toBe(100_000)
+    expect(serviceShare(params, 4)).toBe(25_000)
+    expect(serviceShare(params, 0)).toBe(100_000)
+    expect(serviceShare(params, 1000)).toBe(10_000)
+    expect(serviceShare({ ...params, maxServiceMempoolEntries: 7 }, 4)).toBe(7)
+  })
+
+  it('in the machine: one service filling its share cannot stop another\'s submissions from being accepted', () => {
+    const two = makeNetwork(4, { services: 2, params: { maxMempoolEntries: 20, maxBlockEntries: 4 } })
+    const m = new Machine({ genesis: two.genesis, isCommitted: nothingCommitted, tip: genesisTip(two) })
+    const mine = (count: number, first: number, service: number): Submission => makeSubmission(two, makeEntries(count, first), service)
+    // service 0 floods: its share is 20 / 2 = 10 entries
+    for (let i = 0; i < 5; i++) m.step({ type: 'submit', submissions: [mine(2, 10 * i, 0)] }, two.genesis.genesisTime)
+    expect(m.mempoolSize).toBe(10)
+    const before = machineDigest(m)
+    expect(refusal(() => m.step({ type: 'submit', submissions: [mine(1, 100, 0)] }, two.genesis.genesisTime))).toEqual({ name: 'RejectedInputError', code: 'SERVICE_QUOTA' })
+    expect(machineDigest(m)).toBe(before)
+    // service 1 is still taken, up to its own share
+    for (let i = 0; i < 5; i++) m.step({ type: 'submit', submissions: [mine(2, 200 + 10 * i, 1)] }, two.genesis.genesisTime)
+    expect(m.mempoolSize).toBe(20)
   })
 })
