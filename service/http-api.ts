@@ -30,7 +30,7 @@ import { ClientGate } from './client-gate.js'
 import type { ApiKey, ServiceConfig } from './config.js'
 import { StoppedError } from './errors.js'
 import { registerItemRoutes } from './item-routes.js'
-import { AnchoredSchema, BatchAnswerSchema, CertificateJsonSchema, CertificateVerdictSchema, DataVerdictSchema, HealthSchema, ItemParamsSchema, PendingSchema, StatusSchema, StoredSchema, registerDocsPage, registerOpenApi, type RouteDoc } from './openapi.js'
+import { AnchoredSchema, BatchAnswerSchema, FailedSchema, CertificateJsonSchema, CertificateVerdictSchema, DataVerdictSchema, HealthSchema, ItemParamsSchema, PendingSchema, StatusSchema, StoredSchema, registerDocsPage, registerOpenApi, type RouteDoc } from './openapi.js'
 import { badRequest, clientErrorReply, conflict, notFound, rateLimited, toErrorReply, unauthorized, type ErrorReply } from './http-errors.js'
 import type { NodeClient } from './node-client.js'
 import { serviceMetrics } from './metrics.js'
@@ -234,7 +234,8 @@ export async function buildHttpApi (init: HttpApiInit): Promise<FastifyInstance>
       openapi: {
         ...doc('storeData', 'data', 'Store data and anchor its hash', {
           201: { description: 'Stored and certified', schema: StoredSchema },
-          202: { description: 'Stored, not certified within the wait (or wait=false): fetch the certificate later', schema: PendingSchema }
+          202: { description: 'Stored, not certified within the wait (or wait=false): fetch the certificate later', schema: PendingSchema },
+          409: { description: 'Refused for good by the validators: never certified', schema: FailedSchema }
         }, [400, 413]),
         description: 'The body is the data, any content type (recorded and served back with it; application/octet-stream when absent). The answer waits for the certificate unless `wait=false`.',
         querystring: StoreQuerySchema,
@@ -272,7 +273,8 @@ export async function buildHttpApi (init: HttpApiInit): Promise<FastifyInstance>
       openapi: {
         ...doc('getCertificate', 'data', 'The item\'s certificate', {
           200: { description: 'The certificate, checkable offline against the genesis', schema: CertificateJsonSchema },
-          202: { description: 'Not certified yet', schema: PendingSchema }
+          202: { description: 'Not certified yet', schema: PendingSchema },
+          409: { description: 'Refused for good by the validators: never certified', schema: FailedSchema }
         }, ID_REFUSALS),
         params: ItemParamsSchema
       }
@@ -323,7 +325,8 @@ export async function buildHttpApi (init: HttpApiInit): Promise<FastifyInstance>
       openapi: {
         ...doc('anchorHash', 'hashes', 'Anchor the SHA-256 of data kept elsewhere', {
           201: { description: 'Anchored and certified', schema: AnchoredSchema },
-          202: { description: 'Anchored, not certified within the wait (or wait=false)', schema: PendingSchema }
+          202: { description: 'Anchored, not certified within the wait (or wait=false)', schema: PendingSchema },
+          409: { description: 'Refused for good by the validators: never certified', schema: FailedSchema }
         }, [400, 413]),
         querystring: WaitQuerySchema,
         body: AnchorBodySchema
@@ -345,6 +348,7 @@ export async function buildHttpApi (init: HttpApiInit): Promise<FastifyInstance>
     config: {
       openapi: {
         ...doc('anchorHashes', 'hashes', `Anchor up to ${MAX_BATCH} hashes at once`, {
+          200: { description: 'All settled, some refused for good (those items are failed)', schema: BatchAnswerSchema },
           201: { description: 'All anchored and certified', schema: BatchAnswerSchema },
           202: { description: 'Anchored; some (or, with wait=false, all) not certified yet', schema: BatchAnswerSchema }
         }, [400, 413]),
@@ -482,12 +486,12 @@ const jsonOnce = memoize((value: object): Json => toJson(value))
 /** Hex of Merkle tree nodes: the upper ones are siblings in the proofs of many items of a block. */
 const hexOnce = memoize(toHex)
 
-/** toJson(cert), sharing the work between certificates of one block. */
 /** An item the validators refused for good: their code and message, in the error format. */
 function failedJson (id: string, failure: ItemFailure): Json {
   return { id, status: 'failed', error: { code: failure.code, message: failure.message } }
 }
 
+/** toJson(cert), sharing the work between certificates of one block. */
 function certificateJson (cert: Certificate): Json {
   const proof = { index: cert.proof.index, siblings: cert.proof.siblings.map(hexOnce) }
   return { v: cert.v, chainId: cert.chainId, record: recordJson(cert.record), salt: toHex(cert.salt), header: jsonOnce(cert.header), proof, commit: jsonOnce(cert.commit) }

@@ -77,7 +77,8 @@ const ERROR_CODES: Record<HttpErrorCode, true> = {
 }
 const ITEM_STATUSES: Record<ItemStatus, string> = {
   pending: 'stored, waiting for its certificate',
-  certified: 'anchored: its certificate can be fetched'
+  certified: 'anchored: its certificate can be fetched',
+  failed: 'refused for good by the validators (their code and message in `error`): it will never be certified'
 }
 const enumOf = <K extends string>(keys: Record<K, unknown>): z.ZodEnum<Record<K, K>> => z.enum(Object.keys(keys) as [K, ...K[]])
 
@@ -130,10 +131,19 @@ export const StoredSchema = named('Stored', z.strictObject({
   certificate: CertificateJsonSchema
 }))
 
+export const FailedSchema = named('Failed', z.strictObject({
+  id: ItemId,
+  status: z.literal('failed'),
+  error: z.strictObject({
+    code: z.string().describe('The validators\' refusal code (e.g. BAD_SIGNATURE, UNKNOWN_SERVICE, WRONG_SERVICE)'),
+    message: z.string()
+  })
+}).describe('Refused for good by a quorum-safe share of the validators: never retried, never certified'))
+
 export const AnchoredSchema = named('Anchored', z.strictObject({ id: ItemId, certificate: CertificateJsonSchema }))
 
 export const BatchAnswerSchema = named('BatchAnswer', z.strictObject({
-  items: z.array(z.union([AnchoredSchema, PendingSchema])).describe('One per hash, in the order sent')
+  items: z.array(z.union([AnchoredSchema, PendingSchema, FailedSchema])).describe('One per hash, in the order sent')
 }))
 
 const ItemSummary = named('ItemSummary', z.strictObject({
@@ -146,7 +156,8 @@ const ItemSummary = named('ItemSummary', z.strictObject({
   createdAt: z.number().int().nonnegative().describe('When it was stored, ms since the epoch'),
   hasData: z.boolean().describe('Whether the service keeps the data (false: a hash anchored alone)'),
   height: z.number().int().positive().optional().describe('Block holding its entry, once certified'),
-  index: z.number().int().nonnegative().optional().describe('Its leaf in that block, once certified')
+  index: z.number().int().nonnegative().optional().describe('Its leaf in that block, once certified'),
+  error: FailedSchema.shape.error.optional().describe('Why the validators refused it, when failed')
 }))
 
 export const ItemPageSchema = named('ItemPage', z.strictObject({
