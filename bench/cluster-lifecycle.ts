@@ -39,7 +39,7 @@ export async function startCluster (validators: number): Promise<ProcessCluster>
     // A batch under load can take longer than the default wait; an early 202 would undercount it.
     // The load clients stand for many clients but share one key: the door's per-client bounds
     // (requests in flight, waiting, per minute) would measure themselves instead of the system.
-    serviceConfig: { certificateWaitMs: 60_000, limits: { inFlightPerClient: 100_000, queuedPerClient: 1_000_000, rate: { max: 100_000_000 } } },
+    serviceConfig: { certificateWaitMs: 60_000, limits: { inFlightPerClient: 100_000, queuedPerClient: 1_000_000, pendingPerClient: 100_000_000, rate: { max: 100_000_000 } } },
     env: { TRUSTNET_LOG: process.env.TRUSTNET_LOG ?? 'warn' }
   })
   const started = Date.now()

@@ -82,6 +82,12 @@ export const ServiceConfigSchema = z.strictObject({
     inFlightPerClient: z.number().int().min(1).max(100_000).default(64),
     /** Requests of one client waiting for a turn; beyond: 429. */
     queuedPerClient: z.number().int().min(0).max(1_000_000).default(1024),
+    /**
+     * Records of one client stored and not yet certified (or failed); a request that would pass
+     * it gets 429 with Retry-After, so a burst of batches is refused rather than queued in front
+     * of everyone. Twenty full batches by default.
+     */
+    pendingPerClient: z.number().int().min(1).max(100_000_000).default(20_000),
     /** Failed authentications per IP in each window; beyond, every request from that IP gets 429 until the window ends. */
     authFailures: z.strictObject({
       max: z.number().int().min(1).default(20),

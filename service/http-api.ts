@@ -46,7 +46,7 @@ export interface HttpApiInit {
   certificateWaitMs: number
   genesis: Genesis
   store: ServiceStore
-  outbox: Pick<Outbox, 'add' | 'waitForCertificate' | 'waitForCertificates' | 'stats' | 'failedItems'>
+  outbox: Pick<Outbox, 'add' | 'waitForCertificate' | 'waitForCertificates' | 'stats' | 'failedItems' | 'unsettledOf'>
   nodes: Pick<NodeClient, 'verify'>
   now: () => number
   logger?: FastifyBaseLogger
@@ -57,13 +57,14 @@ export interface HttpApiInit {
   tls?: { cert: Uint8Array, key: Uint8Array }
 }
 
-export type DoorLimits = Pick<ServiceConfig['limits'], 'rate' | 'inFlightPerClient' | 'queuedPerClient' | 'authFailures'>
+export type DoorLimits = Pick<ServiceConfig['limits'], 'rate' | 'inFlightPerClient' | 'queuedPerClient' | 'pendingPerClient' | 'authFailures'>
 export type DoorHttp = Pick<ServiceConfig['http'], 'corsOrigins' | 'maxConnections' | 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs' | 'explorerUrl'>
 
 const DEFAULT_LIMITS: DoorLimits = {
   rate: { max: 120_000, windowMs: 60_000 },
   inFlightPerClient: 64,
   queuedPerClient: 1024,
+  pendingPerClient: 20_000,
   authFailures: { max: 20, windowMs: 60_000 }
 }
 const DEFAULT_HTTP: DoorHttp = { corsOrigins: [], maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000, keepAliveTimeoutMs: 5_000 }
@@ -212,11 +213,32 @@ export async function buildHttpApi (init: HttpApiInit): Promise<FastifyInstance>
     return item
   }
 
+  // Records of each client being stored right now: counted with the outbox's unsettled ones, so
+  // requests arriving together cannot all pass the bound before any of them reaches the outbox.
+  const storing = new Map<string, number>()
+  /** Store and hand to the outbox `n` new records of `owner`, or refuse with 429 past the client's pending bound. */
+  const admit = async (reply: FastifyReply, owner: string, n: number, put: () => Promise<Item[]>): Promise<Item[]> => {
+    const busy = storing.get(owner) ?? 0
+    if (init.outbox.unsettledOf(owner) + busy + n > limits.pendingPerClient) {
+      throw retryLater(reply, 1, `this client has ${limits.pendingPerClient} records or more waiting for certificates: retry once some are certified`)
+    }
+    storing.set(owner, busy + n)
+    try {
+      const items = await put()
+      storedCount += items.length
+      init.outbox.add(items)
+      return items
+    } finally {
+      const left = (storing.get(owner) ?? n) - n
+      if (left === 0) storing.delete(owner)
+      else storing.set(owner, left)
+    }
+  }
+
   /** Store a new item (under a fresh salt), hand it to the outbox and, unless told not to, wait for its certificate. */
   const anchor = async (req: FastifyRequest, reply: FastifyReply, record: LedgerRecord, wait: boolean, data?: Uint8Array): Promise<{ id: string, certificate: Outcome | undefined }> => {
-    const item = await init.store.putItem({ client: client(req), record, createdAt: record.meta.clientTime ?? init.now() }, data)
-    storedCount++
-    init.outbox.add([item])
+    const owner = client(req)
+    const [item] = await admit(reply, owner, 1, async () => [await init.store.putItem({ client: owner, record, createdAt: record.meta.clientTime ?? init.now() }, data)]) as [Item]
     const id = toHex(item.id)
     if (!wait) return { id, certificate: undefined }
     return { id, certificate: await init.outbox.waitForCertificate(item.id, init.certificateWaitMs, closeSignal(reply), true) }
@@ -367,9 +389,7 @@ export async function buildHttpApi (init: HttpApiInit): Promise<FastifyInstance>
     // Every record of the batch differs only in its hash: the first is checked against the schema, the rest share its metadata.
     const first = ledgerRecord(init, fromHex(body.hashes[0] as string), { ...body.metadata, owner, clientTime: now })
     const records = body.hashes.map((h, i) => i === 0 ? first : { ...first, dataHash: fromHex(h) })
-    const items = await init.store.putItems(records.map(record => ({ input: { client: owner, record, createdAt: now } })))
-    storedCount += items.length
-    init.outbox.add(items)
+    const items = await admit(reply, owner, records.length, async () => await init.store.putItems(records.map(record => ({ input: { client: owner, record, createdAt: now } }))))
     const pending = (item: Item): Json => ({ id: toHex(item.id), status: 'pending' })
     if (query.wait === 'false') return await reply.code(202).send({ items: items.map(pending) })
     // Registered in the same turn as add(): no round can have certified them yet.

@@ -120,6 +120,9 @@ export class Outbox implements Startable {
   private certifiedCount = 0
   /** Items failed since start, by the validators' code. */
   private readonly failedByCode = new Map<string, number>()
+  /** Client of each item added since start and not yet settled, and the count per client: what the door bounds. */
+  private readonly unsettled = new Map<string, string>()
+  private readonly unsettledByClient = new Map<string, number>()
 
   constructor (private readonly init: OutboxInit) {
     this.maxBatch = init.maxBatch ?? 1000
@@ -171,8 +174,37 @@ export class Outbox implements Startable {
 
   /** Items just stored (pending ones are queued; others are ignored). */
   add (items: readonly Item[]): void {
-    for (const item of items) this.enqueue(item)
+    for (const item of items) {
+      if (item.status === 'pending') this.countUnsettled(item)
+      this.enqueue(item)
+    }
     this.wake?.()
+  }
+
+  /**
+   * Records of `client` handed to the outbox since it started and neither certified nor failed
+   * yet: the door refuses new ones past its bound (limits.pendingPerClient), so a client's flood
+   * meets 429 instead of a line of its own records in front of everyone's.
+   */
+  unsettledOf (client: string): number {
+    return this.unsettledByClient.get(client) ?? 0
+  }
+
+  private countUnsettled (item: Item): void {
+    const key = idKey(item.id)
+    if (this.unsettled.has(key)) return
+    this.unsettled.set(key, item.client)
+    this.unsettledByClient.set(item.client, (this.unsettledByClient.get(item.client) ?? 0) + 1)
+  }
+
+  private settle (id: Uint8Array): void {
+    const key = idKey(id)
+    const client = this.unsettled.get(key)
+    if (client === undefined) return
+    this.unsettled.delete(key)
+    const n = (this.unsettledByClient.get(client) ?? 1) - 1
+    if (n === 0) this.unsettledByClient.delete(client)
+    else this.unsettledByClient.set(client, n)
   }
 
   /**
@@ -421,6 +453,7 @@ export class Outbox implements Startable {
 
   /** Wake whoever waits for this item; the outcome (a certificate) is built only if someone does. */
   private release (id: Uint8Array, outcome: () => Outcome): void {
+    this.settle(id)
     const set = this.waiters.get(idKey(id))
     if (set === undefined) return
     const settled = outcome()
