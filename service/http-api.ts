@@ -27,6 +27,7 @@ import { LedgerRecordSchema, displayText, uint, type Certificate, type Genesis, 
 import { ClientGate } from './client-gate.js'
 import type { ApiKey, ServiceConfig } from './config.js'
 import { StoppedError } from './errors.js'
+import { registerGenesisRoute } from './genesis-route.js'
 import { registerItemRoutes } from './item-routes.js'
 import { badRequest, clientErrorReply, conflict, notFound, rateLimited, toErrorReply, unauthorized, type ErrorReply } from './http-errors.js'
 import type { NodeClient } from './node-client.js'
@@ -306,6 +307,7 @@ export function buildHttpApi (init: HttpApiInit): FastifyInstance {
   })
 
   registerItemRoutes(app, { store: init.store, client })
+  registerGenesisRoute(app, init.genesis)
 
   app.post('/v1/certificates/verify', async req => {
     const json = jsonBody(req.body)
