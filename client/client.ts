@@ -6,11 +6,13 @@
  * attestations come back in their JSON form (byte fields as lowercase hex), which
  * verifyCertificate (verify.ts) checks offline as they are. verifyData does not take the
  * service's word: it counts the validators' signed attestations itself against the genesis.
+ * fetchGenesis takes the genesis from the service and, given the fingerprint the caller trusts
+ * (`pin`), refuses any other: then the service is not trusted for the genesis either.
  */
 import type { Attestation } from '../protocol/node-api.js'
-import type { Certificate } from '../consensus/types.js'
+import type { Certificate, Genesis } from '../consensus/types.js'
 import { AbortedError, ApiError, BadResponseError, GenesisError, NetworkError } from './errors.js'
-import { tallyAttestations, type AttestationTally, type GenesisInput } from './verify.js'
+import { checkFingerprint, fingerprintOf, readGenesis, tallyAttestations, type AttestationTally, type GenesisInput, type PinOptions } from './verify.js'
 
 export { ApiError } from './errors.js'
 
@@ -30,6 +32,11 @@ export interface TrustnetClientOptions {
   apiKey: string
   /** The network's genesis (value, JSON form or JSON text): verifyData checks attestations against it. */
   genesis?: GenesisInput
+  /**
+   * The genesis fingerprint the caller trusts (64 hex characters): verifyData refuses a genesis
+   * that does not hash to it, and without `genesis` fetches the service's and checks it.
+   */
+  pin?: string
   /** @default globalThis.fetch */
   fetch?: typeof fetch
 }
@@ -122,16 +129,23 @@ export type ServiceCertificateVerdict =
   | { valid: true, service: string, entry: string, height: number, time: number, signers: number[] }
   | { valid: false, reason: string, message?: string }
 
+/** The service's genesis, checked: its fingerprint is computed here, not taken from the answer. */
+export interface FetchedGenesis { genesis: Genesis, fingerprint: string }
+
 export class TrustnetClient {
   private readonly base: string
   private readonly apiKey: string
   private readonly genesis: GenesisInput | undefined
+  private readonly pin: string | undefined
+  /** The service's genesis once fetched and found to match the pin. */
+  private fetched: Genesis | undefined
   private readonly fetch: typeof fetch
 
   constructor (options: TrustnetClientOptions) {
     this.base = options.url.replace(/\/+$/, '')
     this.apiKey = options.apiKey
     this.genesis = options.genesis
+    this.pin = options.pin
     this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis)
   }
 
@@ -194,17 +208,45 @@ export class TrustnetClient {
   }
 
   /**
-   * Ask the service to re-read the item's data and have the validators compare it with what is
-   * anchored; then count their signed answers against the genesis (the client's or `genesis`):
-   * `intact` is the client's own verdict. Throws GenesisError (GENESIS_REQUIRED) without a genesis.
+   * The service's genesis (GET /v1/genesis, no key needed) and its fingerprint, computed here.
+   * With `pin`, a genesis of another fingerprint is refused: GenesisError (GENESIS_PIN_MISMATCH,
+   * INVALID_PIN). An answer that holds no valid genesis, or names a fingerprint that is not its
+   * genesis's, is a BadResponseError.
    */
-  async verifyData (id: string, options: CallOptions & { genesis?: GenesisInput } = {}): Promise<VerifyResult> {
-    const genesis = options.genesis ?? this.genesis
-    if (genesis === undefined) throw new GenesisError('GENESIS_REQUIRED', 'verifyData checks the validators\' signatures: give the client a genesis')
+  async fetchGenesis (options: CallOptions & PinOptions = {}): Promise<FetchedGenesis> {
+    const res = await this.call('GET', '/v1/genesis', options)
+    const body = await json(res, options.signal) as { genesis?: unknown, fingerprint?: unknown }
+    let genesis: Genesis
+    try {
+      genesis = readGenesis(body.genesis ?? {})
+    } catch (err) {
+      if (err instanceof GenesisError) throw new BadResponseError(`the service's genesis is not valid: ${err.message}`, err)
+      throw err
+    }
+    const fingerprint = fingerprintOf(genesis)
+    if (body.fingerprint !== fingerprint) throw new BadResponseError(`the service names fingerprint ${String(body.fingerprint)} for a genesis whose fingerprint is ${fingerprint}`)
+    if (options.pin !== undefined) checkFingerprint(genesis, options.pin)
+    return { genesis, fingerprint }
+  }
+
+  /**
+   * Ask the service to re-read the item's data and have the validators compare it with what is
+   * anchored; then count their signed answers against the genesis (`genesis`, the client's, or
+   * with only a pin the service's, fetched and checked): `intact` is the client's own verdict.
+   * Throws GenesisError: GENESIS_REQUIRED with neither genesis nor pin, GENESIS_PIN_MISMATCH
+   * when the genesis is not the pinned one.
+   */
+  async verifyData (id: string, options: CallOptions & PinOptions & { genesis?: GenesisInput } = {}): Promise<VerifyResult> {
+    const pin = options.pin ?? this.pin
+    let genesis = options.genesis ?? this.genesis ?? this.fetched
+    if (genesis === undefined) {
+      if (pin === undefined) throw new GenesisError('GENESIS_REQUIRED', 'verifyData checks the validators\' signatures: give the client a genesis or the fingerprint to pin')
+      genesis = this.fetched = (await this.fetchGenesis({ pin, ...(options.signal !== undefined ? { signal: options.signal } : {}) })).genesis
+    }
     const res = await this.call('POST', `/v1/data/${encodeURIComponent(id)}/verify`, options)
     const body = await json(res, options.signal) as Omit<VerifyResult, 'serviceIntact' | 'tally'>
     if (!Array.isArray(body.attestations) || typeof body.intact !== 'boolean') throw new BadResponseError('the verify answer has no attestations')
-    const tally = tallyAttestations(genesis, id, body.attestations)
+    const tally = tallyAttestations(genesis, id, body.attestations, { pin })
     return { ...body, intact: tally.intact, serviceIntact: body.intact, tally }
   }
 

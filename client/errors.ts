@@ -42,7 +42,11 @@ export class AbortedError extends TrustnetClientError<'ABORTED'> {
   }
 }
 
-/** The genesis given is not a valid genesis (or none was given where the call needs one to check signatures). */
-export class GenesisError extends TrustnetClientError<'INVALID_GENESIS' | 'GENESIS_REQUIRED'> {
+/**
+ * The genesis given is not a valid genesis (INVALID_GENESIS), none was given where the call needs
+ * one to check signatures (GENESIS_REQUIRED), or it is not the one pinned by its fingerprint
+ * (GENESIS_PIN_MISMATCH; INVALID_PIN when the pin is not a fingerprint).
+ */
+export class GenesisError extends TrustnetClientError<'INVALID_GENESIS' | 'GENESIS_REQUIRED' | 'GENESIS_PIN_MISMATCH' | 'INVALID_PIN'> {
   override readonly name = 'GenesisError'
 }

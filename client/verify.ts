@@ -3,11 +3,14 @@
  * the service hands out, as JSON text, or as a decoded value) is valid when it proves its record's
  * salted entry sits in a block a quorum of the genesis validators sealed; and a verification
  * answer is believed only when a quorum of distinct validators signed that the item's entry is
- * the one anchored at one place. Neither takes the service's word for anything.
+ * the one anchored at one place. Neither takes the service's word for anything. Given a pin (the
+ * genesis fingerprint learnt from a source the caller trusts), both first refuse a genesis that
+ * does not hash to it: a copied genesis with other validator keys cannot pass for the network's.
  */
 import { CertificateVerifier, type CertificateRefusal, type CertifiedEntry } from '../consensus/certificate.js'
 import { TrustnetError } from '../consensus/errors.js'
 import { sha256 } from '../consensus/hash.js'
+import { genesisFingerprint, parseFingerprint } from '../consensus/genesis-fingerprint.js'
 import { toHex } from '../consensus/ids.js'
 import { fromJson, fromJsonText } from '../consensus/json.js'
 import { CertificateSchema, GenesisSchema, type Genesis, type RecordMetadata } from '../consensus/types.js'
@@ -28,15 +31,21 @@ export type CertificateVerdict = ValidCertificate | CertificateRefusal
 /** A genesis as a value, as its JSON form (byte fields in hex), or as JSON text. */
 export type GenesisInput = Genesis | object | string
 
+/** How much of the genesis to trust. */
+export interface PinOptions {
+  /** The genesis fingerprint (64 hex characters, as `trustnet genesis` prints it): any other genesis is refused. */
+  pin?: string | undefined
+}
 
 /**
  * Checks `certificate` against `genesis` offline. A certificate that is not one (bad JSON, a
  * missing field, a wrong type) is a refusal like a forged one: `{ valid: false, reason }` with a
  * stable reason code, never a throw. Throws GenesisError (INVALID_GENESIS) when the genesis
- * itself cannot be read: that is the caller's trust root, not the certificate's fault.
+ * itself cannot be read, and (GENESIS_PIN_MISMATCH, INVALID_PIN) when it is not the pinned one:
+ * that is the caller's trust root, not the certificate's fault.
  */
-export function verifyCertificate (genesis: GenesisInput, certificate: unknown): CertificateVerdict {
-  const { verifier } = rootOf(genesis)
+export function verifyCertificate (genesis: GenesisInput, certificate: unknown, options: PinOptions = {}): CertificateVerdict {
+  const { verifier } = rootOf(genesis, options.pin)
   let cert
   try {
     cert = typeof certificate === 'string' ? fromJsonText(CertificateSchema, certificate) : fromJson(CertificateSchema, certificate)
@@ -58,23 +67,50 @@ export function readGenesis (genesis: GenesisInput): Genesis {
   }
 }
 
+/** The fingerprint of a genesis (any form): the hex of the genesis hash every header names. Throws GenesisError (INVALID_GENESIS). */
+export function fingerprintOf (genesis: GenesisInput): string {
+  return rootOf(genesis).fingerprint
+}
+
+/** Throws GenesisError unless `genesis` is a valid genesis (INVALID_GENESIS) whose fingerprint is `pin` (GENESIS_PIN_MISMATCH, INVALID_PIN). */
+export function checkFingerprint (genesis: GenesisInput, pin: string): void {
+  rootOf(genesis, pin)
+}
+
 /** A genesis read once per object, with what checking against it needs: reading it and its keys costs more than a signature. */
-interface TrustRoot { genesis: Genesis, verifier: CertificateVerifier, quorum: number }
+interface TrustRoot { genesis: Genesis, fingerprint: string, verifier: CertificateVerifier, quorum: number }
 const roots = new WeakMap<object, TrustRoot>()
 
-function rootOf (genesis: GenesisInput): TrustRoot {
+function rootOf (genesis: GenesisInput, pin?: string): TrustRoot {
   const known = typeof genesis === 'object' ? roots.get(genesis) : undefined
-  if (known !== undefined) return known
+  const root = known ?? readRoot(genesis)
+  if (typeof genesis === 'object') roots.set(genesis, root)
+  if (pin !== undefined) checkPin(root, pin)
+  return root
+}
+
+function readRoot (genesis: GenesisInput): TrustRoot {
   const g = readGenesis(genesis)
-  let root: TrustRoot
   try {
-    root = { genesis: g, verifier: new CertificateVerifier(g), quorum: new ValidatorSet(g).quorum }
+    return { genesis: g, fingerprint: genesisFingerprint(g), verifier: new CertificateVerifier(g), quorum: new ValidatorSet(g).quorum }
   } catch (err) {
     if (err instanceof TrustnetError) throw new GenesisError('INVALID_GENESIS', `not a valid genesis: ${err.message}`, { reason: err.code })
     throw err
   }
-  if (typeof genesis === 'object') roots.set(genesis, root)
-  return root
+}
+
+/** Throws GenesisError (GENESIS_PIN_MISMATCH, INVALID_PIN) unless the genesis hashes to `pin`. */
+function checkPin (root: TrustRoot, pin: string): void {
+  let expected: string
+  try {
+    expected = parseFingerprint(pin)
+  } catch (err) {
+    if (err instanceof TrustnetError) throw new GenesisError('INVALID_PIN', err.message)
+    throw err
+  }
+  if (root.fingerprint !== expected) {
+    throw new GenesisError('GENESIS_PIN_MISMATCH', `the genesis has fingerprint ${root.fingerprint}, the pinned one is ${expected}`, { fingerprint: root.fingerprint, pin: expected })
+  }
 }
 
 /** What the validators' signed answers establish about one item, counted by the client itself. */
@@ -94,8 +130,8 @@ export interface AttestationTally {
  * Counts the attestations (JSON form or values) that a validator of `genesis` signed, about
  * `entry` (the item's id, lowercase hex), saying it is the entry anchored at their (height, index).
  */
-export function tallyAttestations (genesis: GenesisInput, entry: string, attestations: readonly unknown[]): AttestationTally {
-  const { genesis: g, quorum } = rootOf(genesis)
+export function tallyAttestations (genesis: GenesisInput, entry: string, attestations: readonly unknown[], options: PinOptions = {}): AttestationTally {
+  const { genesis: g, quorum } = rootOf(genesis, options.pin)
   const byPlace = new Map<string, Set<number>>()
   let rejected = 0
   for (const raw of attestations) {

@@ -1,13 +1,13 @@
 /**
  * Building a block from pending submissions and checking a proposed one against the chain it
- * extends: height, previous hash, time, proposer, entry count, Merkle root, every submission
+ * extends: chain id and genesis hash, height, previous hash, time, proposer, entry count, Merkle root, every submission
  * signed by a registered service, no entry twice in the block nor one already on chain. Returns
  * a reason instead of throwing: an invalid block is voted nil, not an error of the sender's message.
  */
 import { equalBytes } from './codec.js'
 import { entryAt, entryCount, leavesOf } from './entries.js'
 import { TrustnetError } from './errors.js'
-import { idKey } from './ids.js'
+import { idKey, type ChainIdentity } from './ids.js'
 import { merkleRoot } from './merkle.js'
 import type { Block, BlockHeader, ConsensusParams, Submission } from './types.js'
 
@@ -35,9 +35,11 @@ export function totalEntries (submissions: readonly Pick<Submission, 'entries'>[
   return n
 }
 
-export function buildBlock (chainId: string, tip: ChainTip, proposer: number, time: number, submissions: Submission[]): Block {
+/** A block of `submissions` extending `tip` on the network `chain` names (ids.ts chainOf). */
+export function buildBlock (chain: ChainIdentity, tip: ChainTip, proposer: number, time: number, submissions: Submission[]): Block {
   const header: BlockHeader = {
-    chainId,
+    chainId: chain.chainId,
+    genesisHash: chain.genesisHash,
     height: tip.height + 1,
     prevHash: tip.hash,
     time: Math.max(time, tip.time),
@@ -48,9 +50,8 @@ export function buildBlock (chainId: string, tip: ChainTip, proposer: number, ti
   return { header, submissions }
 }
 
-/** What a block is judged against. */
-export interface BlockContext {
-  chainId: string
+/** What a block is judged against: the network (chain id and genesis hash) first. */
+export interface BlockContext extends ChainIdentity {
   tip: ChainTip
   params: ConsensusParams
   /** Number of validators. */
@@ -76,6 +77,7 @@ export function blockProblem (block: Block, ctx: BlockContext): string | undefin
   const h = block.header
   const { tip, params, now } = ctx
   if (h.chainId !== ctx.chainId) return 'wrong chain id'
+  if (!equalBytes(h.genesisHash, ctx.genesisHash)) return 'genesis hash is not this network\'s'
   if (h.height !== tip.height + 1) return `height ${h.height} does not follow ${tip.height}`
   if (!equalBytes(h.prevHash, tip.hash)) return 'previous hash does not match the chain'
   if (h.time < tip.time) return 'time goes backwards'

@@ -1,15 +1,17 @@
 /**
- * Certificates (v2): a record and its salt, the header of the block holding the record's entry,
+ * Certificates (v3): a record and its salt, the header of the block holding the record's entry,
  * the entry's Merkle inclusion proof and the block's commit. Verified with nothing but the
- * genesis: the record names a registered service, its salted entry bound to that service is a
- * leaf under the header's root, and the header is the one a quorum of the genesis validators
- * precommitted, on this chain. docs/certificate.md specifies every byte and the order of checks.
+ * genesis (optionally pinned by its fingerprint): the header names this genesis, the record
+ * names a registered service, its salted entry bound to that service is a leaf under the
+ * header's root, and the header is the one a quorum of the genesis validators precommitted.
+ * docs/certificate.md specifies every byte and the order of checks.
  */
 import { verifyCommit } from './commit.js'
 import { defaultEd25519, type Ed25519 } from './ed25519.js'
 import { entryOf, leafBytes, leavesOf, ServiceSet } from './entries.js'
 import { TrustnetError, invalid, type ErrorCode } from './errors.js'
-import { headerHash, toHex } from './ids.js'
+import { checkGenesisPin } from './genesis-fingerprint.js'
+import { genesisHash, headerHash, toHex } from './ids.js'
 import { merkleTree, verifyInclusion } from './merkle.js'
 import type { Block, BlockHeader, Certificate, Commit, Genesis, InclusionProof, LedgerRecord } from './types.js'
 import { CertificateSchema, GenesisSchema } from './types.js'
@@ -40,7 +42,7 @@ export interface BlockSeal { header: BlockHeader, commit: Commit }
 
 /** The certificate of `record` (with its `salt`) at `proof` in the sealed block; shares the seal's objects. */
 export function certificateOf (record: LedgerRecord, salt: Uint8Array, seal: BlockSeal, proof: InclusionProof): Certificate {
-  return { v: 2, chainId: seal.header.chainId, record, salt, header: seal.header, proof, commit: seal.commit }
+  return { v: 3, chainId: seal.header.chainId, record, salt, header: seal.header, proof, commit: seal.commit }
 }
 
 /**
@@ -59,10 +61,20 @@ export function buildCertificate (block: Block, commit: Commit, leafIndex: numbe
   return certificateOf(record, salt, { header: block.header, commit }, proof)
 }
 
+export interface VerifyOptions {
+  /**
+   * The genesis fingerprint (genesis-fingerprint.ts) the caller trusts: a genesis that does not
+   * hash to it is refused (GENESIS_PIN_MISMATCH) before any certificate is looked at.
+   */
+  pin?: string | undefined
+  /** @default defaultEd25519 */
+  ed?: Ed25519
+}
+
 /** Checks one certificate against a genesis; for many, keep a CertificateVerifier. */
-export function verifyCertificate (genesis: Genesis, certificate: unknown, ed: Ed25519 = defaultEd25519): CertificateVerdict {
+export function verifyCertificate (genesis: Genesis, certificate: unknown, options: VerifyOptions = {}): CertificateVerdict {
   try {
-    return new CertificateVerifier(genesis, ed).verify(certificate)
+    return new CertificateVerifier(genesis, options.ed, { pin: options.pin }).verify(certificate)
   } catch (err) {
     if (err instanceof TrustnetError) return refuse(err.code, err.message)
     throw err
@@ -76,17 +88,24 @@ const VERIFIED_COMMITS = 1024
  * Verifies certificates against one genesis. It checks the genesis once, and the commit
  * signatures of each block once: every certificate of a block carries the same commit, so
  * after the first only its entry, Merkle proof and the binding to that commit are new work.
- * The constructor throws TrustnetError (INVALID_FIELD, INVALID_GENESIS) for a bad genesis.
+ * The constructor throws TrustnetError (INVALID_FIELD, INVALID_GENESIS) for a bad genesis, and
+ * (INVALID_PIN, GENESIS_PIN_MISMATCH) for one that is not the pinned one.
  */
 export class CertificateVerifier {
   private readonly genesis: Genesis
+  private readonly genesisHash: Uint8Array
   private readonly validators: ValidatorSet
   private readonly services: ServiceSet
   private readonly verified = new BoundedMap<string, true>(VERIFIED_COMMITS)
 
-  /** `rememberCommits: false` checks every certificate's signatures afresh (for measuring the full check). */
-  constructor (genesis: Genesis, private readonly ed: Ed25519 = defaultEd25519, private readonly options: { rememberCommits?: boolean } = {}) {
+  /**
+   * `pin`: the genesis fingerprint the caller trusts (VerifyOptions). `rememberCommits: false`
+   * checks every certificate's signatures afresh (for measuring the full check).
+   */
+  constructor (genesis: Genesis, private readonly ed: Ed25519 = defaultEd25519, private readonly options: { pin?: string | undefined, rememberCommits?: boolean } = {}) {
     this.genesis = validate(GenesisSchema, genesis)
+    if (options.pin !== undefined) checkGenesisPin(this.genesis, options.pin)
+    this.genesisHash = genesisHash(this.genesis)
     this.validators = new ValidatorSet(this.genesis)
     this.services = new ServiceSet(this.genesis)
   }
@@ -106,6 +125,7 @@ export class CertificateVerifier {
     try {
       if (cert.chainId !== this.genesis.chainId) return refuse('WRONG_CHAIN', `certificate is for chain ${cert.chainId}, genesis is ${this.genesis.chainId}`)
       if (cert.header.chainId !== this.genesis.chainId) return refuse('WRONG_CHAIN', `block is of chain ${cert.header.chainId}, genesis is ${this.genesis.chainId}`)
+      if (!equalBytes(cert.header.genesisHash, this.genesisHash)) return refuse('WRONG_GENESIS', wrongGenesis(cert.header))
       const service = this.services.indexOf(cert.record.service)
       if (service === undefined) return refuse('UNKNOWN_SERVICE', `service ${JSON.stringify(cert.record.service)} is not registered in the genesis`)
       const entry = entryOf(cert.record, cert.salt)
@@ -131,7 +151,7 @@ export class CertificateVerifier {
    * Checks a whole block's leaves (entries.ts leafBytes, in block order) against its header and
    * commit, and returns every leaf's inclusion proof, in block order. Certificates built from
    * them (certificateOf) are as valid as ones a node built: same root, same commit. Throws
-   * TrustnetError (WRONG_CHAIN, INVALID_COMMIT, INVALID_BLOCK, INVALID_PROOF, UNKNOWN_VALIDATOR,
+   * TrustnetError (WRONG_CHAIN, WRONG_GENESIS, INVALID_COMMIT, INVALID_BLOCK, INVALID_PROOF, UNKNOWN_VALIDATOR,
    * BAD_SIGNATURE) when anything does not hold.
    */
   blockProofs (header: BlockHeader, commit: Commit, leaves: readonly Uint8Array[]): InclusionProof[] {
@@ -160,6 +180,7 @@ export class CertificateVerifier {
   private checkHeader (header: BlockHeader, commit: Commit): void {
     const g = this.genesis
     if (header.chainId !== g.chainId) throw invalid('WRONG_CHAIN', `block is of chain ${header.chainId}, genesis is ${g.chainId}`)
+    if (!equalBytes(header.genesisHash, this.genesisHash)) throw invalid('WRONG_GENESIS', wrongGenesis(header))
     if (commit.height !== header.height) throw invalid('INVALID_COMMIT', 'commit height differs from the block height')
     if (header.entryCount > g.params.maxBlockEntries) throw invalid('INVALID_BLOCK', 'block holds more entries than the network allows')
     if (header.proposer >= this.validators.size) throw invalid('INVALID_BLOCK', 'block proposer is not a validator')
@@ -174,6 +195,10 @@ export class CertificateVerifier {
     verifyCommit(this.validators, this.genesis.chainId, commit, blockHash, this.ed)
     if (this.options.rememberCommits !== false) this.verified.set(key, true)
   }
+}
+
+function wrongGenesis (header: BlockHeader): string {
+  return `block ${header.height} names genesis ${toHex(header.genesisHash)}, not the one given (a genesis of the same chain id but other contents)`
 }
 
 function commitKey (blockHash: Uint8Array, commit: Commit): string {

@@ -15,6 +15,9 @@ export type ErrorCode =
   | 'UNKNOWN_SERVICE'
   | 'BAD_SIGNATURE'
   | 'WRONG_CHAIN'
+  | 'WRONG_GENESIS'
+  | 'GENESIS_PIN_MISMATCH'
+  | 'INVALID_PIN'
   | 'WRONG_PROPOSER'
   // protocol state
   | 'WRONG_HEIGHT'

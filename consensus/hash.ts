@@ -65,7 +65,7 @@ export function taggedHash (tag: string, ...parts: Uint8Array[]): Uint8Array {
 export const DOMAIN = {
   entry: 'trustnet/entry/v2',
   submission: 'trustnet/submission/v2',
-  blockHeader: 'trustnet/header/v2',
+  blockHeader: 'trustnet/header/v3',
   genesis: 'trustnet/genesis/v1',
   vote: 'trustnet/vote/v1',
   proposal: 'trustnet/proposal/v1'

@@ -11,8 +11,21 @@ export function headerHash (header: BlockHeader): Uint8Array {
   return taggedHash(DOMAIN.blockHeader, encode(header))
 }
 
+/**
+ * The hash that names a network: over the canonical CBOR of the genesis as its schema reads it
+ * (GenesisSchema), so the layout of a genesis file (whitespace, key order, number spelling) does
+ * not change it, while any value in it (chain id, time, a key, a name, a service, a parameter) does.
+ * Every header carries it, and its hex is the genesis fingerprint users pin (genesis-fingerprint.ts).
+ */
 export function genesisHash (genesis: Genesis): Uint8Array {
   return taggedHash(DOMAIN.genesis, encode(genesis))
+}
+
+/** Which network a block belongs to: what every header of it names. */
+export interface ChainIdentity { chainId: string, genesisHash: Uint8Array }
+
+export function chainOf (genesis: Genesis): ChainIdentity {
+  return { chainId: genesis.chainId, genesisHash: genesisHash(genesis) }
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))

@@ -21,7 +21,7 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
  * Fields holding one byte string (a submission's `entries` is one string of k × 32 bytes; an
  * attestation's `anchored` may be null), and fields holding a list of them.
  */
-const BYTE_FIELDS: ReadonlySet<string> = new Set(['dataHash', 'salt', 'prevHash', 'entriesRoot', 'blockHash', 'signature', 'publicKey', 'entry', 'entries', 'anchored'])
+const BYTE_FIELDS: ReadonlySet<string> = new Set(['dataHash', 'salt', 'genesisHash', 'prevHash', 'entriesRoot', 'blockHash', 'signature', 'publicKey', 'entry', 'entries', 'anchored'])
 const BYTE_LIST_FIELDS: ReadonlySet<string> = new Set(['siblings'])
 /** Deeper than any schema nests, so a deeper input is refused before it can exhaust the stack. */
 const MAX_DEPTH = 16

@@ -22,7 +22,7 @@ import { invalid } from './errors.js'
 import { signedProposalHeader, type Evidence } from './evidence.js'
 import { gatherUntil } from './gathering.js'
 import { HeightState, type Step } from './height-state.js'
-import { headerHash, idKey } from './ids.js'
+import { chainOf, headerHash, idKey, type ChainIdentity } from './ids.js'
 import { Mempool, serviceShare } from './mempool.js'
 import { checkProposal, checkVote } from './message-checks.js'
 import { NextHeightBuffer } from './next-height-buffer.js'
@@ -102,6 +102,8 @@ export interface MachineView {
 export class Machine {
   readonly validators: ValidatorSet
   readonly chainId: string
+  /** The network every block must name: chain id and genesis hash. */
+  private readonly chain: ChainIdentity
   readonly params: ConsensusParams
   /** The services allowed to submit entries. */
   readonly services: ServiceSet
@@ -126,6 +128,7 @@ export class Machine {
   constructor (init: MachineInit) {
     this.validators = new ValidatorSet(init.genesis)
     this.chainId = init.genesis.chainId
+    this.chain = chainOf(init.genesis)
     this.params = init.genesis.params
     this.services = new ServiceSet(init.genesis)
     this.mempool = new Mempool(this.params.maxMempoolEntries, serviceShare(this.params, this.services.size))
@@ -293,7 +296,7 @@ export class Machine {
       return
     }
     const problem = blockProblem(proposal.block, {
-      chainId: this.chainId,
+      ...this.chain,
       tip: this.tip,
       params: this.params,
       validators: this.validators.size,
@@ -312,7 +315,7 @@ export class Machine {
     if (commit.height !== block.header.height) throw invalid('INVALID_COMMIT', 'commit height differs from the block height')
     verifyCommit(this.validators, this.chainId, commit, hash, this.ed)
     // Committed by a quorum, so the block's time and submissions were already judged: only its link to our chain matters.
-    const problem = blockProblem(block, { chainId: this.chainId, tip: this.tip, params: this.params, validators: this.validators.size, now: Number.POSITIVE_INFINITY })
+    const problem = blockProblem(block, { ...this.chain, tip: this.tip, params: this.params, validators: this.validators.size, now: Number.POSITIVE_INFINITY })
     if (problem !== undefined) throw invalid('INVALID_BLOCK', `committed block does not extend this chain: ${problem}`)
     this.decide(block, hash, commit, now)
   }
@@ -427,7 +430,7 @@ export class Machine {
   }
 
   private freshBlock (now: number): Block {
-    return buildBlock(this.chainId, this.tip, this.self?.index ?? 0, now, this.mempool.take(this.params.maxBlockEntries))
+    return buildBlock(this.chain, this.tip, this.self?.index ?? 0, now, this.mempool.take(this.params.maxBlockEntries))
   }
 
   /** Sign and send our vote for this round's step, and count it ourselves (gossip does not echo it back). */

@@ -95,6 +95,11 @@ export type Submission = z.infer<typeof SubmissionSchema>
 export const BlockHeaderSchema = z.strictObject({
   chainId: boundedText(LIMITS.chainIdChars),
   height,
+  /**
+   * The hash of the network's genesis (ids.ts genesisHash), the same in every header: a header is
+   * of one network, not of any genesis that shares its chain id.
+   */
+  genesisHash: hash32,
   /** Hash of the previous header; for height 1, the genesis hash. */
   prevHash: hash32,
   /** Proposer's clock, ms since the epoch; never below the previous block's. */
@@ -248,7 +253,7 @@ export type InclusionProof = z.infer<typeof InclusionProofSchema>
  * service's index, and the leaf (index, entry) is under the header's root.
  */
 export const CertificateSchema = z.strictObject({
-  v: z.literal(2),
+  v: z.literal(3),
   chainId: boundedText(LIMITS.chainIdChars),
   record: LedgerRecordSchema,
   salt,

@@ -29,6 +29,7 @@ import { LedgerRecordSchema, displayText, uint, type Certificate, type Genesis, 
 import { ClientGate } from './client-gate.js'
 import type { ApiKey, ServiceConfig } from './config.js'
 import { StoppedError } from './errors.js'
+import { registerGenesisRoute } from './genesis-route.js'
 import { registerItemRoutes } from './item-routes.js'
 import { AnchoredSchema, BatchAnswerSchema, FailedSchema, CertificateJsonSchema, CertificateVerdictSchema, DataVerdictSchema, HealthSchema, ItemParamsSchema, PendingSchema, StatusSchema, StoredSchema, registerDocsPage, registerOpenApi, type RouteDoc } from './openapi.js'
 import { badRequest, clientErrorReply, conflict, notFound, rateLimited, toErrorReply, unauthorized, type ErrorReply } from './http-errors.js'
@@ -405,6 +406,7 @@ export async function buildHttpApi (init: HttpApiInit): Promise<FastifyInstance>
   })
 
   registerItemRoutes(app, { store: init.store, client })
+  registerGenesisRoute(app, init.genesis)
 
   app.post('/v1/certificates/verify', {
     config: {

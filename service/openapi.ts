@@ -11,7 +11,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance, FastifySchema, RouteOptions } from 'fastify'
 import { z } from 'zod'
-import { CertificateSchema } from '../consensus/types.js'
+import { CertificateSchema, GenesisSchema } from '../consensus/types.js'
 import { AttestationSchema } from '../protocol/node-api.js'
 import type { HttpErrorCode } from './http-errors.js'
 import type { ItemStatus } from './store.js'
@@ -194,6 +194,11 @@ export const StatusSchema = named('Status', z.strictObject({
   inFlight: z.number().int().nonnegative().describe('Items sent to the validators, not yet certified'),
   queued: z.number().int().nonnegative().describe('Items waiting for a round of the outbox'),
   stored: z.number().int().nonnegative().describe('Items stored since start')
+}))
+
+export const GenesisAnswerSchema = named('GenesisAnswer', z.strictObject({
+  fingerprint: hex(64, 'Hex of the genesis hash, which every block header carries: pin it to refuse any other genesis'),
+  genesis: GenesisSchema.describe('The network\'s genesis (docs/certificate.md section 7), byte fields in lowercase hex')
 }))
 
 export const HealthSchema = named('Health', z.strictObject({ status: z.literal('ok'), explorer: z.string().optional().meta({ description: 'URL of a validator\'s explorer page, when the operator set `http.explorerUrl`' }) }))

@@ -15,6 +15,8 @@ export function registerInit (program: Command): void {
       // Loaded when run: every other command starts faster without the key and genesis machinery.
       const { initNetwork } = await import('../init.js')
       const { genesis, apiKey } = await initNetwork({ validators: o.validators, out: o.out, basePort: o.basePort, host: o.host, chainId: o.chainId, force: o.force })
-      process.stdout.write(`created network ${genesis.chainId} with ${genesis.validators.length} validators in ${o.out}\nclient API key: ${apiKey}\n`)
+      const { genesisFingerprint } = await import('../../consensus/genesis-fingerprint.js')
+      process.stdout.write(`created network ${genesis.chainId} with ${genesis.validators.length} validators in ${o.out}\n` +
+        `genesis fingerprint: ${genesisFingerprint(genesis)}\nclient API key: ${apiKey}\n`)
     })
 }

@@ -22,7 +22,7 @@ import { defaultEd25519 } from '../../consensus/ed25519.js'
 import { ServiceSet, entriesOf, entryAt, entryCount } from '../../consensus/entries.js'
 import { CodedError } from '../../lib/errors.js'
 import { sha256 } from '../../consensus/hash.js'
-import { genesisHash, headerHash, toHex } from '../../consensus/ids.js'
+import { chainOf, genesisHash, headerHash, toHex } from '../../consensus/ids.js'
 import { toJsonText } from '../../consensus/json.js'
 import {
   CertificateRequestSchema, PROTOCOL, SubmitRequestSchema, VerifyRequestSchema, signAttestation,
@@ -182,7 +182,7 @@ export class FakeLedger {
     this.mempool = rest
     if (taken.length === 0) return
     const height = this.tip.height + 1
-    const block = buildBlock(this.genesis.chainId, this.tip, this.validators.proposer(height, 0), Date.now(), taken)
+    const block = buildBlock(chainOf(this.genesis), this.tip, this.validators.proposer(height, 0), Date.now(), taken)
     const commit = signedCommit(this.genesis, this.seeds, block)
     this.blocks.push({ block, commit })
     let index = 0
@@ -292,7 +292,7 @@ export class FakeNode {
     if (submissions.length === 0) return []
     const genesis = this.ledger.genesis
     const tip = { height: 0, hash: genesisHash(genesis), time: genesis.genesisTime }
-    const block = buildBlock(genesis.chainId, tip, this.index, Date.now(), submissions)
+    const block = buildBlock(chainOf(genesis), tip, this.index, Date.now(), submissions)
     const blockHash = headerHash(block.header)
     const signature = defaultEd25519.sign(this.seed, voteSignBytes(genesis.chainId, 'precommit', 1, 0, blockHash))
     // Padded with made-up signatures of other validators to look like a quorum.

@@ -13,7 +13,7 @@ import { buildBlock, type ChainTip } from '../../consensus/block.js'
 import { defaultEd25519 } from '../../consensus/ed25519.js'
 import { TrustnetError } from '../../consensus/errors.js'
 import { sha256 } from '../../consensus/hash.js'
-import { genesisHash, headerHash } from '../../consensus/ids.js'
+import { chainOf, genesisHash, headerHash } from '../../consensus/ids.js'
 import { entryOf, packEntries, signSubmission } from '../../consensus/entries.js'
 import { voteSignBytes } from '../../consensus/sign-bytes.js'
 import { DEFAULT_PARAMS, type Block, type BlockHeader, type Commit, type ConsensusParams, type Genesis, type LedgerRecord, type RecordMetadata, type Submission, type Vote, type VoteType } from '../../consensus/types.js'
@@ -154,7 +154,7 @@ export function makeCommittedBlock (net: TestNetwork, submissions: Submission[],
   const tip = options.tip ?? genesisTip(net)
   const round = options.round ?? 0
   const proposer = options.proposer ?? net.validators.proposer(tip.height + 1, round)
-  const block = buildBlock(net.genesis.chainId, tip, proposer, options.time ?? tip.time + 1000, submissions)
+  const block = buildBlock(chainOf(net.genesis), tip, proposer, options.time ?? tip.time + 1000, submissions)
   const signers = [...(options.signers ?? Array.from({ length: net.validators.quorum }, (_, i) => i))].sort((a, b) => a - b)
   return { block, commit: signCommit(net, block.header, signers, round), hash: headerHash(block.header) }
 }

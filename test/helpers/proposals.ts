@@ -4,7 +4,7 @@
  */
 import { buildBlock, type ChainTip } from '../../consensus/block.js'
 import { defaultEd25519 } from '../../consensus/ed25519.js'
-import { headerHash } from '../../consensus/ids.js'
+import { chainOf, headerHash } from '../../consensus/ids.js'
 import { proposalSignBytes } from '../../consensus/sign-bytes.js'
 import type { Proposal, Submission } from '../../consensus/types.js'
 import { makeEntries, makeSubmission, type TestNetwork } from './fixtures.js'
@@ -12,7 +12,7 @@ import { makeEntries, makeSubmission, type TestNetwork } from './fixtures.js'
 export function signedProposal (net: TestNetwork, tip: ChainTip, round: number, submissions: Submission[], time: number): Proposal {
   const height = tip.height + 1
   const proposer = net.validators.proposer(height, round)
-  const block = buildBlock(net.genesis.chainId, tip, proposer, time, submissions)
+  const block = buildBlock(chainOf(net.genesis), tip, proposer, time, submissions)
   const signature = defaultEd25519.sign(net.seeds[proposer] as Uint8Array, proposalSignBytes(net.genesis.chainId, height, round, -1, headerHash(block.header)))
   return { height, round, validRound: -1, block, signature }
 }

@@ -1,8 +1,13 @@
 import { execFile } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { CLI_PATH } from '../../cli/cluster.js'
+import { genesisFingerprint } from '../../consensus/genesis-fingerprint.js'
+import { genesisFromJson } from '../../consensus/json.js'
 
 // The compiled command, as users run it (npm test builds it first): the exit codes are its contract.
 const exec = promisify(execFile)
@@ -32,6 +37,22 @@ describe('the trustnet command', () => {
     const { code, stderr } = await run(args)
     expect(code).toBe(2)
     expect(stderr).toMatch(/error/)
+  })
+
+  it('genesis --show prints a genesis file\'s fingerprint; init prints its new network\'s', async () => {
+    const vectors = fileURLToPath(new URL('../vectors/genesis.json', import.meta.url))
+    const fingerprint = genesisFingerprint(genesisFromJson(JSON.parse(readFileSync(vectors, 'utf8'))))
+    expect(await run(['genesis', '--show', vectors])).toMatchObject({ code: 0, stdout: `${fingerprint}\n` })
+    expect(JSON.parse((await run(['genesis', '--show', vectors, '--json'])).stdout)).toMatchObject({ chainId: 'trustnet-test', fingerprint })
+    const out = mkdtempSync(join(tmpdir(), 'trustnet-init-'))
+    try {
+      const init = await run(['init', '--validators', '1', '--out', out, '--force'])
+      expect(init.code, init.stderr).toBe(0)
+      const made = genesisFromJson(JSON.parse(readFileSync(join(out, 'genesis.json'), 'utf8')))
+      expect(init.stdout).toContain(`genesis fingerprint: ${genesisFingerprint(made)}\n`)
+    } finally {
+      rmSync(out, { recursive: true, force: true })
+    }
   })
 
   it('a failure of the command itself is one line and exit 2', async () => {

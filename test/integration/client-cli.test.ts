@@ -4,8 +4,9 @@
  * offline and says what they certify, and refuses a changed byte; verify confirms the service's
  * stored copy with the validators' signed attestations, and calls it tampered once it changes
  * behind the service's back. Exit codes: 0 valid or intact, 1 invalid or tampered, 2 usage or
- * connection error. Settings come from flags, then the environment, then the config file. The
- * tests run in order: the first stamps the files the others check and verify.
+ * connection error. A pinned genesis fingerprint refuses a copied genesis. Settings come from
+ * flags, then the environment, then the config file. The tests run in order: the first stamps
+ * the files the others check and verify.
  */
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -21,7 +22,9 @@ import { tallyAttestations } from '../../cli/client-verdicts.js'
 import { ProcessCluster } from '../../cli/process-cluster.js'
 import { buildCertificate, verifyCertificate } from '../../consensus/certificate.js'
 import { fromHex, toHex } from '../../consensus/ids.js'
-import { certificateFromJson, toJson, type Json } from '../../consensus/json.js'
+import { entryOf } from '../../consensus/entries.js'
+import { genesisFingerprint } from '../../consensus/genesis-fingerprint.js'
+import { certificateFromJson, toJson, toJsonText, type Json } from '../../consensus/json.js'
 import { signAttestation, type Attestation } from '../../protocol/node-api.js'
 import { dataKey } from '../../service/store.js'
 import { makeCommittedBlock, makeEntries, makeEntry, makeNetwork, makeRecord, makeSubmission, testSalt } from '../helpers/fixtures.js'
@@ -68,7 +71,7 @@ describe('trustnet stamp, check and verify', () => {
   it('stamps files, saving each certificate beside its file, one JSON object per file', async () => {
     const [r, hashOnly] = await Promise.all([
       run(['stamp', file('a.txt'), file('b.pdf'), ...service(), '--json']),
-      run(['stamp', file('c.bin'), '--hash-only', ...service()])
+      run(['stamp', file('c.bin'), '--hash-only', ...service(), '--pin', genesisFingerprint(cluster.genesis)])
     ])
     expect(r.code, r.stderr).toBe(0)
     const out = lines(r.stdout)
@@ -129,6 +132,51 @@ describe('trustnet stamp, check and verify', () => {
     // A certificate with one byte changed is refused for its own reason.
     expect(forged.code).toBe(1)
     expect(lines(forged.stdout)[0]).toMatchObject({ valid: false, reason: 'INVALID_PROOF' })
+  })
+
+  it('pins the genesis: a certificate forged under a copied genesis checks valid against the copy, and exit 1 once the real fingerprint is pinned', async () => {
+    // The forger copies the genesis (same chain id, same service name) with validator and service keys of their own.
+    const net = makeNetwork(4, { chainId: cluster.genesis.chainId, keyLabel: 'forger' })
+    const serviceName = cluster.genesis.services[0]?.name as string
+    const forger = { ...net, genesis: { ...net.genesis, services: [{ name: serviceName, publicKey: net.genesis.services[0]?.publicKey as Uint8Array }] } }
+    const record = { ...makeRecord(0, { service: serviceName }), dataHash: fromHex(sha256(await readFile(file('a.txt')))) }
+    const b = makeCommittedBlock(forger, [makeSubmission(forger, [entryOf(record, testSalt(0))])])
+    await writeFile(file('copied-genesis.json'), toJsonText(forger.genesis))
+    await writeFile(file('forged-elsewhere.json'), toJsonText(buildCertificate(b.block, b.commit, 0, record, testSalt(0))))
+    const real = genesisFingerprint(cluster.genesis)
+    const copied = ['--genesis', file('copied-genesis.json')]
+    const [unpinned, pinned, byEnv, againstReal, own, bad] = await Promise.all([
+      run(['check', file('a.txt'), file('forged-elsewhere.json'), ...copied, '--json']),
+      run(['check', file('a.txt'), file('forged-elsewhere.json'), ...copied, '--pin', real, '--json']),
+      run(['verify-certificate', file('forged-elsewhere.json'), ...copied], { TRUSTNET_GENESIS_PIN: real }),
+      run(['check', file('a.txt'), file('forged-elsewhere.json'), '--genesis', cluster.genesisFile, '--json']),
+      run(['check', file('a.txt'), '--genesis', cluster.genesisFile, '--pin', real.toUpperCase(), '--json']),
+      run(['check', file('a.txt'), ...copied, '--pin', 'sha256:abc'])
+    ])
+    expect(unpinned.code, unpinned.stderr).toBe(0)
+    expect(lines(unpinned.stdout)[0]).toMatchObject({ valid: true })
+    for (const r of [pinned, byEnv]) {
+      expect(r.code, r.stderr).toBe(1)
+      expect(lines(r.stdout)[0]).toMatchObject({ valid: false, reason: 'GENESIS_PIN_MISMATCH' })
+    }
+    expect(againstReal.code).toBe(1)
+    expect(lines(againstReal.stdout)[0]).toMatchObject({ valid: false, reason: 'WRONG_GENESIS' })
+    expect(own.code, own.stderr).toBe(0)
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/^trustnet: \[BAD_ARGUMENT\]/)
+  })
+
+  it('stamp checks each certificate against the genesis before saving it: another network\'s genesis or pin saves nothing, exit 1', async () => {
+    await writeFile(file('d.txt'), 'a document stamped under the wrong genesis\n')
+    const [wrongGenesis, wrongPin] = await Promise.all([
+      run(['stamp', file('d.txt'), ...service(), '--genesis', file('copied-genesis.json'), '--json']),
+      run(['stamp', file('d.txt'), ...service(), '--json'], { TRUSTNET_GENESIS_PIN: '00'.repeat(32) })
+    ])
+    expect(wrongGenesis.code, wrongGenesis.stderr).toBe(1)
+    expect(lines(wrongGenesis.stdout)[0]).toMatchObject({ file: file('d.txt'), ok: false, error: { code: 'WRONG_GENESIS' } })
+    expect(wrongPin.code, wrongPin.stderr).toBe(1)
+    expect(lines(wrongPin.stdout)[0]).toMatchObject({ ok: false, error: { code: 'GENESIS_PIN_MISMATCH' } })
+    expect(existsSync(`${file('d.txt')}.trustnet.json`)).toBe(false)
   })
 
   it('verifies the stored copy intact with a quorum of signed attestations, settings from the environment: exit 0', async () => {
@@ -210,6 +258,11 @@ describe('client settings', () => {
     await writeFile(config, JSON.stringify({ url: 'http://file:1', apiKey: 'file-key', genesis: 'g.json' }))
     const env = { TRUSTNET_URL: 'http://env:1', XDG_CONFIG_HOME: join(dir, 'none') }
     expect(await resolveSettings({ config }, env)).toEqual({ url: 'http://env:1', apiKey: 'file-key', genesis: join(dir, 'g.json') })
+    const pin = 'ab'.repeat(32)
+    await writeFile(config, JSON.stringify({ pin: pin.toUpperCase() }))
+    expect(await resolveSettings({ config }, env)).toMatchObject({ pin })
+    expect(await resolveSettings({ config }, { ...env, TRUSTNET_GENESIS_PIN: 'cd'.repeat(32) })).toMatchObject({ pin: 'cd'.repeat(32) })
+    await writeFile(config, JSON.stringify({ url: 'http://file:1', apiKey: 'file-key', genesis: 'g.json' }))
     expect(await resolveSettings({ config, url: 'http://flag:1', apiKey: 'flag-key' }, env)).toMatchObject({ url: 'http://flag:1', apiKey: 'flag-key' })
     // No --config and no default file: nothing is set, and nothing fails until a setting is needed.
     expect(await resolveSettings({}, { XDG_CONFIG_HOME: join(dir, 'none') })).toEqual({ url: undefined, apiKey: undefined, genesis: undefined })

@@ -3,12 +3,12 @@
  * exports) against a real cluster: four validator processes and a service. Each call round-trips;
  * certificates it gets check offline against the genesis as the service hands them out; the
  * caller's items are listed and found by data hash, and no other client's; verifyData believes
- * only signatures it checked itself; every call can be aborted; every failure is its typed error.
+ * only signatures it checked itself; the genesis is fetched and refused unless it is the pinned one; every call can be aborted; every failure is its typed error.
  */
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  AbortedError, ApiError, BadResponseError, GenesisError, NetworkError, TrustnetClient, hashData, verifyCertificate,
+  AbortedError, ApiError, BadResponseError, GenesisError, NetworkError, TrustnetClient, fingerprintOf, hashData, verifyCertificate,
   type CertificateJson, type ItemInfo
 } from 'trustnet/client'
 import { ProcessCluster } from '../../cli/process-cluster.js'
@@ -72,7 +72,7 @@ describe('trustnet/client against a real cluster', () => {
     // A changed byte in the certificate is a refusal with a code, not a throw.
     const forged = { ...stored.certificate, record: { ...stored.certificate.record, meta: { ...stored.certificate.record.meta, name: 'invoice-2.json' } } }
     expect(verifyCertificate(genesisText, forged)).toMatchObject({ valid: false, reason: 'INVALID_PROOF' })
-    expect(verifyCertificate(genesisText, '{"v":2,')).toMatchObject({ valid: false, reason: 'MALFORMED' })
+    expect(verifyCertificate(genesisText, '{"v":3,')).toMatchObject({ valid: false, reason: 'MALFORMED' })
   })
 
   it('anchors a hash and a batch of hashes, each with a certificate that checks offline', async () => {
@@ -135,6 +135,32 @@ describe('trustnet/client against a real cluster', () => {
     })
     const lied = await lying.verifyData(stored.id)
     expect(lied).toMatchObject({ intact: false, serviceIntact: true, tally: { matches: 0, rejected: lied.attestations.length } })
+  })
+
+  it('fetches the genesis without a key and refuses one that is not the pinned fingerprint; verifyData with only a pin fetches it', async () => {
+    const pin = fingerprintOf(genesisText)
+    const anyone = new TrustnetClient({ url: cluster.serviceUrl, apiKey: 'no key needed' })
+    expect(await anyone.fetchGenesis({ pin })).toEqual({ genesis: cluster.genesis, fingerprint: pin })
+    const wrong = '0'.repeat(64)
+    expect(await failure(anyone.fetchGenesis({ pin: wrong }))).toMatchObject({ name: 'GenesisError', code: 'GENESIS_PIN_MISMATCH' })
+    expect(await failure(anyone.fetchGenesis({ pin: 'sha256:x' }))).toMatchObject({ name: 'GenesisError', code: 'INVALID_PIN' })
+    // A service that hands out another genesis under the real fingerprint is caught: the fingerprint is computed here.
+    const swapped = new TrustnetClient({
+      url: cluster.serviceUrl,
+      apiKey: cluster.apiKey,
+      fetch: async () => new Response(JSON.stringify({ fingerprint: pin, genesis: { ...JSON.parse(genesisText) as object, chainId: 'copied' } }), { status: 200 })
+    })
+    expect(await failure(swapped.fetchGenesis())).toBeInstanceOf(BadResponseError)
+
+    const stored = await client.storeData(utf8.encode('verify me, pinned'))
+    if (stored.status !== 'certified') throw new Error('expected a certificate')
+    expect(verifyCertificate(genesisText, stored.certificate, { pin })).toMatchObject({ valid: true })
+    let refused: unknown
+    try { verifyCertificate(genesisText, stored.certificate, { pin: wrong }) } catch (err) { refused = err }
+    expect(refused).toMatchObject({ name: 'GenesisError', code: 'GENESIS_PIN_MISMATCH' })
+    const pinnedOnly = new TrustnetClient({ url: cluster.serviceUrl, apiKey: cluster.apiKey, pin })
+    expect(await pinnedOnly.verifyData(stored.id)).toMatchObject({ intact: true })
+    expect(await failure(client.verifyData(stored.id, { pin: wrong }))).toMatchObject({ name: 'GenesisError', code: 'GENESIS_PIN_MISMATCH' })
   })
 
   it('aborts every kind of call on its signal', async () => {

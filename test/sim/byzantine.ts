@@ -91,7 +91,7 @@ function replayCommitted (ctx: LiarContext, message: ConsensusMessage): Outgoing
   const replayed = deciding === undefined ? undefined : withCommitted(ctx, [], deciding.submissions)
   if (deciding === undefined || replayed === undefined) return [all(ctx, message)]
   const tip: ChainTip = { height: v.height, hash: v.blockHash, time: deciding.header.time }
-  const block = buildBlock(ctx.chainId, tip, ctx.index, deciding.header.time, replayed)
+  const block = buildBlock({ chainId: ctx.chainId, genesisHash: deciding.header.genesisHash }, tip, ctx.index, deciding.header.time, replayed)
   const early = signProposal(ctx, { height: v.height + 1, round: 0, validRound: -1, block })
   return [all(ctx, message), all(ctx, { type: 'proposal', proposal: early })]
 }
@@ -218,7 +218,7 @@ function invalidProposal (ctx: LiarContext, message: ConsensusMessage): Outgoing
 
 function rebuild (ctx: LiarContext, block: Block, submissions: Submission[]): Block {
   const h = block.header
-  return buildBlock(ctx.chainId, { height: h.height - 1, hash: h.prevHash, time: h.time }, h.proposer, h.time, submissions)
+  return buildBlock({ chainId: ctx.chainId, genesisHash: h.genesisHash }, { height: h.height - 1, hash: h.prevHash, time: h.time }, h.proposer, h.time, submissions)
 }
 
 function lieAboutHeight (ctx: LiarContext, message: ConsensusMessage): Outgoing[] {

@@ -11,7 +11,7 @@ import { verifyCommit } from '../../consensus/commit.js'
 import { defaultEd25519, type Ed25519 } from '../../consensus/ed25519.js'
 import { TrustnetError } from '../../consensus/errors.js'
 import { entriesOf, packEntries, ServiceSet, signSubmission } from '../../consensus/entries.js'
-import { genesisHash, headerHash, toHex } from '../../consensus/ids.js'
+import { chainOf, genesisHash, headerHash, toHex } from '../../consensus/ids.js'
 import { Machine, type Action, type Input, type Timeout } from '../../consensus/machine.js'
 import { decodeMessage, encodeMessage } from '../../consensus/messages.js'
 import { taggedHash } from '../../consensus/hash.js'
@@ -263,7 +263,7 @@ class Simulation {
     }
     if (message.type === 'proposal' && message.proposal.height === node.machine.height + 1 && this.isReplay(message.proposal.block, sender)) this.stats.replaysBuffered++
     if (this.traceAll && message.type === 'proposal' && message.proposal.height === node.machine.height) {
-      const problem = blockProblem(message.proposal.block, { chainId: this.genesis.chainId, tip: node.machine.lastCommitted, params: this.genesis.params, validators: this.scenario.n, now: this.now, isCommitted: e => node.committed.has(toHex(e)), checkSubmission: s => { this.services.check(this.genesis.chainId, s, this.ed) } })
+      const problem = blockProblem(message.proposal.block, { ...chainOf(this.genesis), tip: node.machine.lastCommitted, params: this.genesis.params, validators: this.scenario.n, now: this.now, isCommitted: e => node.committed.has(toHex(e)), checkSubmission: s => { this.services.check(this.genesis.chainId, s, this.ed) } })
       if (problem !== undefined) this.log(`v${to} finds proposal h${message.proposal.height} r${message.proposal.round} invalid: ${problem}`)
     }
     const before = senderLies ? machineDigest(node.machine) : undefined

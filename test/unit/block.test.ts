@@ -1,24 +1,25 @@
 import { describe, expect, it } from 'vitest'
 import { blockProblem, buildBlock, entriesRoot, totalEntries, type ChainTip } from '../../consensus/block.js'
 import { entriesOf, leafBytes, ServiceSet } from '../../consensus/entries.js'
-import { genesisHash, toHex } from '../../consensus/ids.js'
+import { chainOf, genesisHash, toHex } from '../../consensus/ids.js'
 import { merkleRoot } from '../../consensus/merkle.js'
 import type { Block, BlockHeader, Submission } from '../../consensus/types.js'
 import { genesisTip, makeEntries, makeEntry, makeNetwork, makeSubmission, tipOf } from '../helpers/fixtures.js'
 
 const net = makeNetwork(4, { services: 2 })
-const chainId = net.genesis.chainId
+const chain = chainOf(net.genesis)
+const { chainId } = chain
 const params = net.genesis.params
 const tip = genesisTip(net)
 const now = tip.time + 10_000
 // 6 entries in three submissions, by both services
 const submissions = [makeSubmission(net, makeEntries(2, 0)), makeSubmission(net, makeEntries(3, 2), 1), makeSubmission(net, makeEntries(1, 5))]
 const entries = submissions.flatMap(entriesOf)
-const good = buildBlock(chainId, tip, 1, tip.time + 1000, submissions)
+const good = buildBlock(chain, tip, 1, tip.time + 1000, submissions)
 const services = new ServiceSet(net.genesis)
 const checkSubmission = (s: Submission): void => { services.check(chainId, s) }
 
-const check = (block: Block, t: ChainTip = tip, at = now, validators = 4, p = params) => blockProblem(block, { chainId, tip: t, params: p, validators, now: at })
+const check = (block: Block, t: ChainTip = tip, at = now, validators = 4, p = params) => blockProblem(block, { ...chain, tip: t, params: p, validators, now: at })
 const withHeader = (changes: Partial<BlockHeader>, block = good): Block => ({ ...block, header: { ...block.header, ...changes } })
 
 describe('buildBlock', () => {
@@ -26,6 +27,7 @@ describe('buildBlock', () => {
     const leaves = [0, 0, 1, 1, 1, 0].map((service, i) => leafBytes(service, makeEntry(i)))
     expect(good.header).toEqual({
       chainId,
+      genesisHash: genesisHash(net.genesis),
       height: 1,
       prevHash: genesisHash(net.genesis),
       time: tip.time + 1000,
@@ -36,7 +38,7 @@ describe('buildBlock', () => {
     expect(good.submissions).toBe(submissions)
     expect(totalEntries(submissions)).toBe(6)
     expect(check(good)).toBeUndefined()
-    expect(blockProblem(good, { chainId, tip, params, validators: 4, now, checkSubmission })).toBeUndefined()
+    expect(blockProblem(good, { ...chain, tip, params, validators: 4, now, checkSubmission })).toBeUndefined()
   })
 
   it('binds each entry to its service: the same entries under another service give another root', () => {
@@ -45,19 +47,19 @@ describe('buildBlock', () => {
   })
 
   it('never goes back in time: a clock behind the tip gives the tip time', () => {
-    const late = buildBlock(chainId, { ...tip, time: tip.time + 5000 }, 0, tip.time, submissions)
+    const late = buildBlock(chain, { ...tip, time: tip.time + 5000 }, 0, tip.time, submissions)
     expect(late.header.time).toBe(tip.time + 5000)
   })
 
   it('builds an empty block that is acceptable', () => {
-    const empty = buildBlock(chainId, tip, 0, tip.time, [])
+    const empty = buildBlock(chain, tip, 0, tip.time, [])
     expect(empty.header.entryCount).toBe(0)
     expect(empty.header.entriesRoot).toEqual(merkleRoot([]))
     expect(check(empty)).toBeUndefined()
   })
 
   it('chains: the next block extends the tip this one leaves', () => {
-    const next = buildBlock(chainId, tipOf(good), 2, good.header.time, [makeSubmission(net, makeEntries(2, 100))])
+    const next = buildBlock(chain, tipOf(good), 2, good.header.time, [makeSubmission(net, makeEntries(2, 100))])
     expect(next.header.height).toBe(2)
     expect(check(next, tipOf(good))).toBeUndefined()
     expect(check(next)).toBeDefined()
@@ -70,6 +72,14 @@ describe('blockProblem names each problem', () => {
 
   it('wrong chain id', () => {
     expect(named('chain', check(withHeader({ chainId: 'other' })))).toMatch(/chain/i)
+  })
+
+  it('another genesis: of the same chain id but other validators, or a header naming another genesis', () => {
+    const copied = makeNetwork(4, { services: 2, keyLabel: 'copied' })
+    expect(copied.genesis.chainId).toBe(chainId)
+    const theirs = buildBlock(chainOf(copied.genesis), tip, 1, tip.time + 1000, submissions)
+    expect(named('genesis', check(theirs))).toMatch(/genesis/i)
+    expect(check(withHeader({ genesisHash: genesisHash(copied.genesis) }))).toMatch(/genesis/i)
   })
 
   it('wrong previous hash', () => {
@@ -99,14 +109,14 @@ describe('blockProblem names each problem', () => {
     expect(check(good, tip, late)).toBeUndefined()
     expect(named('time behind', check(good, tip, late + 1))).toMatch(/past/i)
     // A proposer cannot stamp the tip's time after a long idle spell: an honest one stamps its clock.
-    expect(check(buildBlock(chainId, tip, 1, tip.time, submissions), tip, tip.time + lag + 1)).toMatch(/past/i)
-    expect(check(buildBlock(chainId, tip, 1, tip.time + lag + 1, submissions), tip, tip.time + lag + 1)).toBeUndefined()
+    expect(check(buildBlock(chain, tip, 1, tip.time, submissions), tip, tip.time + lag + 1)).toMatch(/past/i)
+    expect(check(buildBlock(chain, tip, 1, tip.time + lag + 1, submissions), tip, tip.time + lag + 1)).toBeUndefined()
   })
 
   it('no lower bound on time for a re-proposed block, a block judged without a clock, or a network without the parameter', () => {
     const late = good.header.time + (params.maxBlockTimeLagMs as number) + 1
-    expect(blockProblem(good, { chainId, tip, params, validators: 4, now: late, reproposed: true })).toBeUndefined()
-    expect(blockProblem(good, { chainId, tip, params, validators: 4, now: Number.POSITIVE_INFINITY })).toBeUndefined()
+    expect(blockProblem(good, { ...chain, tip, params, validators: 4, now: late, reproposed: true })).toBeUndefined()
+    expect(blockProblem(good, { ...chain, tip, params, validators: 4, now: Number.POSITIVE_INFINITY })).toBeUndefined()
     expect(check(good, tip, late, 4, { ...params, maxBlockTimeLagMs: undefined })).toBeUndefined()
   })
 
@@ -114,9 +124,9 @@ describe('blockProblem names each problem', () => {
     const asked: string[] = []
     const onChain = entries[4] as Uint8Array
     const isCommitted = (e: Uint8Array): boolean => { asked.push(toHex(e)); return toHex(e) === toHex(onChain) }
-    expect(named('on chain', blockProblem(good, { chainId, tip, params, validators: 4, now, isCommitted }))).toMatch(/on chain/i)
+    expect(named('on chain', blockProblem(good, { ...chain, tip, params, validators: 4, now, isCommitted }))).toMatch(/on chain/i)
     expect(asked).toContain(toHex(onChain))
-    expect(blockProblem(good, { chainId, tip, params, validators: 4, now, isCommitted: () => false })).toBeUndefined()
+    expect(blockProblem(good, { ...chain, tip, params, validators: 4, now, isCommitted: () => false })).toBeUndefined()
   })
 
   it('entry count not matching the submissions', () => {
@@ -135,21 +145,21 @@ describe('blockProblem names each problem', () => {
   })
 
   it('a repeated entry, across submissions or within one, even under a root built over the repetition', () => {
-    const across = buildBlock(chainId, tip, 1, tip.time + 1000, [...submissions, makeSubmission(net, [makeEntry(2)], 1)])
+    const across = buildBlock(chain, tip, 1, tip.time + 1000, [...submissions, makeSubmission(net, [makeEntry(2)], 1)])
     expect(named('repeat', check(across))).toMatch(/twice/i)
-    const within = buildBlock(chainId, tip, 1, tip.time + 1000, [makeSubmission(net, [makeEntry(7), makeEntry(8), makeEntry(7)])])
+    const within = buildBlock(chain, tip, 1, tip.time + 1000, [makeSubmission(net, [makeEntry(7), makeEntry(8), makeEntry(7)])])
     expect(check(within)).toMatch(/twice/i)
   })
 
   it('a submission its service did not sign, claimed for another service, or from an unregistered one, when asked to check them', () => {
-    const judge = (block: Block) => blockProblem(block, { chainId, tip, params, validators: 4, now, checkSubmission })
+    const judge = (block: Block) => blockProblem(block, { ...chain, tip, params, validators: 4, now, checkSubmission })
     const signature = Uint8Array.from((submissions[1] as Submission).signature)
     signature[5] = (signature[5] as number) ^ 1
-    const badSignature = buildBlock(chainId, tip, 1, tip.time + 1000, [submissions[0] as Submission, { ...submissions[1] as Submission, signature }])
+    const badSignature = buildBlock(chain, tip, 1, tip.time + 1000, [submissions[0] as Submission, { ...submissions[1] as Submission, signature }])
     expect(named('signature', judge(badSignature))).toMatch(/refused.*not signed by service 1/i)
-    const misattributed = buildBlock(chainId, tip, 1, tip.time + 1000, [{ ...submissions[0] as Submission, service: 1 }])
+    const misattributed = buildBlock(chain, tip, 1, tip.time + 1000, [{ ...submissions[0] as Submission, service: 1 }])
     expect(judge(misattributed)).toMatch(/refused.*not signed by service 1/i)
-    const unknown = buildBlock(chainId, tip, 1, tip.time + 1000, [{ ...submissions[0] as Submission, service: 2 }])
+    const unknown = buildBlock(chain, tip, 1, tip.time + 1000, [{ ...submissions[0] as Submission, service: 2 }])
     expect(judge(unknown)).toMatch(/refused.*not registered/i)
     // A committed block's submissions were checked by its quorum: without checkSubmission they are not looked at.
     expect(check(badSignature)).toBeUndefined()

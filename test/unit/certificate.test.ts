@@ -4,7 +4,9 @@ import { decode, encode } from '../../consensus/codec.js'
 import { defaultEd25519, nobleEd25519 } from '../../consensus/ed25519.js'
 import { entryOf, leafBytes, leavesOf } from '../../consensus/entries.js'
 import { TrustnetError } from '../../consensus/errors.js'
-import { headerHash, toHex } from '../../consensus/ids.js'
+import { genesisFingerprint } from '../../consensus/genesis-fingerprint.js'
+import { genesisHash, headerHash, toHex } from '../../consensus/ids.js'
+import { genesisFromJson, toJsonText } from '../../consensus/json.js'
 import { voteSignBytes } from '../../consensus/sign-bytes.js'
 import { CertificateSchema, type Certificate, type Commit, type Genesis, type InclusionProof, type LedgerRecord } from '../../consensus/types.js'
 import {
@@ -48,10 +50,10 @@ for (const n of [1, 4, 7]) {
 
     it('verify for every record, saying what they certify, with either backend and after a round trip through CBOR', () => {
       certs.forEach((cert, i) => {
-        expect(cert.v).toBe(2)
+        expect(cert.v).toBe(3)
         expect(verifyCertificate(net.genesis, cert)).toEqual(certifies(i))
         expect(Object.keys(verifyCertificate(net.genesis, cert))[0]).toBe('valid')
-        expect(verifyCertificate(net.genesis, cert, nobleEd25519)).toEqual(certifies(i))
+        expect(verifyCertificate(net.genesis, cert, { ed: nobleEd25519 })).toEqual(certifies(i))
         expect(verifyCertificate(net.genesis, decode(CertificateSchema, encode(cert)))).toEqual(certifies(i))
       })
     })
@@ -163,9 +165,12 @@ for (const n of [1, 4, 7]) {
       expect(reasonOf(verifyCertificate(net.genesis, { ...certs[0], chainId: 'another-chain' }))).toBe('WRONG_CHAIN')
     })
 
-    it('refuse a certificate checked against a genesis of the same chain id but other validators (BAD_SIGNATURE)', () => {
+    it('refuse a certificate checked against a genesis of the same chain id but other validators (WRONG_GENESIS)', () => {
       const impostors = makeNetwork(n, { keyLabel: 'impostor' })
-      expect(reasonOf(verifyCertificate(impostors.genesis, certs[0]))).toBe('BAD_SIGNATURE')
+      expect(reasonOf(verifyCertificate(impostors.genesis, certs[0]))).toBe('WRONG_GENESIS')
+      // a header naming another genesis, even signed by this network's validators
+      const elsewhere = { ...block.header, genesisHash: genesisHash(impostors.genesis) }
+      expect(reasonOf(verifyCertificate(net.genesis, { ...certs[0], header: elsewhere, commit: signCommit(net, elsewhere, [...Array(quorum).keys()]) }))).toBe('WRONG_GENESIS')
     })
 
     it('refuse a proof of another leaf, another record or salt under this proof, and a changed record (INVALID_PROOF)', () => {
@@ -228,11 +233,42 @@ describe('certificates bind the record to the service that anchored it', () => {
     expect(reasonOf(verifyCertificate(net.genesis, { ...good, record: { ...good.record, service: 'service-unknown' } }))).toBe('UNKNOWN_SERVICE')
   })
 
-  it('follows the genesis: a service it does not list is unknown, and reordered services change the index (INVALID_PROOF)', () => {
+  it('follows the genesis: one with a service left out or the services reordered is another genesis (WRONG_GENESIS)', () => {
     const good = cert(2, 2, B)
     const services = net.genesis.services
-    expect(reasonOf(verifyCertificate({ ...net.genesis, services: services.filter(s => s.name !== B) }, good))).toBe('UNKNOWN_SERVICE')
-    expect(reasonOf(verifyCertificate({ ...net.genesis, services: [services[1], services[0], services[2]] as Genesis['services'] }, good))).toBe('INVALID_PROOF')
+    expect(reasonOf(verifyCertificate({ ...net.genesis, services: services.filter(s => s.name !== B) }, good))).toBe('WRONG_GENESIS')
+    expect(reasonOf(verifyCertificate({ ...net.genesis, services: [services[1], services[0], services[2]] as Genesis['services'] }, good))).toBe('WRONG_GENESIS')
+  })
+})
+
+describe('the genesis fingerprint and its pin', () => {
+  const net = makeNetwork(4)
+  const b = makeCommittedBlock(net, [makeSubmission(net, makeEntries(2))])
+  const cert = certOf(b, 1, 1)
+  const copied = makeNetwork(4, { keyLabel: 'copied' })
+  const forged = certOf(makeCommittedBlock(copied, [makeSubmission(copied, makeEntries(2))]), 1, 1)
+  const pin = genesisFingerprint(net.genesis)
+
+  it('is the hex of the genesis hash every header names, whatever the layout of the genesis file', () => {
+    expect(pin).toBe(toHex(cert.header.genesisHash))
+    const json = JSON.parse(toJsonText(net.genesis)) as Record<string, unknown>
+    const shuffled = Object.fromEntries(Object.entries(json).reverse())
+    expect(genesisFingerprint(genesisFromJson(JSON.parse(JSON.stringify(shuffled, null, 4))))).toBe(pin)
+    expect(genesisFingerprint({ ...net.genesis, genesisTime: net.genesis.genesisTime + 1 })).not.toBe(pin)
+  })
+
+  it('lets a forged certificate pass under a copied genesis, and not once the real genesis is pinned (GENESIS_PIN_MISMATCH)', () => {
+    expect(copied.genesis.chainId).toBe(net.genesis.chainId)
+    expect(verifyCertificate(copied.genesis, forged)).toMatchObject({ valid: true })
+    expect(reasonOf(verifyCertificate(copied.genesis, forged, { pin }))).toBe('GENESIS_PIN_MISMATCH')
+    expect(verifyCertificate(net.genesis, cert, { pin: ` ${pin.toUpperCase()} ` })).toMatchObject({ valid: true })
+    expect(refusal(() => new CertificateVerifier(copied.genesis, defaultEd25519, { pin }))).toEqual({ name: 'InvalidInputError', code: 'GENESIS_PIN_MISMATCH' })
+  })
+
+  it('refuses a pin that is not a fingerprint (INVALID_PIN)', () => {
+    for (const bad of ['', pin.slice(1), `sha256:${pin}`, `${pin}00`, 'z'.repeat(64)]) {
+      expect(reasonOf(verifyCertificate(net.genesis, cert, { pin: bad })), bad).toBe('INVALID_PIN')
+    }
   })
 })
 
@@ -241,9 +277,10 @@ describe('verifyCertificate input handling', () => {
   const b = makeCommittedBlock(net, [makeSubmission(net, makeEntries(2))])
   const cert = certOf(b, 1, 1)
 
-  it('refuses values that are not certificates, and version 1 certificates, with INVALID_FIELD, without throwing', () => {
+  it('refuses values that are not certificates, and version 1 and 2 certificates, with INVALID_FIELD, without throwing', () => {
     const v1 = { ...cert, v: 1, record: { ...cert.record, v: 1 } }
-    for (const bad of [null, undefined, 42, 'certificate', [], {}, { ...cert, v: 1 }, v1, { ...cert, extra: true }, { ...cert, salt: cert.salt.subarray(1) }]) {
+    const { genesisHash: _, ...v2Header } = cert.header
+    for (const bad of [null, undefined, 42, 'certificate', [], {}, { ...cert, v: 1 }, v1, { ...cert, v: 2 }, { ...cert, v: 2, header: v2Header }, { ...cert, extra: true }, { ...cert, salt: cert.salt.subarray(1) }]) {
       expect(reasonOf(verifyCertificate(net.genesis, bad))).toBe('INVALID_FIELD')
     }
   })

@@ -20,10 +20,11 @@ describe('toJson', () => {
     const j = certJson()
     const hex64 = /^[0-9a-f]{64}$/
     const hex128 = /^[0-9a-f]{128}$/
-    expect(j.v).toBe(2)
+    expect(j.v).toBe(3)
     expect(j.record.dataHash).toMatch(hex64)
     expect(j.salt).toMatch(hex64)
     expect(j.header.prevHash).toMatch(hex64)
+    expect(j.header.genesisHash).toMatch(hex64)
     expect(j.header.entriesRoot).toMatch(hex64)
     expect(j.header.entryCount).toBe(5)
     expect(j.commit.blockHash).toMatch(hex64)

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { buildBlock } from '../../consensus/block.js'
-import { headerHash } from '../../consensus/ids.js'
+import { chainOf, headerHash } from '../../consensus/ids.js'
 import { Machine, type Action } from '../../consensus/machine.js'
 import { proposalSignBytes } from '../../consensus/sign-bytes.js'
 import { defaultEd25519 } from '../../consensus/ed25519.js'
@@ -18,7 +18,7 @@ const NOW = net.genesis.genesisTime + 10_000
 const signed = (actions: Action[]) => actions.filter(a => a.type === 'broadcast' && (a.message.type === 'vote' || a.message.type === 'proposal'))
 
 function proposalBy (proposer: number, height: number, round: number): Proposal {
-  const block = buildBlock(net.genesis.chainId, genesisTip(net), proposer, NOW, oneSubmission(net, 3))
+  const block = buildBlock(chainOf(net.genesis), genesisTip(net), proposer, NOW, oneSubmission(net, 3))
   const signature = defaultEd25519.sign(net.seeds[proposer] as Uint8Array, proposalSignBytes(net.genesis.chainId, height, round, -1, headerHash(block.header)))
   return { height, round, validRound: -1, block, signature }
 }
@@ -49,7 +49,7 @@ describe('restarting a validator', () => {
     expect(m.height).toBe(2)
     // From the next height on it takes part again: it prevotes the next leader's proposal.
     const good = (() => {
-      const block = buildBlock(net.genesis.chainId, m.lastCommitted, 2, NOW, oneSubmission(net, 1, 200))
+      const block = buildBlock(chainOf(net.genesis), m.lastCommitted, 2, NOW, oneSubmission(net, 1, 200))
       const signature = defaultEd25519.sign(net.seeds[2] as Uint8Array, proposalSignBytes(net.genesis.chainId, 2, 0, -1, headerHash(block.header)))
       return { height: 2, round: 0, validRound: -1, block, signature }
     })()

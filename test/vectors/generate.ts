@@ -1,5 +1,5 @@
 /**
- * The test vectors of certificate v2 (docs/certificate.md): a genesis, valid certificates, and
+ * The test vectors of certificate v3 (docs/certificate.md): a genesis, valid certificates, and
  * invalid ones each with the code a verifier must refuse it with and the one change that makes
  * it fail. Deterministic: keys, salts and times come from the fixed seeds of
  * test/helpers/fixtures.ts and ed25519 signatures are deterministic, so regenerating writes
@@ -155,8 +155,16 @@ export function generateVectors (): VectorFile[] {
     'a quorum\'s commit of another block at the same height')
   invalid('wrong-chain-id', otherChainCertificate(), 'WRONG_CHAIN',
     'a valid certificate of chain trustnet-other (same validators and services), checked against this genesis')
+  const copied = copiedNetwork()
+  invalid('copied-genesis', copiedGenesisCertificate(copied), 'WRONG_GENESIS',
+    'a certificate valid under a copy of this genesis (same chain id and services, the validator keys replaced), checked against this genesis')
+  const elsewhere = { ...b1.block.header, genesisHash: genesisHash(copied.genesis) }
+  invalid('header-other-genesis', { ...one, header: elsewhere, commit: signCommit(net, elsewhere, [0, 1, 2]) }, 'WRONG_GENESIS',
+    'a header naming the copied genesis, though a quorum of this network\'s validators signed it')
   invalid('v1-certificate', v1Certificate(net), 'INVALID_FIELD',
-    'a certificate of version 1 (record in clear, header recordsRoot/recordCount): only v 2 is accepted')
+    'a certificate of version 1 (record in clear, header recordsRoot/recordCount): only v 3 is accepted')
+  invalid('v2-certificate', v2Certificate(net, one), 'INVALID_FIELD',
+    'a certificate of version 2 (a header without genesisHash, hashed under trustnet/header/v2): only v 3 is accepted')
   invalid('short-salt', { ...toJsonObject(one), salt: toHex(one.salt.subarray(0, 31)) }, 'INVALID_FIELD',
     'the salt is 31 bytes, not 32')
   invalid('uppercase-hex', { ...toJsonObject(one), salt: toHex(one.salt).toUpperCase() }, 'INVALID_FIELD',
@@ -188,6 +196,26 @@ function otherChainCertificate (): Certificate {
   const it = item(0)
   const b = makeCommittedBlock(other, [makeSubmission(other, [entryOfItem(it)])])
   return buildCertificate(b.block, b.commit, 0, it.record, it.salt)
+}
+
+/** A copy of the vectors' genesis: same chain id, time, services and parameters, other validator keys. */
+function copiedNetwork (): TestNetwork {
+  return makeNetwork(VALIDATORS, { services: SERVICES, keyLabel: 'copied' })
+}
+
+/** What whoever holds the copy's keys can issue: the same record, in a block they commit themselves. */
+function copiedGenesisCertificate (copied: TestNetwork): Certificate {
+  const it = item(0)
+  const b = makeCommittedBlock(copied, [makeSubmission(copied, [entryOfItem(it)])])
+  return buildCertificate(b.block, b.commit, 0, it.record, it.salt)
+}
+
+/** `cert` as version 2 made it, valid then for the same validators: no genesis hash in the header. */
+function v2Certificate (net: TestNetwork, cert: Certificate): Json {
+  const { genesisHash: _, ...header } = cert.header
+  const blockHash = taggedHash('trustnet/header/v2', encode(header))
+  const signatures = [0, 1, 2].map(v => ({ validator: v, signature: signVote(net, v, 'precommit', header.height, 0, blockHash).signature }))
+  return toJson({ ...cert, v: 2, header, commit: { height: header.height, round: 0, blockHash, signatures } })
 }
 
 /**
@@ -249,6 +277,7 @@ export function workedExample (): Array<[string, string]> {
     sn = Math.floor(sn / 2)
   })
   put('entries root', cert.header.entriesRoot)
+  put('genesis hash', genesisHash(net.genesis))
   const headerCbor = encode(cert.header)
   put('header CBOR', headerCbor)
   put('header hash', headerHash(cert.header))
