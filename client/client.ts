@@ -63,11 +63,21 @@ export type AnchorResult =
   | { status: 'certified', id: string, certificate: CertificateJson }
   | { status: 'pending', id: string }
 
+/** Why the validators refused an item for good: their code and words. It will never be certified. */
+export interface ItemFailure { code: string, message: string }
+
+/** An item of a batch: as for one hash, or refused for good by the validators. */
+export type BatchItem = AnchorResult | { status: 'failed', id: string, error: ItemFailure }
+
 export interface BatchResult {
-  /** certified when every item is; otherwise pending (fetch the rest later with getCertificate). */
-  status: 'certified' | 'pending'
+  /**
+   * certified when every item is; pending while some are (fetch the rest later with
+   * getCertificate); failed when none is pending and some were refused for good.
+   * (A single store or anchor refused for good throws an ApiError with status 409 and the validators' code.)
+   */
+  status: 'certified' | 'pending' | 'failed'
   /** One per hash, in the order given. */
-  items: AnchorResult[]
+  items: BatchItem[]
 }
 
 export type CertificateResult =
@@ -81,7 +91,9 @@ export interface DataResult { bytes: Uint8Array, contentType: string }
 /** One of the caller's items as a listing shows it (fetch its certificate by id). */
 export interface ItemInfo {
   id: string
-  status: 'pending' | 'certified'
+  /** failed: refused for good by the validators (why in `error`); it will never be certified. */
+  status: 'pending' | 'certified' | 'failed'
+  error?: ItemFailure
   dataHash: string
   name?: string
   size?: number
@@ -182,12 +194,15 @@ export class TrustnetClient {
   async anchorBatch (hashes: readonly string[], metadata?: HashMetadata, options: WaitOptions = {}): Promise<BatchResult> {
     const path = options.wait === false ? '/v1/hashes/batch?wait=false' : '/v1/hashes/batch'
     const res = await this.call('POST', path, options, JSON.stringify(metadata === undefined ? { hashes } : { hashes, metadata }), 'application/json')
-    const body = await json(res, options.signal) as { items?: Array<{ id: string, certificate?: CertificateJson }> }
+    const body = await json(res, options.signal) as { items?: Array<{ id: string, status?: string, certificate?: CertificateJson, error?: ItemFailure }> }
     if (!Array.isArray(body.items) || body.items.length !== hashes.length) throw new BadResponseError(`the service answered ${String(body.items?.length)} items for ${hashes.length} hashes`)
-    const items = body.items.map((item): AnchorResult => item.certificate !== undefined
+    const items = body.items.map((item): BatchItem => item.certificate !== undefined
       ? { status: 'certified', id: item.id, certificate: item.certificate }
-      : { status: 'pending', id: item.id })
-    return { status: items.every(i => i.status === 'certified') ? 'certified' : 'pending', items }
+      : item.status === 'failed' && item.error !== undefined
+        ? { status: 'failed', id: item.id, error: { code: String(item.error.code), message: String(item.error.message) } }
+        : { status: 'pending', id: item.id })
+    const status = items.every(i => i.status === 'certified') ? 'certified' : items.some(i => i.status === 'pending') ? 'pending' : 'failed'
+    return { status, items }
   }
 
   /** The item's certificate, or pending while the network has not anchored it yet. */

@@ -6,7 +6,7 @@
  */
 export {
   TrustnetClient,
-  type AnchorResult, type FetchedGenesis, type AttestationJson, type BatchResult, type CallOptions, type CertificateJson, type CertificateResult,
+  type AnchorResult, type BatchItem, type ItemFailure, type FetchedGenesis, type AttestationJson, type BatchResult, type CallOptions, type CertificateJson, type CertificateResult,
   type DataResult, type HashMetadata, type Hexed, type ItemInfo, type ItemPage, type ListOptions, type ServiceCertificateVerdict,
   type StoreOptions, type StoreResult, type TrustnetClientOptions, type VerifyResult, type WaitOptions
 } from './client.js'
