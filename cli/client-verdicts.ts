@@ -1,15 +1,12 @@
 /**
  * The verdicts the client commands reach on their own, with nothing but the genesis: what a
- * certificate certifies about a file (offline), and how many validators' signed attestations
- * back the service's answer about its stored copy. Both are plain values, printed by the commands.
+ * certificate certifies about a file (offline). A plain value, printed by the commands; the
+ * validators' attestations about a stored copy are counted by the client library (client/verify.ts).
  */
 import { verifyCertificate } from '../consensus/certificate.js'
 import { TrustnetError } from '../consensus/errors.js'
-import { fromJson } from '../consensus/json.js'
 import { toHex } from '../consensus/ids.js'
 import type { Certificate, Genesis } from '../consensus/types.js'
-import { ValidatorSet } from '../consensus/validator-set.js'
-import { AttestationSchema, verifyAttestation } from '../protocol/node-api.js'
 
 /** What a valid certificate certifies about the file it was checked with. */
 export interface Certified {
@@ -59,40 +56,4 @@ export function certify (genesis: Genesis, certificate: Certificate, fileHash: s
 /** A certificate that could not even be read is refused like one that fails its checks. */
 export function refusalOf (err: TrustnetError): Refused {
   return { valid: false, reason: err.code, message: err.message }
-}
-
-export interface AttestationTally {
-  /** Distinct validators whose valid signed attestation says the service's rebuilt entry is the one anchored at the certificate's place. */
-  matches: string[]
-  /** Distinct validators whose valid signed attestation says another entry is anchored there than the one rebuilt from the stored data. */
-  mismatches: string[]
-  quorum: number
-}
-
-/**
- * Counts the attestations (in their JSON form, as the service relays them) that hold for this
- * certificate: signed by the validator they name on this chain, about the certificate's height
- * and leaf, and anchoring the certificate's own entry. Anything else (forged, about another
- * place or entry, unreadable) counts for nothing.
- */
-export function tallyAttestations (genesis: Genesis, certificate: Certificate, entry: string, attestations: readonly unknown[]): AttestationTally {
-  const matches = new Set<number>()
-  const mismatches = new Set<number>()
-  for (const json of attestations) {
-    let a
-    try {
-      a = fromJson(AttestationSchema, json)
-    } catch (err) {
-      if (err instanceof TrustnetError) continue
-      throw err
-    }
-    if (!verifyAttestation(genesis, a)) continue
-    if (a.height !== certificate.header.height || a.index !== certificate.proof.index) continue
-    if (a.anchored === null || toHex(a.anchored) !== entry) continue
-    const presented = toHex(a.entry)
-    if (a.outcome === 'match' && presented === entry) matches.add(a.validator)
-    else if (a.outcome === 'mismatch' && presented !== entry) mismatches.add(a.validator)
-  }
-  const names = (set: Set<number>): string[] => [...set].sort((x, y) => x - y).map(i => genesis.validators[i]?.name ?? `#${i}`)
-  return { matches: names(matches), mismatches: names(mismatches), quorum: new ValidatorSet(genesis).quorum }
 }

@@ -12,7 +12,7 @@
 import type { Attestation } from '../protocol/node-api.js'
 import type { Certificate, Genesis } from '../consensus/types.js'
 import { AbortedError, ApiError, BadResponseError, GenesisError, NetworkError } from './errors.js'
-import { checkFingerprint, fingerprintOf, readGenesis, tallyAttestations, type AttestationTally, type GenesisInput, type PinOptions } from './verify.js'
+import { checkFingerprint, fingerprintOf, readGenesis, tallyAttestations, type AttestationTally, type GenesisInput, type PinOptions, type TallyOptions } from './verify.js'
 
 export { ApiError } from './errors.js'
 
@@ -248,10 +248,11 @@ export class TrustnetClient {
    * Ask the service to re-read the item's data and have the validators compare it with what is
    * anchored; then count their signed answers against the genesis (`genesis`, the client's, or
    * with only a pin the service's, fetched and checked): `intact` is the client's own verdict.
+   * With `place` (a certificate's height and leaf), only answers about that place count.
    * Throws GenesisError: GENESIS_REQUIRED with neither genesis nor pin, GENESIS_PIN_MISMATCH
    * when the genesis is not the pinned one.
    */
-  async verifyData (id: string, options: CallOptions & PinOptions & { genesis?: GenesisInput } = {}): Promise<VerifyResult> {
+  async verifyData (id: string, options: CallOptions & TallyOptions & { genesis?: GenesisInput } = {}): Promise<VerifyResult> {
     const pin = options.pin ?? this.pin
     let genesis = options.genesis ?? this.genesis ?? this.fetched
     if (genesis === undefined) {
@@ -261,7 +262,7 @@ export class TrustnetClient {
     const res = await this.call('POST', `/v1/data/${encodeURIComponent(id)}/verify`, options)
     const body = await json(res, options.signal) as Omit<VerifyResult, 'serviceIntact' | 'tally'>
     if (!Array.isArray(body.attestations) || typeof body.intact !== 'boolean') throw new BadResponseError('the verify answer has no attestations')
-    const tally = tallyAttestations(genesis, id, body.attestations, { pin })
+    const tally = tallyAttestations(genesis, id, body.attestations, { pin, ...(options.place !== undefined ? { place: options.place } : {}) })
     return { ...body, intact: tally.intact, serviceIntact: body.intact, tally }
   }
 

@@ -12,7 +12,7 @@ export {
 } from './client.js'
 export {
   verifyCertificate, tallyAttestations, readGenesis, hashData, fingerprintOf, checkFingerprint,
-  type AttestationTally, type CertificateVerdict, type GenesisInput, type PinOptions, type ValidCertificate
+  type AttestationTally, type CertificateVerdict, type GenesisInput, type PinOptions, type TallyOptions, type ValidCertificate
 } from './verify.js'
 export { TrustnetClientError, ApiError, NetworkError, BadResponseError, AbortedError, GenesisError } from './errors.js'
 export type { CertificateRefusal } from '../consensus/certificate.js'

@@ -117,22 +117,35 @@ function checkPin (root: TrustRoot, pin: string): void {
 export interface AttestationTally {
   /** True when `quorum` distinct validators signed that the item's entry is the one anchored at one place. */
   intact: boolean
-  /** The most such signed matches found for one place. */
+  /** The most such signed matches found for one place (the expected place's, when one was given). */
   matches: number
   quorum: number
-  /** Where the quorum (or the most matches) put the entry; null when no valid match was given. */
+  /** Where the quorum (or the most matches) put the entry; the expected place when one was given; null when no valid answer names one. */
   place: { height: number, index: number } | null
-  /** Answers left out: not an attestation, another chain, a bad signature, about another entry, or a validator counted already. */
+  /** Validators (genesis indexes, ascending) whose valid signed matches at `place` make `matches`. */
+  matchedBy: number[]
+  /** Validators whose valid signatures say the entry at `place` is the item's, and the one rebuilt from the stored data is not. */
+  mismatchedBy: number[]
+  /** Answers left out: not an attestation, another chain, a bad signature, about another entry or place, or a validator counted already. */
   rejected: number
 }
 
+export interface TallyOptions extends PinOptions {
+  /** Count only answers about this place (a certificate's height and leaf index). */
+  place?: { height: number, index: number }
+}
+
 /**
- * Counts the attestations (JSON form or values) that a validator of `genesis` signed, about
- * `entry` (the item's id, lowercase hex), saying it is the entry anchored at their (height, index).
+ * Counts the attestations (JSON form or values) that a validator of `genesis` signed about
+ * `entry` (the item's id, lowercase hex) as anchored at their (height, index): matches say the
+ * data read back rebuilds it, mismatches that it rebuilds another entry. Without an expected
+ * place, the place with the most matches is taken.
  */
-export function tallyAttestations (genesis: GenesisInput, entry: string, attestations: readonly unknown[], options: PinOptions = {}): AttestationTally {
+export function tallyAttestations (genesis: GenesisInput, entry: string, attestations: readonly unknown[], options: TallyOptions = {}): AttestationTally {
   const { genesis: g, quorum } = rootOf(genesis, options.pin)
-  const byPlace = new Map<string, Set<number>>()
+  const matchesAt = new Map<string, Set<number>>()
+  const mismatchesAt = new Map<string, Set<number>>()
+  const expected = options.place === undefined ? undefined : `${options.place.height}:${options.place.index}`
   let rejected = 0
   for (const raw of attestations) {
     let a: Attestation
@@ -142,25 +155,32 @@ export function tallyAttestations (genesis: GenesisInput, entry: string, attesta
       rejected++
       continue
     }
-    const about = toHex(a.entry) === entry && a.anchored !== null && toHex(a.anchored) === entry && a.outcome === 'match'
     const place = `${a.height}:${a.index}`
-    const signers = byPlace.get(place) ?? new Set<number>()
-    if (!about || signers.has(a.validator) || !verifyAttestation(g, a)) {
+    const anchoredHere = a.anchored !== null && toHex(a.anchored) === entry
+    const presented = toHex(a.entry)
+    const kind = !anchoredHere ? undefined : a.outcome === 'match' && presented === entry ? matchesAt : a.outcome === 'mismatch' && presented !== entry ? mismatchesAt : undefined
+    const signers = kind?.get(place) ?? new Set<number>()
+    if (kind === undefined || (expected !== undefined && place !== expected) || signers.has(a.validator) || !verifyAttestation(g, a)) {
       rejected++
       continue
     }
     signers.add(a.validator)
-    byPlace.set(place, signers)
+    kind.set(place, signers)
   }
-  let best: [string, Set<number>] | undefined
-  for (const entryOfPlace of byPlace) if (best === undefined || entryOfPlace[1].size > best[1].size) best = entryOfPlace
-  const matches = best?.[1].size ?? 0
-  const [height, index] = best === undefined ? [] : best[0].split(':').map(Number)
+  // Without an expected place: the one with the most matches, or with none, the most mismatches.
+  const most = (at: Map<string, Set<number>>): string | undefined => [...at].sort((x, y) => y[1].size - x[1].size)[0]?.[0]
+  const chosen = expected ?? most(matchesAt) ?? most(mismatchesAt)
+  const sorted = (set: Set<number> | undefined): number[] => [...(set ?? [])].sort((x, y) => x - y)
+  const matchedBy = chosen === undefined ? [] : sorted(matchesAt.get(chosen))
+  const mismatchedBy = chosen === undefined ? [] : sorted(mismatchesAt.get(chosen))
+  const [height, index] = chosen === undefined ? [] : chosen.split(':').map(Number)
   return {
-    intact: matches >= quorum,
-    matches,
+    intact: matchedBy.length >= quorum,
+    matches: matchedBy.length,
     quorum,
     place: height === undefined || index === undefined ? null : { height, index },
+    matchedBy,
+    mismatchedBy,
     rejected
   }
 }

@@ -14,7 +14,7 @@ import { TrustnetClient, type VerifyResult } from '../../client/client.js'
 import { requireGenesis, requireService, resolveSettings, settingsOptions, type ConnectionFlags } from '../client-config.js'
 import { certificatePathFor, hashFile, readCertificate } from '../client-files.js'
 import { printHuman, printJson } from '../client-output.js'
-import { refusalOf, tallyAttestations, type ClientReason } from '../client-verdicts.js'
+import { refusalOf, type ClientReason } from '../client-verdicts.js'
 
 export function registerVerify (program: Command): void {
   settingsOptions(program.command('verify'), { service: true, genesis: true })
@@ -56,8 +56,10 @@ async function verifyStored (client: TrustnetClient, genesis: Genesis, certifica
   const verdict = verifyCertificate(genesis, certificate)
   if (!verdict.valid) return { intact: false, reason: verdict.reason, message: verdict.message }
   const dataHash = toHex(certificate.record.dataHash)
-  const answer: VerifyResult = await client.verifyData(verdict.entry, { genesis })
-  const tally = tallyAttestations(genesis, certificate, verdict.entry, answer.attestations)
+  // Only the validators' signed answers about the certificate's own place count.
+  const answer: VerifyResult = await client.verifyData(verdict.entry, { genesis, place: { height: certificate.header.height, index: certificate.proof.index } })
+  const names = (validators: number[]): string[] => validators.map(i => genesis.validators[i]?.name ?? `#${i}`)
+  const tally = { matches: names(answer.tally.matchedBy), mismatches: names(answer.tally.mismatchedBy), quorum: answer.tally.quorum }
   const seen = { id: verdict.entry, dataHash, fileHash, storedHash: answer.currentHash, quorum: tally.quorum }
   const tampered = (reason: ClientReason, message: string, attestedBy: string[]): VerifyOutcome =>
     ({ intact: false, reason, message, ...seen, attestedBy })

@@ -18,8 +18,8 @@ import { Level } from 'level'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLI_PATH } from '../../cli/cluster.js'
 import { resolveSettings } from '../../cli/client-config.js'
-import { tallyAttestations } from '../../cli/client-verdicts.js'
 import { ProcessCluster } from '../../cli/process-cluster.js'
+import { tallyAttestations } from '../../client/verify.js'
 import { buildCertificate, verifyCertificate } from '../../consensus/certificate.js'
 import { fromHex, toHex } from '../../consensus/ids.js'
 import { entryOf } from '../../consensus/entries.js'
@@ -288,24 +288,32 @@ describe('counting the validators\' attestations for a certificate', () => {
   const attest = (validator: number, fields: Partial<Omit<Attestation, 'signature' | 'validator'>> = {}, seed = net.seeds[validator] as Uint8Array): Json =>
     toJson(signAttestation({ chainId: net.genesis.chainId, entry: entries[1] as Uint8Array, height: 1, index: 1, anchored: entries[1] as Uint8Array, outcome: 'match', validator, time: 0, ...fields }, seed))
 
+  const place = { height: cert.header.height, index: cert.proof.index }
+
   it('counts each validator once, and only valid signatures about the certificate\'s own entry and place', () => {
-    const tally = tallyAttestations(net.genesis, cert, entry, [
+    const tally = tallyAttestations(net.genesis, entry, [
       attest(0), attest(0), attest(1),
       attest(2, {}, net.seeds[0]), // signed by another validator's key
       attest(3, { index: 0, anchored: entries[0] as Uint8Array }), // about another leaf
+      attest(3, { height: 2 }), // the same entry claimed at another height
       attest(3, { chainId: 'other-chain' }),
       { not: 'an attestation' }
-    ])
-    expect(tally).toEqual({ matches: ['v0', 'v1'], mismatches: [], quorum: 3 })
+    ], { place })
+    expect(tally).toEqual({ intact: false, matches: 2, matchedBy: [0, 1], mismatchedBy: [], quorum: 3, place, rejected: 6 })
   })
 
   it('counts signed mismatches only when the anchored entry is the certificate\'s and the presented one differs', () => {
-    const tally = tallyAttestations(net.genesis, cert, entry, [
+    const tally = tallyAttestations(net.genesis, entry, [
       attest(0, { entry: other, outcome: 'mismatch' }),
       attest(1, { entry: other, outcome: 'mismatch' }),
       attest(2, { entry: other, anchored: other, outcome: 'mismatch' }),
       attest(3, { outcome: 'mismatch' })
-    ])
-    expect(tally).toEqual({ matches: [], mismatches: ['v0', 'v1'], quorum: 3 })
+    ], { place })
+    expect(tally).toEqual({ intact: false, matches: 0, matchedBy: [], mismatchedBy: [0, 1], quorum: 3, place, rejected: 2 })
+  })
+
+  it('without an expected place, takes the place with the most matches', () => {
+    const tally = tallyAttestations(net.genesis, entry, [attest(0, { height: 2 }), attest(1), attest(2), attest(3)])
+    expect([tally.intact, tally.place, tally.matchedBy]).toEqual([true, place, [1, 2, 3]])
   })
 })
