@@ -17,7 +17,7 @@ import { readGenesis, verifyCertificate } from '../../client/verify.js'
 import { makeCommittedBlock, makeEntries, makeNetwork, makeRecord, makeSubmission, testSalt } from '../helpers/fixtures.js'
 import { fuzzParams, fuzzTimeout, mutatedBytes, mutatedText } from './mutate.js'
 
-const RUNS = 2000
+const RUNS = 1500
 const DECODING_CODES = ['MALFORMED', 'NON_CANONICAL', 'OVERSIZED', 'INVALID_FIELD']
 
 const net = makeNetwork(4, { services: 2 })

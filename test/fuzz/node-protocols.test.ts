@@ -21,7 +21,7 @@ import { fuzzParams, fuzzTimeout, mutatedBytes } from './mutate.js'
 
 type Handler = (req: Uint8Array, from: string, opts: { signal: AbortSignal }) => Promise<Uint8Array>
 
-const RUNS = 1500
+const RUNS = 1000
 const HOUR = 3_600_000
 // No timer fires while the fuzzer runs: only its requests could change the machine.
 const net = makeNetwork(4, { services: 2, params: { timeoutProposeMs: HOUR, timeoutVoteMs: HOUR, rebroadcastMs: HOUR } })
