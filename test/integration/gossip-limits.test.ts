@@ -85,7 +85,8 @@ describe('gossip limits per peer', () => {
     const seconds = (performance.now() - started) / 1000
     // What the budget lets through at most: its burst, and what it refilled while the flood lasted.
     const allowed = Math.ceil(GOSSIP_LIMITS.service.burstMessages + GOSSIP_LIMITS.service.messagesPerSecond * seconds)
-    expect(allowed).toBeLessThan(flood.length / 2)
+    // The flood went well past it.
+    expect(flood.length - allowed).toBeGreaterThan(100)
     await waitFor('validator 0 to have counted the flood', async () => await dropped(node, 'over-budget') >= flood.length - allowed, 10_000, 50)
 
     // What got through is committed like any submission; the rest is nowhere.
