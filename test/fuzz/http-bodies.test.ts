@@ -31,7 +31,7 @@ const BODIES: Record<string, string[]> = {
   '/v1/certificates/verify': [certificate],
   '/v1/data/:id/verify': ['']
 }
-const QUERIES = ['', '?wait=false', '?wait=true', '?name=x', '?limit=5', '?after=00', `?dataHash=${HASH}`, '?wait=maybe&x=1', '?limit=0', '?a[b]=1']
+const QUERIES = ['', '?wait=false', '?wait=true', '?name=x', '?name=%E2%80%AEevil', '?name=a%00b', '?limit=5', '?after=00', `?dataHash=${HASH}`, '?wait=maybe&x=1', '?limit=0', '?a[b]=1']
 
 let dir: string
 let store: ServiceStore
@@ -70,12 +70,12 @@ afterAll(async () => {
 })
 
 const route = fc.constantFrom(
-  ['POST', '/v1/hashes'], ['POST', '/v1/hashes/batch'], ['POST', '/v1/certificates/verify'], ['POST', '/v1/data/:id/verify'],
+  ['POST', '/v1/data'], ['POST', '/v1/hashes'], ['POST', '/v1/hashes/batch'], ['POST', '/v1/certificates/verify'], ['POST', '/v1/data/:id/verify'],
   ['GET', '/v1/data/:id'], ['GET', '/v1/data/:id/certificate'], ['GET', '/v1/items'], ['GET', '/v1/status'], ['POST', '/v1/nowhere']
 )
 const id = fc.oneof(fc.constant(HASH), fc.string({ maxLength: 70 }).map(encodeURIComponent), fc.constant('A'.repeat(64)), fc.constant('%zz'))
 const key = fc.constantFrom<string | undefined>(ALICE.key, BOB.key, undefined, 'wrong', `bearer ${ALICE.key}`, `Bearer ${ALICE.key} x`)
-const contentType = fc.constantFrom<string | undefined>(undefined, 'application/json', 'text/plain', 'application/json; charset=latin1', 'multipart/form-data; boundary=x', '\u00e9')
+const contentType = fc.constantFrom<string | undefined>(undefined, 'application/json', 'text/plain', 'application/json; charset=latin1', 'multipart/form-data; boundary=x', '\u00e9', 'a'.repeat(200), 'text/\u200bplain')
 
 describe('fuzzing the service\'s HTTP bodies', () => {
   it('answers random and mutated requests with 4xx in the API\'s error format, storing nothing, or with a valid anchor', async () => {
@@ -99,7 +99,7 @@ describe('fuzzing the service\'s HTTP bodies', () => {
           expect(writes).toBe(writesBefore)
         } else if (writes !== writesBefore) {
           // Stored: a known client's valid anchor request.
-          expect(path.startsWith('/v1/hashes')).toBe(true)
+          expect(['/v1/data', '/v1/hashes', '/v1/hashes/batch']).toContain(path)
           expect([ALICE.key, BOB.key].map(k => `bearer ${k}`)).toContain(headers.authorization?.toLowerCase())
           expect(res.statusCode).toBe(202)
         }
