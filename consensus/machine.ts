@@ -207,7 +207,8 @@ export class Machine {
     for (const m of persisted) {
       if (m.type === 'proposal' && m.proposal.height === this.height) {
         this.persistedProposals.add(m.proposal)
-        this.addProposal(m.proposal, this.checkProposal(m.proposal), Number.POSITIVE_INFINITY)
+        // Its own disk: judged again with the block (a bad submission makes it invalid, not unreadable).
+        this.addProposal(m.proposal, checkProposal(this.validators, this.chainId, m.proposal, this.ed), Number.POSITIVE_INFINITY)
       } else if (m.type === 'vote' && m.vote.height === this.height) {
         this.checkVoteSignature(m.vote)
         this.h.votes.get(m.vote.round, m.vote.type).add(m.vote, () => true)
@@ -355,7 +356,7 @@ export class Machine {
   }
 
   private checkProposal (proposal: Proposal): Uint8Array {
-    return checkProposal(this.validators, this.chainId, proposal, this.ed)
+    return checkProposal(this.validators, this.chainId, proposal, this.ed, this.services)
   }
 
   /**

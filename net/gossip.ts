@@ -5,12 +5,15 @@
  * many peers the message went to), goes out one message at a time, waits for congested gossip
  * streams to drain and refuses to queue more than a bounded number of bytes. Message ids are the
  * SHA-256 of the data, so identical bytes published twice within gossipsub's seen-TTL (2 min)
- * count as one message, on any topic.
+ * count as one message, on any topic. Messages received can be held to a per-peer, per-topic
+ * budget (GossipBudget): past it, a peer's messages are ignored (neither delivered nor forwarded,
+ * no penalty: an honest peer may burst) before any decoding.
  */
 
 import { setMaxListeners } from 'node:events'
 import { TopicValidatorResult, type GossipSub, type GossipsubMessage, type PublishResult } from '@libp2p/gossipsub'
 import { AbortedError, PublishQueueFullError } from './errors.js'
+import { GossipBudget, type GossipLimit } from './gossip-budget.js'
 import type { Libp2pNode } from './host.js'
 import type { Logger, PeerId } from '@libp2p/interface'
 
@@ -25,6 +28,10 @@ export interface GossipInit {
   maxQueuedBytes?: number
   /** Longest wait for a congested gossip stream before publishing anyway. @default 2_000 */
   drainTimeoutMs?: number
+  /** The budget of messages a peer (the one that sent them to us) may send on a topic; undefined: unlimited. */
+  limitOf?: (peer: string, topic: string) => GossipLimit | undefined
+  /** Told of each message ignored for being over its sender's budget. */
+  onOverBudget?: (peer: string, topic: string) => void
 }
 
 /** gossipsub's class accepts per-call options; its exported interface does not declare them. */
@@ -41,6 +48,8 @@ export class Gossip {
   private readonly log: Logger
   private readonly maxQueuedBytes: number
   private readonly drainTimeoutMs: number
+  private readonly budget: GossipBudget | undefined
+  private readonly onOverBudget: ((peer: string, topic: string) => void) | undefined
   private readonly unsubscribers = new Map<string, () => void>()
   private queuedBytes = 0
   private tail: Promise<unknown> = Promise.resolve()
@@ -50,14 +59,22 @@ export class Gossip {
     this.log = node.logger.forComponent('trustnet:gossip')
     this.maxQueuedBytes = init.maxQueuedBytes ?? 8 * 1024 * 1024
     this.drainTimeoutMs = init.drainTimeoutMs ?? 2_000
+    this.budget = init.limitOf === undefined ? undefined : new GossipBudget(init.limitOf)
+    this.onOverBudget = init.onOverBudget
   }
 
   /** Subscribes with one validator and one handler per topic; returns the unsubscribe function. */
   subscribe (topic: string, validate: Validator, onMessage: MessageHandler): () => void {
     if (this.unsubscribers.has(topic)) throw new Error(`already subscribed to ${topic}`)
     this.pubsub.topicValidators.set(topic, (peer, msg) => {
+      const from = peer.toString()
+      // gossipsub has marked the message seen by now: a copy from another peer is a duplicate.
+      if (this.budget?.take(from, topic, msg.data.byteLength) === false) {
+        this.onOverBudget?.(from, topic)
+        return TopicValidatorResult.Ignore
+      }
       try {
-        return VERDICTS[validate(msg.data, peer.toString())]
+        return VERDICTS[validate(msg.data, from)]
       } catch (err) {
         // A throwing validator is our bug, not the peer's fault: drop without penalty.
         this.log.error('validator for %s threw - %e', topic, err)

@@ -1,8 +1,8 @@
 /**
  * A validator's Prometheus metrics. Height, round, mempool and peers are read from the driver and
  * the host when scraped, so the consensus loop pays nothing for them; committed blocks (entries,
- * commit latency) and refused submissions are counted as they happen. Every series carries the
- * validator's index as label `validator`.
+ * commit latency), refused submissions and dropped gossip are counted as they happen. Every
+ * series carries the validator's index as label `validator`.
  */
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
@@ -24,6 +24,7 @@ export class NodeMetrics {
   private readonly latency: Histogram
   private readonly entries: Counter
   private readonly refusals: Counter<'code'>
+  private readonly gossipDrops: Counter<'reason' | 'topic'>
 
   constructor (source: NodeMetricsSource) {
     this.registry = newRegistry({ validator: String(source.index) })
@@ -36,6 +37,7 @@ export class NodeMetrics {
     this.latency = new Histogram({ name: 'trustnet_commit_latency_seconds', help: 'From the time a block\'s proposer stamped in its header to this validator storing it as committed', buckets: LATENCY_BUCKETS, registers })
     this.entries = new Counter({ name: 'trustnet_entries_committed_total', help: 'Entries in the blocks this validator committed', registers })
     this.refusals = new Counter({ name: 'trustnet_submissions_refused_total', help: 'Submissions from services refused, by error code', labelNames: ['code'] as const, registers })
+    this.gossipDrops = new Counter({ name: 'trustnet_gossip_dropped_total', help: 'Gossip messages received and neither delivered nor relayed, by reason and topic', labelNames: ['reason', 'topic'] as const, registers })
   }
 
   /** A block was stored as committed at `now` (ms); its header's time is its proposer's clock. */
@@ -46,6 +48,11 @@ export class NodeMetrics {
 
   submissionRefused (code: string): void {
     this.refusals.inc({ code })
+  }
+
+  /** A gossip message dropped: over its sender's budget, not the sender's to send, or invalid. */
+  gossipDropped (reason: string, topic: string): void {
+    this.gossipDrops.inc({ reason, topic })
   }
 
   /** Request timing and `GET /metrics` on the operator API. */

@@ -16,7 +16,7 @@ import { decodeResponse, MAX_SYNC_BLOCKS, PROTOCOL, SyncResponseSchema } from '.
 import { CertificateIssuer } from './certificates.js'
 import { loadNodeConfig } from './config.js'
 import { ConsensusDriver } from './driver.js'
-import { decodeEnvelope, encodeEnvelope, type GossipEnvelope } from './gossip-envelope.js'
+import { decodeEnvelope, encodeEnvelope, GOSSIP_LIMITS, serviceGossipRefusal, type GossipEnvelope } from './gossip-envelope.js'
 import { buildNodeHttpApi } from './http-api.js'
 import { NodeMetrics } from './metrics.js'
 import { createLogger } from '../lib/log.js'
@@ -71,10 +71,15 @@ export async function startNode (home: string): Promise<RunningNode> {
     scoredTopics: [topic.consensus, topic.submissions],
     gossip: true
   })
-  const gossip = new Gossip(host.node)
+  const metrics = new NodeMetrics({ index: config.index, status: () => driver.status(), connectedPeers: () => host.connectedPeers() })
+  const topicKind = (t: string): string => t === topic.consensus ? 'consensus' : 'submissions'
+  const gossip = new Gossip(host.node, {
+    // Budgets of the peer that sent a message (its author or a relay); anyone else is refused by the gater and the validator.
+    limitOf: peer => validatorByPeer.has(peer) ? GOSSIP_LIMITS.validator : serviceByPeer.has(peer) ? GOSSIP_LIMITS.service : undefined,
+    onOverBudget: (_peer, t) => { metrics.gossipDropped('over-budget', topicKind(t)) }
+  })
   const rr = new RequestResponse(host.node)
 
-  const metrics = new NodeMetrics({ index: config.index, status: () => driver.status(), connectedPeers: () => host.connectedPeers() })
   let resends = 0
   const driver = new ConsensusDriver({
     machine,
@@ -97,25 +102,35 @@ export async function startNode (home: string): Promise<RunningNode> {
   // Decoded in the validator, handed to the handler: one decode per message.
   const decoded = new WeakMap<Uint8Array, GossipEnvelope>()
   // Rejected messages are neither delivered nor forwarded, and gossipsub lowers their sender's score.
-  const validate = (data: Uint8Array): Verdict => {
+  const validate = (t: string) => (data: Uint8Array, peer: string): Verdict => {
+    const service = serviceByPeer.get(peer)
+    if (service === undefined && !validatorByPeer.has(peer)) {
+      metrics.gossipDropped('not-a-member', topicKind(t))
+      return 'reject'
+    }
     try {
       const envelope = decodeEnvelope(data)
-      // Each gossiped submission must come from a registered service (UNKNOWN_SERVICE,
-      // BAD_SIGNATURE); a proposal's submissions are checked when its block is judged.
+      const refusal = service === undefined ? undefined : serviceGossipRefusal(service, envelope.message)
+      if (refusal !== undefined) {
+        metrics.gossipDropped(refusal, topicKind(t))
+        return 'reject'
+      }
+      // Each submission, gossiped or proposed, must come from a registered service (UNKNOWN_SERVICE, BAD_SIGNATURE).
       checkMessage(machine.validators, genesis.chainId, envelope.message, ed, services)
       decoded.set(data, envelope)
       return 'accept'
     } catch (err) {
-      if (err instanceof TrustnetError) return 'reject'
-      throw err
+      if (!(err instanceof TrustnetError)) throw err
+      metrics.gossipDropped('invalid', topicKind(t))
+      return 'reject'
     }
   }
   const handle = (data: Uint8Array): void => {
     const { message } = decoded.get(data) ?? decodeEnvelope(data)
     driver.deliver(message).catch(err => log.error({ err }, 'delivering a message failed'))
   }
-  gossip.subscribe(topic.consensus, validate, handle)
-  gossip.subscribe(topic.submissions, validate, handle)
+  gossip.subscribe(topic.consensus, validate(topic.consensus), handle)
+  gossip.subscribe(topic.submissions, validate(topic.submissions), handle)
 
   const certificates = new CertificateIssuer(store)
   const roles = { validator: (peer: string) => validatorByPeer.get(peer), service: (peer: string) => serviceByPeer.get(peer) }

@@ -193,14 +193,15 @@ describe('validators on libp2p and LevelDB', () => {
     const bad = makeEntries(3, 4_000)
     const before = await holdings(bad)
     const unknown = signSubmission(genesis.chainId, 7, packEntries(bad), freshSeed())
-    const forged = signSubmission(genesis.chainId, 0, packEntries(bad), freshSeed())
+    // Under the peer's own index (another's would be refused before any signature is checked).
+    const forged = signSubmission(genesis.chainId, 2, packEntries(bad), freshSeed())
     expect(await gossip.publish(topic, encodeEnvelope({ type: 'submissions', submissions: [unknown] }, 0))).toBe(1)
     expect(await gossip.publish(topic, encodeEnvelope({ type: 'submissions', submissions: [forged] }, 0))).toBe(1)
     // Rejected, not merely ignored: gossipsub penalises the peer that sent them.
     await waitFor('the peer to be penalised', () => nodes[0]!.peerScore(peer.peerId) < 0, 10_000, 10)
     // A good one after them, gossiped to node 0 only: once node 0 holds it, it has judged the two before.
     const good = makeEntries(2, 4_100)
-    expect(await gossip.publish(topic, encodeEnvelope({ type: 'submissions', submissions: [makeSubmission(net, good)] }, 0))).toBe(1)
+    expect(await gossip.publish(topic, encodeEnvelope({ type: 'submissions', submissions: [makeSubmission(net, good, 2)] }, 0))).toBe(1)
     await waitFor('node 0 to take the gossiped submission', async () => nodes[0]!.driver.mempoolSize === 2 || await nodes[0]!.driver.waitForEntries(good, 0), 10_000, 10)
     // The service hands it to the others as well, so it commits whatever the round's leader.
     for (const node of nodes.slice(1)) await submit(node, makeSubmission(net, good))
