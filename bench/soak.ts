@@ -31,14 +31,13 @@ const START_LEAD_MS = 300
 /** The soak's rate rises from zero over this long (a jump from idle would measure the pipeline starting up). */
 const RAMP_MS = 2000
 /**
- * Requests in flight are bounded by connections: one each, and the service (its default
- * `http.maxConnections`, which the bench's cluster keeps) closes those beyond 1,024 at once. The
- * clients keep below it, leaving room for the bench's own requests; a request due while its
- * client is at the bound is not sent and counts as dropped.
+ * Requests in flight, over all clients. Each holds a connection, and the service (its default
+ * `http.maxConnections`, which the bench's cluster keeps) closes those beyond 1,024 at once: the
+ * clients keep below it, leaving room for the bench's own requests. As many as that, whatever the
+ * rate, so a latency of seconds under a kill shows as latency; a request due while its client is
+ * at the bound is not sent and counts as dropped.
  */
 const MAX_IN_FLIGHT = 900
-/** Room in flight for this many seconds of a client's requests (a latency of seconds shows as latency, not as drops), within MAX_IN_FLIGHT. */
-const IN_FLIGHT_S = 5
 /** Connections each client opens before the load, for this many seconds of its requests (see bench-phases.ts, latencyPhase). */
 const CONNECTIONS_S = 2
 
@@ -97,7 +96,7 @@ export async function runSoak (args: BenchArgs): Promise<number> {
       ratePerS = peak / 2
     }
     const perClient = ratePerS / CLIENTS
-    const maxInFlight = Math.min(Math.floor(MAX_IN_FLIGHT / CLIENTS), Math.max(64, Math.ceil(perClient * IN_FLIGHT_S)))
+    const maxInFlight = Math.floor(MAX_IN_FLIGHT / CLIENTS)
     const opened = merge(await pool.run(target, () => ({ kind: 'connect', count: Math.min(maxInFlight, Math.ceil(perClient * CONNECTIONS_S)) })))
     if (opened.failures > 0) log(`soak: opening connections: ${opened.failures} failed (first: ${opened.firstFailure ?? '?'})`)
 

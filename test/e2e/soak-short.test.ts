@@ -1,5 +1,5 @@
 /**
- * A half-minute soak through the compiled bench (`--soak --minutes 0.5 --rate 20`): validators
+ * A 24-second soak through the compiled bench (`--soak --minutes 0.4 --rate 20`): validators
  * killed with SIGKILL and restarted under open-loop load at a given rate, then the bench's own
  * checks. It must exit 0, having killed validators, offered the load and certified records, with
  * its latency figures, no height where validators disagree and no certified record missing from
@@ -11,7 +11,7 @@ import { runBench, tail } from './bench-output.js'
 
 describe('bench --soak (short)', () => {
   it('kills and restarts validators under paced load with no disagreement and nothing lost', async () => {
-    const run = await runBench(['--soak', '--minutes', '0.5', '--rate', '20'], 140_000)
+    const run = await runBench(['--soak', '--minutes', '0.4', '--rate', '20'], 140_000)
     expect(run.code, tail(run.stderr)).toBe(0)
     const value = (metric: string): number | undefined => run.figures.find(f => f.metric === metric)?.value
     expect(value('soak_mismatches')).toBe(0)
