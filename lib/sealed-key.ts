@@ -61,7 +61,8 @@ export interface PassphraseSource {
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 function derive (passphrase: string, salt: Buffer, params: ScryptParams): { key: Buffer, check: Buffer } {
-  const out = scryptSync(passphrase.normalize('NFC'), salt, 64, { ...params, maxmem: 2 * 128 * params.N * params.r })
+  const { N, r, p } = params
+  const out = scryptSync(passphrase.normalize('NFC'), salt, 64, { N, r, p, maxmem: 2 * 128 * N * r })
   return { key: out.subarray(0, 32), check: createHash('sha256').update(out.subarray(32)).digest() }
 }
 
