@@ -10,6 +10,8 @@ export interface BenchArgs {
   minutes: number
   /** Seed of the soak's kill schedule, so a failing schedule can be replayed. */
   seed: number
+  /** The soak's offered load, requests/s; absent: half the single-record peak, measured first. */
+  rate?: number
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -25,6 +27,8 @@ options:
   --soak               soak mode: steady load while validators are killed (SIGKILL) and
                        restarted, then safety and durability checks; exit 1 on any violation
   --minutes N          soak duration in minutes (default 5; fractions allowed)
+  --rate N             soak load in requests/s, sent on a schedule (default: half the
+                       single-record peak, measured first on the same cluster)
   --seed N             soak kill schedule seed (default: random, printed)
   --help               this text
 
@@ -62,11 +66,13 @@ export function parseArgs (argv: readonly string[]): BenchArgs {
       case '--validators': args.validators.push(...validatorCounts(value())); break
       case '--minutes': args.minutes = positiveNumber('--minutes', value()); break
       case '--seed': args.seed = Math.floor(positiveNumber('--seed', value())); break
+      case '--rate': args.rate = positiveNumber('--rate', value()); break
       default: throw new UsageError(`unknown option ${flag}`)
     }
   }
   if (args.validators.length === 0) args.validators = args.mode === 'soak' ? [4] : [4, 7]
   // The soak keeps one validator down at a time: that needs f >= 1, so n >= 3f + 1 = 4.
   if (args.mode === 'soak' && (args.validators[0] as number) < 4) throw new UsageError('--soak needs at least 4 validators')
+  if (args.rate !== undefined && args.mode === 'bench') throw new UsageError('--rate is an option of --soak')
   return args
 }

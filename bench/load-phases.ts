@@ -1,8 +1,8 @@
 /**
  * What a load client does in each phase (see load-protocol.ts): closed loops that keep a fixed
- * number of requests in flight, an open loop that sends on a schedule whatever the answers (so
- * latency is not hidden by waiting, measured from the scheduled time), and the soak's mixed
- * load. Each runner fills one PhaseResult.
+ * number of requests in flight, and open loops that send on a schedule whatever the answers (so
+ * latency is not hidden by waiting, measured from the scheduled time): the latency phase's, and
+ * the soak's mixed load of documents and hashes. Each runner fills one PhaseResult.
  */
 import { randomBytes } from 'node:crypto'
 import { emptyResult, type Phase, type PhaseResult, type Target, type Window } from './load-protocol.js'
@@ -97,9 +97,12 @@ export function pacedDueAt (p: Pick<Extract<Phase, { kind: 'paced' }>, 'ratePerS
   return p.startAt + rampMs + (i - inRamp) / perMs
 }
 
-async function paced (target: Target, p: Extract<Phase, { kind: 'paced' }>, stop: () => boolean): Promise<PhaseResult> {
-  const r = emptyResult('paced')
-  const end = p.startAt + p.durationMs
+/**
+ * Send `send(i, due)` on the schedule of `pacedDueAt` until `end` (epoch ms) or `stop()`, whatever
+ * the answers; returns once every request sent has been answered. A request due while
+ * `maxInFlight` are outstanding is not sent (counted as dropped).
+ */
+async function openLoop (p: Pick<Extract<Phase, { kind: 'paced' }>, 'ratePerS' | 'startAt' | 'rampUntil' | 'measureFrom' | 'maxInFlight'>, end: number, r: PhaseResult, stop: () => boolean, send: (i: number, due: number) => Promise<void>): Promise<void> {
   const inFlight = new Set<Promise<void>>()
   let yieldedAt = Date.now()
   for (let i = 0; !stop(); i++) {
@@ -111,30 +114,33 @@ async function paced (target: Target, p: Extract<Phase, { kind: 'paced' }>, stop
     if (due > now) {
       await sleep(due - now)
       yieldedAt = Date.now()
+      // Stopped while asleep: a request due after the stop is not part of the run.
+      if (stop()) break
     } else {
       if (now - due > LATE_SEND_MS && due >= p.measureFrom) r.lateSends++
       // Catching up must not starve the answers: let them in now and then.
       if (now - yieldedAt > LATE_SEND_MS) { await new Promise(resolve => setImmediate(resolve)); yieldedAt = Date.now() }
     }
     if (inFlight.size >= p.maxInFlight) { r.dropped++; continue }
-    const request = (async () => {
-      try {
-        const a = await anchorHash(target, randomHash())
-        r.requests++
-        if (a.status === 201 && a.certificate !== undefined) {
-          r.ok++
-          if (due >= p.measureFrom) r.latenciesMs.push(Date.now() - due)
-          keep(r, p.keepCertificates, a.certificate)
-        } else if (a.status === 202) r.pending++
-        else fail(r, new Error(a.error ?? `status ${a.status}`))
-      } catch (err) {
-        fail(r, err)
-      }
-    })()
+    const request = send(i, due).catch((err: unknown) => { fail(r, err) })
     inFlight.add(request)
     void request.finally(() => inFlight.delete(request))
   }
   await Promise.all(inFlight)
+}
+
+async function paced (target: Target, p: Extract<Phase, { kind: 'paced' }>, stop: () => boolean): Promise<PhaseResult> {
+  const r = emptyResult('paced')
+  await openLoop(p, p.startAt + p.durationMs, r, stop, async (_, due) => {
+    const a = await anchorHash(target, randomHash())
+    r.requests++
+    if (a.status === 201 && a.certificate !== undefined) {
+      r.ok++
+      if (due >= p.measureFrom) r.latenciesMs.push(Date.now() - due)
+      keep(r, p.keepCertificates, a.certificate)
+    } else if (a.status === 202) r.pending++
+    else fail(r, new Error(a.error ?? `status ${a.status}`))
+  })
   return r
 }
 
@@ -191,20 +197,20 @@ async function verify (target: Target, p: Extract<Phase, { kind: 'verify' }>, st
 
 async function soak (target: Target, p: Extract<Phase, { kind: 'soak' }>, stop: () => boolean): Promise<PhaseResult> {
   const r = emptyResult('soak')
-  let n = 0
-  await closedLoop(p.concurrency, r, Number.POSITIVE_INFINITY, stop, async worker => {
-    const i = n++
+  await openLoop({ ...p, measureFrom: p.rampUntil }, Number.POSITIVE_INFINITY, r, stop, async (i, due) => {
+    // Counted when sent: requests + dropped is what the schedule offered.
+    r.requests++
     // Half documents (kept by the service, verifiable later), half bare hashes.
-    const a = worker % 2 === 0
+    const a = i % 2 === 0
       ? await storeDocument(target, randomBytes(64 + (i % 512)), `soak-${process.pid}-${i}`)
       : await anchorHash(target, randomHash())
-    r.requests++
     if (a.status === 201 && a.id !== undefined && a.certificate !== undefined) {
       r.ok++
+      if (due >= p.rampUntil) r.latenciesMs.push(Date.now() - due)
       r.ids.push(a.id)
       r.certified.push(a.certificate)
     } else if (a.status === 202) r.pending++
-    else throw new Error(a.error ?? `status ${a.status}`)
+    else fail(r, new Error(a.error ?? `status ${a.status}`))
   })
   return r
 }

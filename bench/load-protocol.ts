@@ -37,8 +37,13 @@ export type Phase =
   | { kind: 'store', count: number, concurrency: number, bytes: number }
   /** Closed loop of POST /v1/data/:id/verify over `ids`. */
   | { kind: 'verify', ids: string[], concurrency: number, window: Window }
-  /** Steady mixed load (documents and hashes) until told to stop; every certificate is returned. */
-  | { kind: 'soak', concurrency: number }
+  /**
+   * The soak's load: open loop like `paced` (rising to `ratePerS` at `rampUntil`, then holding),
+   * alternately storing a small document (POST /v1/data) and anchoring a hash (POST /v1/hashes),
+   * each waiting for its certificate, until told to stop; every certificate is returned, and the
+   * latency of every request scheduled from `rampUntil`.
+   */
+  | { kind: 'soak', ratePerS: number, startAt: number, rampUntil: number, maxInFlight: number }
 
 export type Command =
   | { type: 'run', target: Target, phase: Phase }
@@ -55,11 +60,11 @@ export interface PhaseResult {
   pending: number
   failures: number
   firstFailure?: string
-  /** paced: request-to-certificate times of certified requests scheduled from `measureFrom`, ms. */
+  /** paced, soak: request-to-certificate times of certified requests scheduled from `measureFrom` (soak: `rampUntil`), ms. */
   latenciesMs: number[]
-  /** paced: requests not sent because `maxInFlight` were outstanding. */
+  /** paced, soak: requests not sent because `maxInFlight` were outstanding. */
   dropped: number
-  /** paced: requests scheduled from `measureFrom` but sent more than 50 ms late: the client fell behind. */
+  /** paced, soak: requests scheduled from `measureFrom` but sent more than 50 ms late: the client fell behind. */
   lateSends: number
   /** A sample of certificates (JSON) for offline verification. */
   certificates: unknown[]

@@ -5,8 +5,8 @@
  * genesis (`node-home`). Every refusal is a ConfigError with a stable code.
  */
 import { randomBytes } from 'node:crypto'
-import { readFile, stat, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { chmod, copyFile, readFile, stat, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { validate } from '../consensus/codec.js'
@@ -15,11 +15,12 @@ import { toJson } from '../consensus/json.js'
 import { DEFAULT_PARAMS, GenesisSchema, type Genesis } from '../consensus/types.js'
 import { TrustnetError } from '../consensus/errors.js'
 import { ConfigError } from '../lib/json-file.js'
-import { makePrivateDir, writePrivateFile } from '../lib/private-files.js'
+import { makePrivateDir, PRIVATE_FILE_MODE, writePrivateFile } from '../lib/private-files.js'
+import { isSealedKey, keyFilePublicKey, openKeyJson, sealSeed, type PassphraseSource, type ScryptParams } from '../lib/sealed-key.js'
 import { peerIdFromEd25519PublicKey } from '../net/host.js'
 import { readGenesis, type NodeConfig } from '../node/config.js'
 
-/** The key file `keygen` writes into its directory: the secret seed, readable by its owner only. */
+/** The key file `keygen` writes into its directory: the secret seed, readable by its owner only, sealed when a passphrase is given. */
 export const KEY_FILE = 'key.json'
 
 export interface PublicIdentity { publicKey: string, peerId: string }
@@ -35,35 +36,53 @@ async function exists (path: string): Promise<boolean> {
   return await stat(path).then(() => true, () => false)
 }
 
+export interface KeygenOptions {
+  /** Seal the seed with this passphrase (lib/sealed-key.ts); absent: the seed is written in clear. */
+  passphrase?: string
+  /** scrypt's cost for the seal (tests use a cheap one). */
+  scrypt?: ScryptParams
+}
+
 /** Generate a key into DIR/key.json (0600, DIR 0700 when created); never overwrites one. */
-export async function keygen (dir: string): Promise<PublicIdentity & { keyFile: string }> {
+export async function keygen (dir: string, options: KeygenOptions = {}): Promise<PublicIdentity & { keyFile: string, sealed: boolean }> {
   const keyFile = join(dir, KEY_FILE)
   if (await exists(keyFile)) throw new ConfigError('KEY_EXISTS', `${keyFile} already exists; a key is never overwritten`, { file: keyFile })
-  await makePrivateDir(dir, { keepExisting: true })
   const seed = new Uint8Array(randomBytes(32))
   const id = identity(seed)
+  const sealed = options.passphrase !== undefined
+  // Sealed before anything is written: an empty passphrase leaves no directory behind.
+  const body = sealed
+    ? sealSeed(seed, options.passphrase as string, { peerId: id.peerId, ...(options.scrypt !== undefined ? { scrypt: options.scrypt } : {}) })
+    : { seed: Buffer.from(seed).toString('hex'), ...id }
+  await makePrivateDir(dir, { keepExisting: true })
   try {
-    await writePrivateFile(keyFile, JSON.stringify({ seed: Buffer.from(seed).toString('hex'), ...id }, null, 2) + '\n', { exclusive: true })
+    await writePrivateFile(keyFile, JSON.stringify(body, null, 2) + '\n', { exclusive: true })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new ConfigError('KEY_EXISTS', `${keyFile} already exists; a key is never overwritten`, { file: keyFile })
     throw err
   }
-  return { ...id, keyFile }
+  return { ...id, keyFile, sealed }
 }
 
-/** The seed in a key file written by keygen, checked against the public key beside it. */
-export async function readKeyFile (file: string): Promise<{ seed: Uint8Array } & PublicIdentity> {
-  let json: unknown
+async function readKeyJson (file: string): Promise<unknown> {
   try {
-    json = JSON.parse(await readFile(file, 'utf8'))
+    return JSON.parse(await readFile(file, 'utf8'))
   } catch (err) {
     throw new ConfigError('INVALID_KEY', `cannot read the key file ${file}: ${(err as Error).message}`, { file }, { cause: err })
   }
-  const { seed, publicKey } = (json ?? {}) as { seed?: unknown, publicKey?: unknown }
-  if (typeof seed !== 'string' || !HEX_KEY.test(seed)) throw new ConfigError('INVALID_KEY', `${file}: seed must be 64 lowercase hex characters`, { file })
-  const id = identity(Buffer.from(seed, 'hex'))
-  if (publicKey !== undefined && publicKey !== id.publicKey) throw new ConfigError('INVALID_KEY', `${file}: the public key does not belong to the seed`, { file })
-  return { seed: Buffer.from(seed, 'hex'), ...id }
+}
+
+/** The public half of a key file written by keygen, clear or sealed (a sealed one needs no passphrase for this). */
+export async function readKeyIdentity (file: string): Promise<PublicIdentity & { sealed: boolean }> {
+  const json = await readKeyJson(file)
+  const pub = Buffer.from(keyFilePublicKey(json, file), 'hex')
+  return { publicKey: pub.toString('hex'), peerId: peerIdFromEd25519PublicKey(pub), sealed: isSealedKey(json) }
+}
+
+/** The seed in a key file written by keygen, checked against the public key beside it; a sealed one asks `passphrase`. */
+export async function readKeyFile (file: string, passphrase: PassphraseSource = {}): Promise<{ seed: Uint8Array } & PublicIdentity> {
+  const seed = openKeyJson(await readKeyJson(file), file, passphrase)
+  return { seed, ...identity(seed) }
 }
 
 /** NAME=PUBKEY as given on the command line. */
@@ -143,10 +162,12 @@ export interface NodeHomeOptions {
 
 /**
  * A validator home from its own key and the network's genesis: DIR/node.json (0600, DIR 0700) and a
- * copy of the genesis beside it. The validator's index is where its key sits in the genesis.
+ * copy of the genesis beside it. The validator's index is where its key sits in the genesis. A
+ * clear key's seed goes into node.json; a sealed key is copied beside it as DIR/key.json (0600) and
+ * stays sealed: the node asks for its passphrase when it starts (docs/configuration.md).
  */
 export async function makeNodeHome (options: NodeHomeOptions): Promise<{ index: number, file: string }> {
-  const key = await readKeyFile(options.keyFile)
+  const key = await readKeyIdentity(options.keyFile)
   const genesis = await readGenesis(options.genesisFile)
   const peerIds = genesis.validators.map(v => peerIdFromEd25519PublicKey(v.publicKey))
   const index = peerIds.indexOf(key.peerId)
@@ -157,7 +178,7 @@ export async function makeNodeHome (options: NodeHomeOptions): Promise<{ index: 
   if (options.force !== true && await exists(file)) throw new ConfigError('FILE_EXISTS', `${file} already exists; use --force to overwrite it`, { file })
   const config: NodeConfig = {
     index,
-    seed: Buffer.from(key.seed).toString('hex'),
+    ...(key.sealed ? { keyFile: KEY_FILE } : { seed: Buffer.from((await readKeyFile(options.keyFile)).seed).toString('hex') }),
     listen: options.listen,
     http: options.http,
     peers,
@@ -166,8 +187,15 @@ export async function makeNodeHome (options: NodeHomeOptions): Promise<{ index: 
   }
   await makePrivateDir(options.out)
   await writeGenesis(join(options.out, 'genesis.json'), genesis, true)
+  if (key.sealed) await copyPrivateFile(options.keyFile, join(options.out, KEY_FILE))
   await writePrivateFile(file, JSON.stringify(config, null, 2) + '\n')
   return { index, file }
+}
+
+async function copyPrivateFile (from: string, to: string): Promise<void> {
+  if (resolve(from) === resolve(to)) return
+  await copyFile(from, to)
+  await chmod(to, PRIVATE_FILE_MODE)
 }
 
 function checkMultiaddr (value: string, what: string): void {

@@ -1,18 +1,25 @@
 /**
- * A validator's home directory: `node.json` (its index, secret seed, listen address, HTTP port,
- * peers) next to the network's `genesis.json`. Read once at start, checked with a schema, and
- * refused with a clear typed error when anything is missing or malformed.
+ * A validator's home directory: `node.json` (its index, secret seed or the key file holding it,
+ * listen address, HTTP port, peers) next to the network's `genesis.json`. Read once at start,
+ * checked with a schema, and refused with a clear typed error when anything is missing or
+ * malformed; a sealed key without its passphrase, or with a wrong one, stops the node before it
+ * opens anything.
  */
 import { dirname, resolve } from 'node:path'
 import { z } from 'zod'
 import { genesisFromJson } from '../consensus/json.js'
 import type { Genesis } from '../consensus/types.js'
 import { ConfigError, loadJsonFile, type ConfigCodes } from '../lib/json-file.js'
+import { readSeedFile } from '../lib/sealed-key.js'
 
 export const NodeConfigSchema = z.strictObject({
   index: z.number().int().nonnegative(),
-  /** 32-byte ed25519 seed, hex: the validator key and the libp2p identity. */
-  seed: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters'),
+  /** 32-byte ed25519 seed, hex: the validator key and the libp2p identity. Either this or `keyFile`. */
+  seed: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters').optional(),
+  /** The key file holding the seed, clear or sealed with a passphrase (as `trustnet keygen` writes it), relative to the home. */
+  keyFile: z.string().min(1).optional(),
+  /** A file whose content is the sealed key's passphrase, relative to the home; absent: TRUSTNET_KEY_PASSPHRASE. */
+  keyPassphraseFile: z.string().min(1).optional(),
   listen: z.string().startsWith('/'),
   http: z.strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535) }),
   /** Multiaddrs of the other validators, each ending in /p2p/<peer id>. */
@@ -26,7 +33,7 @@ export const NodeConfigSchema = z.strictObject({
   /** Relative to the home directory. */
   genesis: z.string().default('../genesis.json'),
   dataDir: z.string().default('data')
-})
+}).refine(c => (c.seed === undefined) !== (c.keyFile === undefined), { message: 'give either seed or keyFile, not both', path: ['seed'] })
 export type NodeConfig = z.infer<typeof NodeConfigSchema>
 
 export interface LoadedNodeConfig {
@@ -51,5 +58,10 @@ export async function loadNodeConfig (home: string): Promise<LoadedNodeConfig> {
   if (config.index >= genesis.validators.length) {
     throw new ConfigError('CONFIG_INVALID', `${file}: index ${config.index} is not a validator of the genesis`, { file, path: 'index' })
   }
-  return { home, config, genesis, seed: Buffer.from(config.seed, 'hex'), dataDir: resolve(home, config.dataDir) }
+  const seed = config.seed !== undefined
+    ? new Uint8Array(Buffer.from(config.seed, 'hex'))
+    : readSeedFile(resolve(home, config.keyFile as string), {
+      ...(config.keyPassphraseFile !== undefined ? { file: resolve(home, config.keyPassphraseFile) } : {})
+    })
+  return { home, config, genesis, seed, dataDir: resolve(home, config.dataDir) }
 }

@@ -14,6 +14,7 @@ import { MAX_BATCH } from '../protocol/node-api.js'
 import { displayText } from '../consensus/types.js'
 import type { Genesis } from '../consensus/types.js'
 import { checkJson, loadJsonFile, readJsonFile, type ConfigCodes } from '../lib/json-file.js'
+import { readSeedFile } from '../lib/sealed-key.js'
 
 const MiB = 1024 * 1024
 /** Every problem with the genesis file, missing included, is one code: the file is the network's, not the operator's. */
@@ -45,8 +46,12 @@ export type ApiKey = z.infer<typeof ApiKeySchema>
 
 export const ServiceConfigSchema = z.strictObject({
   serviceId: displayName(LIMITS.serviceIdChars),
-  /** The service's libp2p identity key (32-byte ed25519 seed as hex). */
-  seed: z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be 64 lowercase hex characters' }).transform(fromHex),
+  /** The service's libp2p identity key (32-byte ed25519 seed as hex). Either this or `keyFile`. */
+  seed: z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be 64 lowercase hex characters' }).transform(fromHex).optional(),
+  /** The key file holding the seed, clear or sealed with a passphrase (as `trustnet keygen` writes it), relative to the config file. */
+  keyFile: z.string().min(1).optional(),
+  /** A file whose content is the sealed key's passphrase, relative to the config file; absent: TRUSTNET_KEY_PASSPHRASE. */
+  keyPassphraseFile: z.string().min(1).optional(),
   http: z.strictObject({
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535),
@@ -96,18 +101,23 @@ export const ServiceConfigSchema = z.strictObject({
   }).prefault({}),
   /** How long POST /v1/data holds the answer waiting for the certificate before answering 202. */
   certificateWaitMs: z.number().int().min(0).max(10 * 60_000).default(30_000)
-})
+}).refine(c => (c.seed === undefined) !== (c.keyFile === undefined), { message: 'give either seed or keyFile, not both', path: ['seed'] })
 
-/** The config as used by the service (seed as bytes, defaults filled in). */
-export type ServiceConfig = z.output<typeof ServiceConfigSchema>
+/** The config as used by the service (seed as bytes, read from its key file if need be; defaults filled in). */
+export type ServiceConfig = Omit<z.output<typeof ServiceConfigSchema>, 'seed' | 'keyFile' | 'keyPassphraseFile'> & { seed: Uint8Array }
 /** The config as written in the JSON file. */
 export type ServiceConfigJson = z.input<typeof ServiceConfigSchema>
 
-/** Check a parsed JSON value; relative paths are resolved against `baseDir` (default: the working directory). */
+/**
+ * Check a parsed JSON value; relative paths are resolved against `baseDir` (default: the working
+ * directory). A key file is read here, and a sealed one opened (KEY_PASSPHRASE_MISSING,
+ * KEY_PASSPHRASE_WRONG, KEY_TAMPERED), so a service that cannot have its key never starts.
+ */
 export function parseConfig (json: unknown, baseDir: string = process.cwd()): ServiceConfig {
-  const config = checkJson(json, ServiceConfigSchema, 'config')
+  const { seed, keyFile, keyPassphraseFile, ...config } = checkJson(json, ServiceConfigSchema, 'config')
   const tls = config.http.tls === undefined ? undefined : { certFile: resolve(baseDir, config.http.tls.certFile), keyFile: resolve(baseDir, config.http.tls.keyFile) }
-  return { ...config, http: { ...config.http, tls }, dataDir: resolve(baseDir, config.dataDir), genesisPath: resolve(baseDir, config.genesisPath) }
+  const key = seed ?? readSeedFile(resolve(baseDir, keyFile as string), keyPassphraseFile !== undefined ? { file: resolve(baseDir, keyPassphraseFile) } : {})
+  return { ...config, seed: key, http: { ...config.http, tls }, dataDir: resolve(baseDir, config.dataDir), genesisPath: resolve(baseDir, config.genesisPath) }
 }
 
 export async function loadConfig (file: string): Promise<ServiceConfig> {

@@ -1,6 +1,6 @@
 import { execFile, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -11,7 +11,8 @@ import { clusterOffsets, freePortBase } from '../../cli/free-ports.js'
 import { initNetwork } from '../../cli/init.js'
 import { assembleGenesis, keygen, makeNodeHome, parseNamedKey, writeGenesis, type NamedKey } from '../../cli/operator-keys.js'
 import { peerIdFromEd25519PublicKey } from '../../net/host.js'
-import { readGenesis } from '../../node/config.js'
+import { loadNodeConfig, readGenesis } from '../../node/config.js'
+import { KEY_PASSPHRASE_ENV } from '../../lib/sealed-key.js'
 import { ChainStore } from '../../node/store/chain-store.js'
 import { NodeClient } from '../../service/node-client.js'
 import { waitFor } from '../../lib/wait-for.js'
@@ -20,15 +21,15 @@ import { waitFor } from '../../lib/wait-for.js'
 // formed by operators who each keep their own key (keygen, genesis from public keys, node homes).
 
 const exec = promisify(execFile)
-const run = async (args: string[]): Promise<{ code: number, stdout: string, stderr: string }> =>
-  await exec(process.execPath, [CLI_PATH, ...args]).then(
+const run = async (args: string[], env: Record<string, string> = {}): Promise<{ code: number, stdout: string, stderr: string }> =>
+  await exec(process.execPath, [CLI_PATH, ...args], { env: { ...process.env, ...env } }).then(
     r => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
     (err: { code: number, stdout: string, stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }))
 const mode = async (path: string): Promise<string> => ((await stat(path)).mode & 0o777).toString(8)
 /** The stable code main.ts prints as `trustnet: [CODE] message`. */
 const codeOf = (stderr: string): string | undefined => /^trustnet: \[([A-Z_]+)\]/.exec(stderr)?.[1]
 
-interface Keygen { publicKey: string, peerId: string, keyFile: string }
+interface Keygen { publicKey: string, peerId: string, keyFile: string, sealed: boolean }
 
 describe('keys and files', () => {
   let dir = ''
@@ -77,6 +78,44 @@ describe('keys and files', () => {
     expect(codeOf(again.stderr)).toBe('KEY_EXISTS')
     expect(JSON.parse(await readFile(printed.keyFile, 'utf8'))).toMatchObject({ seed })
   })
+
+  it('keygen seals the key with a passphrase; the node asks for it and will not start without it or with a wrong one', async () => {
+    const base = join(dir, 'sealed')
+    await mkdir(base)
+    const passFile = join(base, 'passphrase')
+    await writeFile(passFile, 'a long operator passphrase\n', { mode: 0o600 })
+    const made = await run(['keygen', '--out', join(base, 'key'), '--passphrase-file', passFile, '--json'])
+    expect(made.code, made.stderr).toBe(0)
+    const key = JSON.parse(made.stdout) as Keygen
+    expect(key.sealed).toBe(true)
+    expect(await mode(key.keyFile)).toBe('600')
+    expect(JSON.parse(await readFile(key.keyFile, 'utf8'))).not.toHaveProperty('seed')
+
+    // A one-validator network of that key; the home holds the sealed key, node.json no seed.
+    const genesisFile = join(base, 'genesis.json')
+    await writeGenesis(genesisFile, assembleGenesis({ chainId: 'sealed', validators: [parseNamedKey(`v0=${key.publicKey}`)], services: [] }))
+    const home = join(base, 'home')
+    const port = await freePortBase(clusterOffsets(1))
+    await makeNodeHome({ keyFile: key.keyFile, genesisFile, out: home, listen: `/ip4/127.0.0.1/tcp/${port}`, http: { host: '127.0.0.1', port: port + 100 }, peers: [] })
+    const nodeJson = JSON.parse(await readFile(join(home, 'node.json'), 'utf8')) as Record<string, unknown>
+    expect(nodeJson).toMatchObject({ keyFile: 'key.json' })
+    expect(nodeJson).not.toHaveProperty('seed')
+    expect(await mode(join(home, 'key.json'))).toBe('600')
+
+    // No passphrase anywhere: exit 2 with the code, nothing opened. A wrong one (from the file node.json names): its own code.
+    const missing = await run(['node', '--home', home], { [KEY_PASSPHRASE_ENV]: '' })
+    expect([missing.code, codeOf(missing.stderr)]).toEqual([2, 'KEY_PASSPHRASE_MISSING'])
+    await expect(stat(join(home, 'data'))).rejects.toThrow()
+    await writeFile(join(base, 'wrong'), 'not the passphrase\n')
+    await writeFile(join(home, 'node.json'), JSON.stringify({ ...nodeJson, keyPassphraseFile: join(base, 'wrong') }))
+    await expect(loadNodeConfig(home)).rejects.toMatchObject({ name: 'ConfigError', code: 'KEY_PASSPHRASE_WRONG' })
+
+    // The passphrase file named in node.json: the node starts under the key's own peer id.
+    await writeFile(join(home, 'node.json'), JSON.stringify({ ...nodeJson, keyPassphraseFile: passFile }))
+    const started = await spawnChild(['node', '--home', home], join(base, 'node.log'), { [KEY_PASSPHRASE_ENV]: '' })
+    processes.push(started.child)
+    expect((started.ready as unknown as { peerId: string }).peerId).toBe(key.peerId)
+  }, 60_000)
 
   it('genesis refuses a repeated name, a repeated key, a malformed or off-curve key, and an existing file', async () => {
     const k = (): string => Buffer.from(defaultEd25519.publicKey(randomBytes(32))).toString('hex')
