@@ -47,14 +47,14 @@ beforeAll(async () => {
     const original = store[method].bind(store) as (...args: unknown[]) => Promise<unknown>
     Object.assign(store, { [method]: async (...args: unknown[]) => { writes++; return await original(...args) } })
   }
-  app = buildHttpApi({
+  app = await buildHttpApi({
     serviceId: testServiceName(0),
     apiKeys: [configuredKey(ALICE), configuredKey(BOB)],
     maxBodyBytes: 4096,
     certificateWaitMs: 0,
     genesis: net.genesis,
     store,
-    outbox: { add: () => {}, waitForCertificate: async () => undefined, waitForCertificates: async ids => ids.map(() => undefined), stats: () => ({ certified: 0, inFlight: 0, queued: 0 }) },
+    outbox: { add: () => {}, waitForCertificate: async () => undefined, waitForCertificates: async ids => ids.map(() => undefined), stats: () => ({ certified: 0, inFlight: 0, queued: 0 }), failedItems: () => new Map(), unsettledOf: () => 0 },
     nodes: { verify: async () => { throw new Error('no node is asked in this test') } },
     now: () => 1_700_000_000_000,
     // Wrong keys are what the fuzzer sends most: their back-off would answer everything with 429.
