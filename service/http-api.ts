@@ -69,6 +69,8 @@ const DEFAULT_LIMITS: DoorLimits = {
   authFailures: { max: 20, windowMs: 60_000 }
 }
 const DEFAULT_HTTP: DoorHttp = { corsOrigins: [], maxConnections: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 120_000, keepAliveTimeoutMs: 5_000 }
+/** Routes that store new records: the door bounds each client's records waiting for certificates. */
+const ANCHORING_ROUTES = new Set(['/v1/data', '/v1/hashes', '/v1/hashes/batch'])
 /** Ids are 64 characters; a longer path parameter is refused (414) before any route runs. */
 const MAX_PARAM_CHARS = 128
 
@@ -189,6 +191,11 @@ export async function buildHttpApi (init: HttpApiInit): Promise<FastifyInstance>
     if (!rate.isAllowed && rate.isExceeded) throw retryLater(reply, rate.ttlInSeconds, 'too many requests')
     const client = clientOf.get(req)
     if (client === undefined) return
+    // A client already at its bound of records waiting is refused before its body is read: a
+    // refused burst costs the service a header, not the parsing of a thousand hashes.
+    if (ANCHORING_ROUTES.has(req.routeOptions.url ?? '') && init.outbox.unsettledOf(client) + (storing.get(client) ?? 0) >= limits.pendingPerClient) {
+      throw retryLater(reply, 1, `this client has ${limits.pendingPerClient} records or more waiting for certificates: retry once some are certified`)
+    }
     const gone = new AbortController()
     reply.raw.once('close', () => { gone.abort() })
     const leave = await gate.enter(client, gone.signal)
