@@ -56,6 +56,7 @@ describe('service config', () => {
       rate: { max: 120_000, windowMs: 60_000 },
       inFlightPerClient: 64,
       queuedPerClient: 1024,
+      pendingPerClient: 20_000,
       authFailures: { max: 20, windowMs: 60_000 }
     })
     expect(config.certificateWaitMs).toBe(30_000)
