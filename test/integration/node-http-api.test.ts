@@ -239,7 +239,7 @@ describe('validator operator HTTP API: the door', () => {
     const socket = connect({ host: '127.0.0.1', port })
     sockets.push(socket)
     let text = ''
-    socket.setEncoding('utf8').on('data', chunk => { text += chunk as string }).on('error', () => {})
+    socket.setEncoding('utf8').on('data', chunk => { text += String(chunk) }).on('error', () => {})
     const closed = new Promise<string>(resolve => socket.once('close', () => { resolve(text) }))
     await new Promise(resolve => socket.once('connect', resolve))
     return { socket, closed }
