@@ -23,6 +23,14 @@ export interface InitOptions {
   out: string
   basePort: number
   host: string
+  /**
+   * Where the validators' operator HTTP API listens. @default '127.0.0.1': the API is public
+   * read-only, but a port on a public address is the operator's choice, not the p2p host's.
+   * With a placement, each validator's own listen address (containers are reached through it).
+   */
+  httpHost?: string
+  /** Addresses the validators' HTTP rates do not apply to (node.json `http.exempt`); absent: loopback only. */
+  httpExempt?: string[]
   chainId?: string
   force?: boolean
   /**
@@ -96,6 +104,7 @@ export async function initNetwork (options: InitOptions): Promise<{ genesis: Gen
   })
   if (options.placement !== undefined && options.placement.validators.length !== n) throw new ConfigError('INVALID_FIELD', `placement names ${options.placement.validators.length} validators, not ${n}`)
   const at = (i: number): Placement => options.placement?.validators[i] ?? { listen: host, advertise: host }
+  const httpHost = (i: number): string => options.httpHost ?? (options.placement !== undefined ? at(i).listen : '127.0.0.1')
   const serviceAt = options.placement?.service ?? { listen: host, advertise: host }
   const ports = clusterPorts(basePort, n)
   const peerIds = genesis.validators.map(v => peerIdFromEd25519PublicKey(v.publicKey))
@@ -108,7 +117,7 @@ export async function initNetwork (options: InitOptions): Promise<{ genesis: Gen
       index: i,
       seed: Buffer.from(seeds[i] as Uint8Array).toString('hex'),
       listen: tcpAddr(at(i).listen, ports.p2p[i] as number),
-      http: { host: at(i).listen, port: ports.http[i] as number },
+      http: { host: httpHost(i), port: ports.http[i] as number, ...(options.httpExempt !== undefined ? { exempt: options.httpExempt } : {}) },
       peers: p2p.filter((_, j) => j !== i),
       genesis: '../genesis.json',
       dataDir: 'data'
@@ -121,7 +130,7 @@ export async function initNetwork (options: InitOptions): Promise<{ genesis: Gen
     serviceId: SERVICE_ID,
     seed: Buffer.from(serviceSeed).toString('hex'),
     // On one machine, the service points people at validator 0's explorer page.
-    http: { host: serviceAt.listen, port: ports.service, ...(options.placement === undefined ? { explorerUrl: `http://${reachable(host)}:${ports.http[0] as number}/explorer` } : {}) },
+    http: { host: serviceAt.listen, port: ports.service, ...(options.placement === undefined ? { explorerUrl: `http://${reachable(httpHost(0))}:${ports.http[0] as number}/explorer` } : {}) },
     dataDir: 'data',
     genesisPath: '../genesis.json',
     nodes: p2p,

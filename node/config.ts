@@ -10,7 +10,10 @@ import { z } from 'zod'
 import { genesisFromJson } from '../consensus/json.js'
 import type { Genesis } from '../consensus/types.js'
 import { ConfigError, loadJsonFile, type ConfigCodes } from '../lib/json-file.js'
+import { isAddressOrSubnet, isLoopback } from '../lib/http-door.js'
 import { readSeedFile } from '../lib/sealed-key.js'
+
+const RateSchema = z.strictObject({ max: z.number().int().min(1), windowMs: z.number().int().min(100).max(24 * 3600_000) })
 
 export const NodeConfigSchema = z.strictObject({
   index: z.number().int().nonnegative(),
@@ -21,7 +24,22 @@ export const NodeConfigSchema = z.strictObject({
   /** A file whose content is the sealed key's passphrase, relative to the home; absent: TRUSTNET_KEY_PASSPHRASE. */
   keyPassphraseFile: z.string().min(1).optional(),
   listen: z.string().startsWith('/'),
-  http: z.strictObject({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535) }),
+  /** The operator HTTP API; its door's limits default to NODE_HTTP_DEFAULTS (node/http-api.ts). */
+  http: z.strictObject({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535),
+    /** Requests per address per window, every route. */
+    rate: RateSchema.optional(),
+    /** GET /blocks/:height (a whole block) per address per window, on top of `rate`. */
+    blockRate: RateSchema.optional(),
+    /** Addresses and CIDR subnets that skip the two rates (this machine's own tools); absent: loopback. */
+    exempt: z.array(z.string().refine(isAddressOrSubnet, { message: 'must be an IP address or a subnet such as 10.0.0.0/8' })).max(1000).optional(),
+    /** Connections open at once; beyond it new ones are closed at once. */
+    maxConnections: z.number().int().min(1).max(1_000_000).optional(),
+    headersTimeoutMs: z.number().int().min(100).max(10 * 60_000).optional(),
+    requestTimeoutMs: z.number().int().min(100).max(60 * 60_000).optional(),
+    keepAliveTimeoutMs: z.number().int().min(100).max(10 * 60_000).optional()
+  }).refine(h => h.headersTimeoutMs === undefined || h.requestTimeoutMs === undefined || h.headersTimeoutMs <= h.requestTimeoutMs, { message: 'headersTimeoutMs must not exceed requestTimeoutMs', path: ['headersTimeoutMs'] }),
   /** Multiaddrs of the other validators, each ending in /p2p/<peer id>. */
   peers: z.array(z.string().startsWith('/')),
   /**
@@ -64,4 +82,15 @@ export async function loadNodeConfig (home: string): Promise<LoadedNodeConfig> {
       ...(config.keyPassphraseFile !== undefined ? { file: resolve(home, config.keyPassphraseFile) } : {})
     })
   return { home, config, genesis, seed, dataDir: resolve(home, config.dataDir) }
+}
+
+/**
+ * POST /admin/links (fault injection, for tests) cuts a validator off its peers and has no key:
+ * it may only be reachable from this machine.
+ */
+export function checkFaultInjection (config: NodeConfig, home: string, enabled = process.env.TRUSTNET_FAULT_INJECTION === '1'): void {
+  if (enabled && !isLoopback(config.http.host)) {
+    const file = resolve(home, 'node.json')
+    throw new ConfigError('CONFIG_INVALID', `${file}: TRUSTNET_FAULT_INJECTION=1 serves POST /admin/links without authentication, so http.host must be a loopback address, not ${config.http.host}`, { file, path: 'http.host' })
+  }
 }

@@ -5,10 +5,14 @@
  * submissions' entries in hex), where an entry sits, evidence of validators that signed
  * conflicting messages, Prometheus metrics (GET /metrics, when given), and the explorer page
  * (GET / and /explorer, built into dist/explorer). A validator holds entries only, never a
- * record, so none is shown. Errors are JSON `{ error: { code, message } }`.
+ * record, so none is shown. Errors are JSON `{ error: { code, message } }`, also the refusals
+ * made before a route runs. The door, for a port that may face the internet: a request rate per
+ * address (and a tighter one for whole blocks), a bound on whole blocks being answered at once, a
+ * connection cap, and timeouts for a request to arrive and for an idle connection.
  */
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import rateLimit from '@fastify/rate-limit'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import { z } from 'zod'
 import { fromHex, toHex } from '../consensus/ids.js'
@@ -17,6 +21,7 @@ import type { Genesis } from '../consensus/types.js'
 import type { ConsensusDriver } from './driver.js'
 import type { NodeMetrics } from './metrics.js'
 import type { LinkControl } from '../net/host.js'
+import { addressMatcher, refuseOnSocket, serverTimeouts } from '../lib/http-door.js'
 import { leafAt, type ChainStore } from './store/chain-store.js'
 
 export interface NodeHttpDeps {
@@ -31,7 +36,49 @@ export interface NodeHttpDeps {
   metrics?: NodeMetrics
   /** Present only when fault injection is enabled (TRUSTNET_FAULT_INJECTION=1), for tests. */
   links?: LinkControl
+  /** The door's limits (node.json `http`); NODE_HTTP_DEFAULTS for any left out. */
+  door?: Partial<NodeHttpDoor>
 }
+
+export interface Rate { max: number, windowMs: number }
+export interface NodeHttpDoor {
+  rate: Rate
+  blockRate: Rate
+  /** Addresses and subnets that skip the rates. */
+  exempt: string[]
+  maxConnections: number
+  headersTimeoutMs: number
+  requestTimeoutMs: number
+  keepAliveTimeoutMs: number
+}
+
+/**
+ * The explorer page polls /status once a second and /blocks?latest when the height moves: 120
+ * requests a minute per open page at most, so 1,200 leaves room for ten pages behind one address
+ * and never refuses one. It never asks for a whole block; a whole block answers up to 1.3 MB
+ * (20,000 entries in submissions of 1,000) or 4.7 MB (one entry per submission) at the default
+ * maxBlockEntries, so an address gets one a second. Loopback is exempt by default: the callers
+ * there are this machine's own tools (the bench and the tests read every block of the chain as
+ * fast as the validator answers, and poll /status every 200 ms), and no stranger reaches the port
+ * through it unless the operator puts a proxy on this machine in front, who then sets `exempt: []`.
+ */
+export const NODE_HTTP_DEFAULTS: NodeHttpDoor = {
+  rate: { max: 1200, windowMs: 60_000 },
+  blockRate: { max: 60, windowMs: 60_000 },
+  exempt: ['127.0.0.0/8', '::1'],
+  maxConnections: 512,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000
+}
+/**
+ * Whole blocks being answered at once, from every address together: each holds its JSON (up to
+ * a few MB) until sent, so this bounds their memory where the per-address rate cannot (many
+ * addresses). More than the bench's eight parallel reads.
+ */
+export const MAX_BLOCKS_IN_FLIGHT = 16
+/** The only body is POST /admin/links' list of indices. */
+const BODY_LIMIT = 16 * 1024
 
 const HASH_HEX = /^[0-9a-f]{64}$/
 const MAX_EVIDENCE_PAGE = 100
@@ -72,8 +119,41 @@ function fail (reply: FastifyReply, status: number, code: string, message: strin
 }
 
 export function buildNodeHttpApi (deps: NodeHttpDeps): FastifyInstance {
-  const app = Fastify({ logger: false })
+  const door: NodeHttpDoor = { ...NODE_HTTP_DEFAULTS, ...Object.fromEntries(Object.entries(deps.door ?? {}).filter(([, v]) => v !== undefined)) }
+  const app = Fastify({
+    logger: false,
+    ...serverTimeouts(door),
+    bodyLimit: BODY_LIMIT,
+    // Refusals fastify makes before routing (a bad URL, a path parameter too long), in the API's format.
+    frameworkErrors: (err, _req, reply) => { refuse(reply, err) },
+    clientErrorHandler: (err, socket) => { refuseOnSocket(err, socket) }
+  })
+  app.server.maxConnections = door.maxConnections
   const { driver, store, genesis } = deps
+  void app.register(rateLimit, { global: false, cache: 10_000 })
+  /** Made on the first request: the rate-limit plugin is loaded by then. */
+  let limiters: { requests: RateLimiter, blocks: RateLimiter } | undefined
+  let blocksInFlight = 0
+  const exempt = addressMatcher(door.exempt)
+  // The door: the address's request rate, and for a whole block also its block rate and a free
+  // place among those being answered, held until the answer is sent or the connection closes.
+  app.addHook('onRequest', async (req, reply) => {
+    const wholeBlock = req.routeOptions.url === '/blocks/:height'
+    if (!exempt(req.ip)) {
+      limiters ??= {
+        requests: app.createRateLimit({ max: door.rate.max, timeWindow: door.rate.windowMs }),
+        blocks: app.createRateLimit({ max: door.blockRate.max, timeWindow: door.blockRate.windowMs, keyGenerator: r => `block:${r.ip}` })
+      }
+      for (const limiter of wholeBlock ? [limiters.requests, limiters.blocks] : [limiters.requests]) {
+        const rate = await limiter(req)
+        if (!rate.isAllowed && rate.isExceeded) return retryLater(reply, 429, 'RATE_LIMITED', rate.ttlInSeconds, wholeBlock ? 'too many requests (whole blocks count twice) from this address' : 'too many requests from this address')
+      }
+    }
+    if (!wholeBlock) return
+    if (blocksInFlight >= MAX_BLOCKS_IN_FLIGHT) return retryLater(reply, 503, 'BUSY', 1, 'too many whole blocks being answered: retry shortly')
+    blocksInFlight++
+    reply.raw.once('close', () => { blocksInFlight-- })
+  })
   deps.metrics?.expose(app)
 
   app.get('/status', async () => {
@@ -187,9 +267,21 @@ export function buildNodeHttpApi (deps: NodeHttpDeps): FastifyInstance {
   app.get<{ Params: { file: string } }>('/explorer/:file', async (req, reply) => await serveExplorer(req.params.file, reply))
 
   app.setNotFoundHandler((_req, reply) => fail(reply, 404, 'NOT_FOUND', 'no such endpoint'))
-  app.setErrorHandler((err: { statusCode?: number, message: string }, _req, reply) => {
-    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
-    return fail(reply, status, status === 500 ? 'INTERNAL' : 'BAD_REQUEST', status === 500 ? 'internal error' : err.message)
-  })
+  app.setErrorHandler((err: { statusCode?: number, message: string }, _req, reply) => refuse(reply, err))
   return app
+}
+
+type RateLimiter = ReturnType<FastifyInstance['createRateLimit']>
+
+/** A fastify or handler error in the API's format: a 4xx as such, anything else a 500 that says nothing. */
+function refuse (reply: FastifyReply, err: { statusCode?: number, message: string }): FastifyReply {
+  const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
+  if (status === 500) return fail(reply, 500, 'INTERNAL', 'internal error')
+  return fail(reply, status, status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 414 ? 'URI_TOO_LONG' : 'BAD_REQUEST', err.message)
+}
+
+/** A refusal whose Retry-After says when to come back. */
+function retryLater (reply: FastifyReply, status: number, code: string, seconds: number, message: string): FastifyReply {
+  void reply.header('retry-after', String(Math.max(1, seconds)))
+  return fail(reply, status, code, message)
 }

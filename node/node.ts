@@ -14,7 +14,7 @@ import { Machine } from '../consensus/machine.js'
 import { checkMessage } from '../consensus/message-checks.js'
 import { decodeResponse, MAX_SYNC_BLOCKS, PROTOCOL, SyncResponseSchema } from '../protocol/node-api.js'
 import { CertificateIssuer } from './certificates.js'
-import { loadNodeConfig } from './config.js'
+import { checkFaultInjection, loadNodeConfig } from './config.js'
 import { ConsensusDriver } from './driver.js'
 import { decodeEnvelope, encodeEnvelope, GOSSIP_LIMITS, serviceGossipRefusal, type GossipEnvelope } from './gossip-envelope.js'
 import { buildNodeHttpApi } from './http-api.js'
@@ -44,6 +44,7 @@ export const topics = (chainId: string) => ({
 
 export async function startNode (home: string): Promise<RunningNode> {
   const { config, genesis, seed, dataDir } = await loadNodeConfig(home)
+  checkFaultInjection(config, home)
   const log = createLogger(`node-${config.index}`)
   const store = new ChainStore(dataDir)
   await store.open()
@@ -137,7 +138,7 @@ export async function startNode (home: string): Promise<RunningNode> {
   await registerServiceProtocols({ rr, driver, store, certificates, genesis, services, ed, index: config.index, seed, now: () => Date.now(), roles, onSubmitRefused: code => { metrics.submissionRefused(code) } })
   await driver.start()
 
-  const http = buildNodeHttpApi({ genesis, index: config.index, peerId: host.peerId, validatorPeerIds, driver, store, connectedPeers: () => host.connectedPeers(), metrics, ...(process.env.TRUSTNET_FAULT_INJECTION === '1' ? { links: host.links } : {}) })
+  const http = buildNodeHttpApi({ genesis, index: config.index, peerId: host.peerId, validatorPeerIds, driver, store, connectedPeers: () => host.connectedPeers(), metrics, door: config.http, ...(process.env.TRUSTNET_FAULT_INJECTION === '1' ? { links: host.links } : {}) })
   const url = await http.listen({ host: config.http.host, port: config.http.port })
   log.info({ height: tip.height, peerId: host.peerId, http: url }, 'validator %d started', config.index)
 

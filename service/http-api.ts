@@ -10,8 +10,6 @@
  * itself in `config.openapi` (service/openapi.ts: the API's document at /docs); a route added
  * without it fails the OpenAPI test.
  */
-import { STATUS_CODES } from 'node:http'
-import type { Socket } from 'node:net'
 import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
 import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
@@ -29,10 +27,11 @@ import { LedgerRecordSchema, displayText, uint, type Certificate, type Genesis, 
 import { ClientGate } from './client-gate.js'
 import type { ApiKey, ServiceConfig } from './config.js'
 import { StoppedError } from './errors.js'
+import { refuseOnSocket } from '../lib/http-door.js'
 import { registerGenesisRoute } from './genesis-route.js'
 import { registerItemRoutes } from './item-routes.js'
 import { AnchoredSchema, BatchAnswerSchema, FailedSchema, CertificateJsonSchema, CertificateVerdictSchema, DataVerdictSchema, HealthSchema, ItemParamsSchema, PendingSchema, StatusSchema, StoredSchema, registerDocsPage, registerOpenApi, type RouteDoc } from './openapi.js'
-import { badRequest, clientErrorReply, conflict, notFound, rateLimited, toErrorReply, unauthorized, type ErrorReply } from './http-errors.js'
+import { badRequest, conflict, notFound, rateLimited, toErrorReply, unauthorized, type ErrorReply } from './http-errors.js'
 import type { NodeClient } from './node-client.js'
 import { serviceMetrics } from './metrics.js'
 import { isFailure, type Outbox, type Outcome } from './outbox.js'
@@ -577,18 +576,6 @@ function retryLater (reply: FastifyReply, seconds: number, message: string): Err
 function sendError (reply: FastifyReply, { status, code, message }: ErrorReply): void {
   if (status === 401) void reply.header('www-authenticate', 'Bearer')
   void reply.code(status).send({ error: { code, message } })
-}
-
-/** Answers a refusal of Node's HTTP parser on the raw socket, in the API's format, and closes it. */
-function refuseOnSocket (err: Error & { code?: string }, socket: Socket): void {
-  const answering = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage
-  if (err.code === 'ECONNRESET' || !socket.writable || answering?.headersSent === true) {
-    socket.destroy()
-    return
-  }
-  const { status, code, message } = clientErrorReply(err)
-  const body = JSON.stringify({ error: { code, message } })
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
 }
 
 /** Fires when the client goes away, so a waiting request stops waiting. */

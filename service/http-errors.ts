@@ -3,7 +3,7 @@
  * function that maps any error (ours, fastify's, the node client's) to a status and a stable code
  * for the `{ "error": { "code", "message" } }` body. Anything unexpected is a 500 that says nothing.
  * Refusals made by Node's HTTP parser before fastify sees a request (timeouts, oversized
- * headers, bytes that are not HTTP) get the same body from clientErrorReply.
+ * headers, bytes that are not HTTP) get the same body from lib/http-door.ts.
  */
 import { CodedError } from '../lib/errors.js'
 import { ServiceError } from './errors.js'
@@ -53,11 +53,4 @@ export function toErrorReply (err: unknown): ErrorReply {
     if (status >= 400 && status < 500) return { status: 400, code: 'BAD_REQUEST', message: (err as Error).message }
   }
   return { status: 500, code: 'INTERNAL', message: 'internal error' }
-}
-
-/** Node's own refusals ('clientError': a request too slow, headers too large, bytes that are not HTTP). */
-export function clientErrorReply (err: { code?: string }): ErrorReply {
-  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, code: 'REQUEST_TIMEOUT', message: 'the request did not arrive in time' }
-  if (err.code === 'HPE_HEADER_OVERFLOW') return { status: 431, code: 'HEADERS_TOO_LARGE', message: 'request headers are too large' }
-  return { status: 400, code: 'BAD_REQUEST', message: 'malformed HTTP request' }
 }

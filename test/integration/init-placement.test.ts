@@ -43,6 +43,19 @@ describe('trustnet init: processes on hosts of their own', () => {
   })
 })
 
+describe('trustnet init: the validators\' HTTP API', () => {
+  it('listens on 127.0.0.1 whatever the p2p host, unless the operator names another address', async () => {
+    const http = async (options: { httpHost?: string, httpExempt?: string[] }): Promise<{ node: { host: string, exempt?: string[] }, explorerUrl: string }> => {
+      const out = await freshDir()
+      await initNetwork({ validators: 1, out, basePort: 7100, host: '0.0.0.0', ...options })
+      const node = JSON.parse(await readFile(join(nodeHome(out, 0), 'node.json'), 'utf8')).http
+      return { node, explorerUrl: (await loadConfig(serviceConfigPath(out))).http.explorerUrl as string }
+    }
+    expect(await http({})).toEqual({ node: { host: '127.0.0.1', port: 7200 }, explorerUrl: 'http://127.0.0.1:7200/explorer' })
+    expect(await http({ httpHost: '192.0.2.7', httpExempt: ['10.77.0.1'] })).toEqual({ node: { host: '192.0.2.7', port: 7200, exempt: ['10.77.0.1'] }, explorerUrl: 'http://192.0.2.7:7200/explorer' })
+  })
+})
+
 describe('trustnet init: the service', () => {
   it('registers the service in the genesis under its serviceId, with the public key of its own secret seed', async () => {
     const out = await freshDir()

@@ -3,10 +3,19 @@
  * entries of this test were committed: each route's 200 shape (the explorer's page and routes
  * too), 404 for what the chain does not hold, 400 for malformed parameters, every error in the
  * `{ error: { code, message } }` form. The node shows entries (in hex) and counts of them, never
- * a record: the records' data hashes and names appear in no answer.
+ * a record: the records' data hashes and names appear in no answer. The door, on an API of a
+ * stand-in validator in this process: rates per address (loopback exempt by default), whole
+ * blocks weighed and bounded, timeouts, the connection cap, and fault injection kept off public
+ * addresses.
  */
 import '../../lib/promise-shim.js'
 import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { request } from 'node:http'
+import { connect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encode } from '../../consensus/codec.js'
 import { entriesOf, packEntries } from '../../consensus/entries.js'
@@ -15,9 +24,13 @@ import { blockFromJson, fromJson, toJson } from '../../consensus/json.js'
 import { CommitSchema } from '../../consensus/types.js'
 import { createHost, type Host } from '../../net/host.js'
 import { RequestResponse } from '../../net/request-response.js'
-import type { RunningNode } from '../../node/node.js'
+import { checkFaultInjection, type NodeConfig } from '../../node/config.js'
+import type { ConsensusDriver } from '../../node/driver.js'
+import { buildNodeHttpApi, MAX_BLOCKS_IN_FLIGHT, type NodeHttpDoor } from '../../node/http-api.js'
+import { startNode, type RunningNode } from '../../node/node.js'
+import type { ChainStore } from '../../node/store/chain-store.js'
 import { CertificateResponseSchema, PROTOCOL, SubmitResponseSchema, decodeResponse } from '../../protocol/node-api.js'
-import { makeEntries, makeNetwork, makeRecord, makeSubmission } from '../helpers/fixtures.js'
+import { makeCommittedBlock, makeEntries, makeNetwork, makeRecord, makeSubmission } from '../helpers/fixtures.js'
 import { startCluster, type NodeCluster } from '../helpers/node-cluster.js'
 
 const HEX64 = /^[0-9a-f]{64}$/
@@ -187,5 +200,133 @@ describe('validator operator HTTP API', () => {
     expectError(await get('/admin/links', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ blockedValidators: [1] }) }), 404, 'NOT_FOUND')
     // Nothing was cut: the node still sees every other validator.
     expect((await get<StatusBody>('/status')).body.peers).toEqual(expect.arrayContaining(nodes.slice(1).map(n => n.peerId)))
+  })
+})
+
+describe('validator operator HTTP API: the door', () => {
+  const block = makeCommittedBlock(net, [makeSubmission(net, makeEntries(2))])
+  const tip = { height: 1, hash: block.hash, time: block.block.header.time }
+  const driver = { status: () => ({ tip, round: 0, step: 'propose', leader: 0, mempool: 0 }), evidenceNotKept: 0 } as unknown as ConsensusDriver
+  const apps: FastifyInstance[] = []
+  const sockets: Socket[] = []
+  afterAll(async () => {
+    for (const s of sockets) s.destroy()
+    await Promise.allSettled(apps.map(async app => { await app.close() }))
+  })
+
+  /** A stand-in validator's API on 127.0.0.1 with these limits; `blockAt` answers GET /blocks/:height's reads. */
+  async function serve (door: Partial<NodeHttpDoor>, blockAt: (height: number) => Promise<unknown> = async h => h === 1 ? block : undefined): Promise<{ port: number }> {
+    const store = { block: blockAt } as unknown as ChainStore
+    const app = buildNodeHttpApi({ genesis: net.genesis, index: 0, peerId: 'peer-0', validatorPeerIds: ['peer-0'], driver, store, connectedPeers: () => [], door })
+    apps.push(app)
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    return { port: (app.server.address() as { port: number }).port }
+  }
+
+  /** GET `path` from the local address `from` (any of 127.0.0.0/8 reaches the server). */
+  const getFrom = async (port: number, path: string, from = '127.0.0.1'): Promise<{ status: number, retryAfter: string | undefined, body: { error?: { code: string } } }> =>
+    await new Promise((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path, localAddress: from, agent: false }, res => {
+        let text = ''
+        res.setEncoding('utf8').on('data', chunk => { text += chunk as string }).on('end', () => {
+          resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], body: JSON.parse(text) as { error?: { code: string } } })
+        })
+      }).on('error', reject).end()
+    })
+
+  /** A raw connection, and what it received until the server closed it. */
+  const rawConnection = async (port: number): Promise<{ socket: Socket, closed: Promise<string> }> => {
+    const socket = connect({ host: '127.0.0.1', port })
+    sockets.push(socket)
+    let text = ''
+    socket.setEncoding('utf8').on('data', chunk => { text += String(chunk) }).on('error', () => {})
+    const closed = new Promise<string>(resolve => socket.once('close', () => { resolve(text) }))
+    await new Promise(resolve => socket.once('connect', resolve))
+    return { socket, closed }
+  }
+
+  it('answers 429 RATE_LIMITED with Retry-After past the rate of one address; another address, and loopback by default, are not refused', async () => {
+    const { port } = await serve({ rate: { max: 3, windowMs: 60_000 }, exempt: [] })
+    for (let i = 0; i < 3; i++) expect((await getFrom(port, '/status')).status).toBe(200)
+    const refused = await getFrom(port, '/status')
+    expect([refused.status, refused.body.error?.code]).toEqual([429, 'RATE_LIMITED'])
+    expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1)
+    expect((await getFrom(port, '/status', '127.0.0.2')).status).toBe(200)
+
+    const exempt = await serve({ rate: { max: 3, windowMs: 60_000 } })
+    for (let i = 0; i < 6; i++) expect((await getFrom(exempt.port, '/status')).status).toBe(200)
+  })
+
+  it('weighs whole blocks: their own rate refuses them while the address may still ask the rest', async () => {
+    const { port } = await serve({ blockRate: { max: 1, windowMs: 60_000 }, exempt: [] })
+    expect((await getFrom(port, '/blocks/1')).status).toBe(200)
+    const refused = await getFrom(port, '/blocks/1')
+    expect([refused.status, refused.body.error?.code]).toEqual([429, 'RATE_LIMITED'])
+    expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1)
+    expect((await getFrom(port, '/status')).status).toBe(200)
+  })
+
+  it(`answers 503 BUSY past ${MAX_BLOCKS_IN_FLIGHT} whole blocks being answered at once, from any address`, async () => {
+    let release = (): void => {}
+    const held = new Promise<void>(resolve => { release = resolve })
+    let reads = 0
+    const { port } = await serve({}, async h => { reads++; await held; return h === 1 ? block : undefined })
+    const first = Array.from({ length: MAX_BLOCKS_IN_FLIGHT }, async () => await getFrom(port, '/blocks/1'))
+    while (reads < MAX_BLOCKS_IN_FLIGHT) await new Promise(resolve => setTimeout(resolve, 10))
+    const busy = await getFrom(port, '/blocks/1')
+    expect([busy.status, busy.body.error?.code, busy.retryAfter]).toEqual([503, 'BUSY', '1'])
+    release()
+    expect((await Promise.all(first)).map(a => a.status)).toEqual(first.map(() => 200))
+    expect((await getFrom(port, '/blocks/1')).status).toBe(200)
+  })
+
+  it('cuts a request trickling in with 408 REQUEST_TIMEOUT, and closes an idle keep-alive connection', async () => {
+    const { port } = await serve({ headersTimeoutMs: 200, requestTimeoutMs: 200, keepAliveTimeoutMs: 200 })
+    const slow = await rawConnection(port)
+    slow.socket.write('GET /status HTTP/1.1\r\nhost: x\r\n')
+    const answer = await slow.closed
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /)
+    expect(answer).toContain('"code":"REQUEST_TIMEOUT"')
+
+    const idle = await rawConnection(port)
+    idle.socket.write('GET /status HTTP/1.1\r\nhost: x\r\n\r\n')
+    const began = Date.now()
+    expect(await idle.closed).toMatch(/^HTTP\/1\.1 200 /)
+    // Node's default would hold it 5 s.
+    expect(Date.now() - began).toBeLessThan(3_000)
+  })
+
+  it('closes a connection past maxConnections without an answer, and takes new ones once others close', async () => {
+    const { port } = await serve({ maxConnections: 2 })
+    const open = [await rawConnection(port), await rawConnection(port)]
+    // Each is accepted: it gets an answer and stays open.
+    for (const c of open) c.socket.write('GET /status HTTP/1.1\r\nhost: x\r\n\r\n')
+    await new Promise(resolve => setTimeout(resolve, 100))
+    const third = await rawConnection(port)
+    third.socket.write('GET /status HTTP/1.1\r\nhost: x\r\n\r\n')
+    expect(await third.closed).toBe('')
+    open[0]!.socket.destroy()
+    await open[0]!.closed
+    expect((await getFrom(port, '/status')).status).toBe(200)
+  })
+
+  it('refuses to start with fault injection on and http.host not a loopback address (CONFIG_INVALID)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'trustnet-door-'))
+    const before = process.env.TRUSTNET_FAULT_INJECTION
+    try {
+      const home = join(dir, 'node-0')
+      await mkdir(home)
+      await writeFile(join(dir, 'genesis.json'), JSON.stringify(toJson(net.genesis)))
+      const config: NodeConfig = { index: 0, seed: Buffer.from(net.seeds[0]!).toString('hex'), listen: '/ip4/127.0.0.1/tcp/0', http: { host: '0.0.0.0', port: 0 }, peers: [], genesis: '../genesis.json', dataDir: 'data' }
+      await writeFile(join(home, 'node.json'), JSON.stringify(config))
+      process.env.TRUSTNET_FAULT_INJECTION = '1'
+      await expect(startNode(home)).rejects.toMatchObject({ name: 'ConfigError', code: 'CONFIG_INVALID' })
+      for (const host of ['127.0.0.1', '::1', 'localhost']) expect(() => { checkFaultInjection({ ...config, http: { host, port: 0 } }, home, true) }).not.toThrow()
+      expect(() => { checkFaultInjection(config, home, false) }).not.toThrow()
+    } finally {
+      if (before === undefined) delete process.env.TRUSTNET_FAULT_INJECTION
+      else process.env.TRUSTNET_FAULT_INJECTION = before
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
