@@ -42,6 +42,8 @@ export class ConsensusDriver {
   private readonly timers = new Set<NodeJS.Timeout>()
   /** idKey(entry) -> callers waiting for it to be committed */
   private readonly waiters = new Map<string, Set<Waiter>>()
+  /** Callers waiting for the chain to reach a height, answered as blocks commit. */
+  private readonly heightWaiters = new Set<{ height: number, done: (reached: boolean) => void }>()
   private syncing = false
   private stopped = false
   private evidenceOverBound = 0
@@ -79,6 +81,7 @@ export class ConsensusDriver {
     this.timers.clear()
     const waiting = new Set([...this.waiters.values()].flatMap(set => [...set]))
     for (const waiter of waiting) waiter.done(false)
+    for (const waiter of [...this.heightWaiters]) waiter.done(false)
     await this.tail.catch(() => undefined)
   }
 
@@ -128,6 +131,29 @@ export class ConsensusDriver {
         if (set === undefined) { set = new Set(); this.waiters.set(key, set) }
         set.add(waiter)
       }
+    })
+  }
+
+  /**
+   * Resolves when this validator has committed `height`, or after `ms`; true if it has. A
+   * validator a block behind its peers (the precommits that sealed it still on their way) waits
+   * a moment rather than answering a question about that block with not-found.
+   */
+  async waitForHeight (height: number, ms: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.status().tip.height >= height) return true
+    if (ms <= 0 || signal?.aborted === true || this.stopped) return false
+    return await new Promise<boolean>(resolve => {
+      const waiter = { height, done: (reached: boolean) => finish(reached) }
+      const finish = (reached: boolean): void => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', abort)
+        this.heightWaiters.delete(waiter)
+        resolve(reached)
+      }
+      const abort = (): void => finish(false)
+      const timer = setTimeout(abort, ms)
+      signal?.addEventListener('abort', abort, { once: true })
+      this.heightWaiters.add(waiter)
     })
   }
 
@@ -199,6 +225,7 @@ export class ConsensusDriver {
     await this.deps.store.commitBlock(block, commit, hash)
     this.deps.onCommitted?.(block)
     this.deps.log.debug({ height: block.header.height, entries: block.header.entryCount, submissions: block.submissions.length, round: commit.round }, 'committed')
+    for (const waiter of [...this.heightWaiters]) if (waiter.height <= block.header.height) waiter.done(true)
     if (this.waiters.size === 0) return
     for (const s of block.submissions) for (let i = 0; i < entryCount(s); i++) this.wake(idKey(entryAt(s, i)))
   }

@@ -64,6 +64,8 @@ const MAX_SYNC_RESPONSE_BYTES = 8 * 1024 * 1024
  * RequestResponse's maxRequestsPerPeer); sync is asked one at a time.
  */
 const MAX_INBOUND_STREAMS = 32
+/** How long a verify about a block this validator has not committed yet waits for it; then it answers what it has. */
+const VERIFY_HEIGHT_WAIT_MS = 3000
 const MAX_SYNC_STREAMS = 2
 
 function refusal (err: unknown): Uint8Array {
@@ -121,9 +123,11 @@ export async function registerServiceProtocols (deps: ProtocolDeps): Promise<voi
     return { blocks: await certificates.blocks(entries) }
   }), { maxRequestBytes: MAX_REQUEST_BYTES, timeoutMs: 40_000, maxInboundStreams: MAX_INBOUND_STREAMS })
 
-  await rr.handle(PROTOCOL.verify, answering(async (req, _signal, from) => {
+  await rr.handle(PROTOCOL.verify, answering(async (req, signal, from) => {
     serviceOrValidator(from)
     const { entry, height, index } = decode(VerifyRequestSchema, req, 1024)
+    // A certificate can reach the service before this validator has the precommits that sealed its block.
+    await driver.waitForHeight(height, VERIFY_HEIGHT_WAIT_MS, signal)
     // Read through the issuer's block cache: a certificate's block is loaded once for many requests.
     const { anchored, outcome } = await certificates.compare(entry, height, index)
     return {

@@ -72,6 +72,18 @@ describe('the consensus driver', () => {
     expect((await h.store.signed(1)).messages).toEqual([])
   })
 
+  it('answers those waiting for a height once it commits it, and at once for heights it has', async () => {
+    h = await startDriver(net, 0, now)
+    expect(await h.driver.waitForHeight(0, 0)).toBe(true)
+    expect(await h.driver.waitForHeight(1, 0)).toBe(false)
+    const waiting = h.driver.waitForHeight(1, 10_000)
+    const committed = makeCommittedBlock(net, [makeSubmission(net, makeEntries(1, 900))])
+    h.blocks = [committed]
+    await deliver({ type: 'committed', block: committed.block, commit: committed.commit })
+    expect(await waiting).toBe(true)
+    expect(await h.driver.waitForHeight(1, 0)).toBe(true)
+  })
+
   it('gossips the submissions it takes when asked to', async () => {
     h = await startDriver(net, 0, now, undefined, { gossipSubmissions: true })
     expect(await h.driver.submit(makeSubmission(net, makeEntries(2, 800)))).toEqual(['pending', 'pending'])
@@ -114,9 +126,11 @@ describe('the consensus driver', () => {
     const proposal = signedProposal(net, h.machine.lastCommitted, 1, oneSubmission(net, 1, 400), NOW)
     await h.driver.submit(makeSubmission(net, [makeEntry(400)]))
     const waiting = h.driver.waitForEntries([makeEntry(400)], 60_000)
+    const waitingForHeight = h.driver.waitForHeight(5, 60_000)
     expect(vi.getTimerCount()).toBeGreaterThan(0)
     await h.driver.stop()
     expect(await waiting).toBe(false)
+    expect(await waitingForHeight).toBe(false)
     expect(vi.getTimerCount()).toBe(0)
     const before = h.calls.length
     await deliver({ type: 'proposal', proposal })

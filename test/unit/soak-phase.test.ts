@@ -61,7 +61,8 @@ describe('soak phase', () => {
     expect(r.ids).toHaveLength(r.ok)
     expect(r.certified).toHaveLength(r.ok)
     expect(r.latenciesMs).toHaveLength(r.ok)
-    expect(Math.min(...r.latenciesMs)).toBeGreaterThanOrEqual(30)
+    // At least the stand-in's 30 ms, less the clocks' millisecond granularity (a timer may fire a fraction early).
+    expect(Math.min(...r.latenciesMs)).toBeGreaterThanOrEqual(28)
   })
 
   it('drops what is due at its in-flight bound, and counts pending and refused answers apart', async () => {
