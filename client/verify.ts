@@ -57,6 +57,54 @@ export function verifyCertificate (genesis: GenesisInput, certificate: unknown, 
   return verdict.valid ? { ...verdict, dataHash: toHex(cert.record.dataHash), meta: cert.record.meta } : verdict
 }
 
+/** What a valid certificate certifies about the file it was checked with; signers named from the genesis. */
+export interface CertifiedFile {
+  valid: true
+  /** The file's SHA-256, which the certificate's record anchors (lowercase hex). */
+  dataHash: string
+  name?: string
+  size?: number
+  contentType?: string
+  service: string
+  /** The record's entry: the service's id for the item. */
+  entry: string
+  height: number
+  /** The block's time, ms since the epoch (its proposer's clock). */
+  time: number
+  /** Names (from the genesis) of the validators whose precommits seal the block. */
+  signers: string[]
+}
+
+/** Not valid: the certificate's own refusal code, or DATA_MISMATCH when it certifies other data. */
+export interface FileRefusal { valid: false, reason: string, message: string }
+
+/**
+ * Checks `certificate` against `genesis` (as verifyCertificate) and that its record anchors
+ * `fileHash`, the file's SHA-256 in lowercase hex: what `trustnet check` and the explorer's file
+ * check say about a file and its certificate.
+ */
+export function checkFileCertificate (genesis: GenesisInput, certificate: unknown, fileHash: string, options: PinOptions = {}): CertifiedFile | FileRefusal {
+  const verdict = verifyCertificate(genesis, certificate, options)
+  if (!verdict.valid) return { valid: false, reason: verdict.reason, message: verdict.message }
+  if (verdict.dataHash !== fileHash) {
+    return { valid: false, reason: 'DATA_MISMATCH', message: `the file's SHA-256 is ${fileHash}, the certificate certifies ${verdict.dataHash}` }
+  }
+  const { validators } = rootOf(genesis).genesis
+  const { name, size, contentType } = verdict.meta
+  return {
+    valid: true,
+    dataHash: verdict.dataHash,
+    ...(name !== undefined ? { name } : {}),
+    ...(size !== undefined ? { size } : {}),
+    ...(contentType !== undefined ? { contentType } : {}),
+    service: verdict.service,
+    entry: verdict.entry,
+    height: verdict.height,
+    time: verdict.time,
+    signers: verdict.signers.map(i => validators[i]?.name ?? `#${i}`)
+  }
+}
+
 /** The genesis as a value, whatever form it came in; throws GenesisError (INVALID_GENESIS). */
 export function readGenesis (genesis: GenesisInput): Genesis {
   try {

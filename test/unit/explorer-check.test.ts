@@ -36,6 +36,7 @@ describe('explorer: check a file', () => {
     expect(await checkFile(net.genesis, data, certificate)).toEqual({
       valid: true,
       fileHash: toHex(sha256(data)),
+      dataHash: toHex(sha256(data)),
       name: 'lease.txt',
       size: data.length,
       contentType: 'text/plain',
