@@ -165,6 +165,15 @@ export async function buildHttpApi (init: HttpApiInit): Promise<FastifyInstance>
   app.addHook('preClose', async () => { closing = true })
   // A connection busy when closing began would otherwise stay open as keep-alive and hold close() up.
   app.addHook('onSend', async (_req, reply) => { if (closing) void reply.header('connection', 'close') })
+  // Records of each client being stored right now: counted with the outbox's unsettled ones, so
+  // requests arriving together cannot all pass the bound before any of them reaches the outbox.
+  const storing = new Map<string, number>()
+  /** 429 when `n` more records would take the client past its bound of records waiting for certificates. */
+  const refusePastPendingBound = (reply: FastifyReply, client: string, n: number): void => {
+    if (init.outbox.unsettledOf(client) + (storing.get(client) ?? 0) + n > limits.pendingPerClient) {
+      throw retryLater(reply, 1, `this client has ${limits.pendingPerClient} records or more waiting for certificates: retry once some are certified`)
+    }
+  }
   // The door, in order: an IP that failed to authenticate too often waits; the key is checked
   // (a failure counts against the IP); the client's (or, on public routes, the IP's) request
   // rate is checked; then the request waits for one of the client's turns, held until its answer
@@ -192,9 +201,7 @@ export async function buildHttpApi (init: HttpApiInit): Promise<FastifyInstance>
     if (client === undefined) return
     // A client already at its bound of records waiting is refused before its body is read: a
     // refused burst costs the service a header, not the parsing of a thousand hashes.
-    if (ANCHORING_ROUTES.has(req.routeOptions.url ?? '') && init.outbox.unsettledOf(client) + (storing.get(client) ?? 0) >= limits.pendingPerClient) {
-      throw retryLater(reply, 1, `this client has ${limits.pendingPerClient} records or more waiting for certificates: retry once some are certified`)
-    }
+    if (ANCHORING_ROUTES.has(req.routeOptions.url ?? '')) refusePastPendingBound(reply, client, 1)
     const gone = new AbortController()
     reply.raw.once('close', () => { gone.abort() })
     const leave = await gate.enter(client, gone.signal)
@@ -220,16 +227,10 @@ export async function buildHttpApi (init: HttpApiInit): Promise<FastifyInstance>
     return item
   }
 
-  // Records of each client being stored right now: counted with the outbox's unsettled ones, so
-  // requests arriving together cannot all pass the bound before any of them reaches the outbox.
-  const storing = new Map<string, number>()
   /** Store and hand to the outbox `n` new records of `owner`, or refuse with 429 past the client's pending bound. */
   const admit = async (reply: FastifyReply, owner: string, n: number, put: () => Promise<Item[]>): Promise<Item[]> => {
-    const busy = storing.get(owner) ?? 0
-    if (init.outbox.unsettledOf(owner) + busy + n > limits.pendingPerClient) {
-      throw retryLater(reply, 1, `this client has ${limits.pendingPerClient} records or more waiting for certificates: retry once some are certified`)
-    }
-    storing.set(owner, busy + n)
+    refusePastPendingBound(reply, owner, n)
+    storing.set(owner, (storing.get(owner) ?? 0) + n)
     try {
       const items = await put()
       storedCount += items.length
